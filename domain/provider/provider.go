@@ -1,0 +1,106 @@
+// Package provider owns provider connections: a tenant's named link to a
+// model provider (its kind, where it lives), and the rules for naming one.
+// Credentials are not part of the connection's events: they are sealed and
+// stored beside them.
+package provider
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// Kind is the dialect and auth scheme of a provider.
+type Kind string
+
+const (
+	KindOpenAI           Kind = "openai"
+	KindOpenAICompatible Kind = "openai-compatible"
+	// KindEcho answers offline by echoing the prompt; it makes the whole path
+	// work without internet.
+	KindEcho Kind = "echo"
+)
+
+// defaultBaseURL is where a kind lives when the connection names no base URL.
+var defaultBaseURL = map[Kind]string{
+	KindOpenAI: "https://api.openai.com/v1",
+	KindEcho:   "",
+}
+
+// Kinds lists the kinds a connection may have, in a stable order.
+func Kinds() []Kind { return []Kind{KindOpenAI, KindOpenAICompatible, KindEcho} }
+
+// Connection is a tenant's named provider.
+type Connection struct {
+	ID       uuid.UUID
+	TenantID string
+	Name     string
+	Kind     Kind
+	BaseURL  string
+}
+
+// ProviderConnected records a new connection. It never carries a secret.
+type ProviderConnected struct {
+	V          int       `json:"v"`
+	ProviderID uuid.UUID `json:"provider_id"`
+	Name       string    `json:"name"`
+	Kind       Kind      `json:"kind"`
+	BaseURL    string    `json:"base_url"`
+	HasSecret  bool      `json:"has_secret"`
+}
+
+func (ProviderConnected) EventType() string { return "provider.connected" }
+func (ProviderConnected) EventVersion() int { return 1 }
+
+// StreamID keys a connection's stream by its name, so a name is taken once.
+func StreamID(name string) string { return "provider:" + name }
+
+// ErrInvalid is a rule about a connection's fields that input broke.
+var ErrInvalid = errors.New("invalid provider connection")
+
+var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+
+// Connect decides a new connection; secret is only checked for presence.
+func Connect(id uuid.UUID, tenantID, name string, kind Kind, baseURL, secret string) (Connection, ProviderConnected, error) {
+	var errs []error
+	if !namePattern.MatchString(name) {
+		errs = append(errs, fmt.Errorf("%w: name %q must be 1-63 lower-case letters, digits, '.', '_' or '-' (it prefixes model names, so no '/')", ErrInvalid, name))
+	}
+	def, known := defaultBaseURL[kind]
+	if kind == KindOpenAICompatible {
+		known = true
+	}
+	if !known {
+		errs = append(errs, fmt.Errorf("%w: kind %q is not supported (supported: %v)", ErrInvalid, kind, Kinds()))
+	}
+	baseURL = strings.TrimRight(strings.TrimSpace(baseURL), "/")
+	if baseURL == "" {
+		baseURL = def
+	}
+	if kind != KindEcho && known {
+		if u, err := url.Parse(baseURL); baseURL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("%w: base_url must be an absolute http(s) URL", ErrInvalid))
+		}
+		if secret == "" && kind == KindOpenAI {
+			errs = append(errs, fmt.Errorf("%w: api_key is required for kind %s", ErrInvalid, kind))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Connection{}, ProviderConnected{}, err
+	}
+	c := Connection{ID: id, TenantID: tenantID, Name: name, Kind: kind, BaseURL: baseURL}
+	return c, ProviderConnected{V: 1, ProviderID: id, Name: name, Kind: kind, BaseURL: baseURL, HasSecret: secret != ""}, nil
+}
+
+// SplitModel splits "<provider>/<model>" into its parts.
+func SplitModel(model string) (providerName, upstreamModel string, ok bool) {
+	i := strings.IndexByte(model, '/')
+	if i <= 0 || i == len(model)-1 {
+		return "", "", false
+	}
+	return model[:i], model[i+1:], true
+}

@@ -1,0 +1,70 @@
+// Package usage owns what traffic leaves behind: the record of each request
+// the gateway answered or refused, its tokens and its cost.
+package usage
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Micros is money in millionths of a US dollar. Never a float.
+type Micros int64
+
+// USD renders micro-dollars as dollars for the wire.
+func (m Micros) USD() float64 { return float64(m) / 1e6 }
+
+// Tokens counted for one request.
+type Tokens struct {
+	Prompt       int64 `json:"prompt"`
+	Completion   int64 `json:"completion"`
+	CachedPrompt int64 `json:"cached_prompt,omitempty"`
+}
+
+// RequestCompleted records a request the gateway sent upstream and answered.
+type RequestCompleted struct {
+	V             int               `json:"v"`
+	RequestID     uuid.UUID         `json:"request_id"`
+	KeyID         uuid.UUID         `json:"key_id"`
+	Endpoint      string            `json:"endpoint"`
+	Model         string            `json:"model"`
+	Provider      string            `json:"provider"`
+	UpstreamModel string            `json:"upstream_model"`
+	Stream        bool              `json:"stream"`
+	Status        int               `json:"status"`
+	ErrorCode     string            `json:"error_code,omitempty"`
+	Tokens        Tokens            `json:"tokens"`
+	CostMicros    Micros            `json:"cost_micros"`
+	Priced        bool              `json:"priced"`
+	DurationMs    float64           `json:"duration_ms"`
+	UpstreamMs    float64           `json:"upstream_ms"`
+	Metadata      map[string]string `json:"metadata,omitempty"`
+}
+
+func (RequestCompleted) EventType() string { return "request.completed" }
+func (RequestCompleted) EventVersion() int { return 1 }
+
+// Succeeded reports whether the upstream answered with success.
+func (e RequestCompleted) Succeeded() bool { return e.Status >= 200 && e.Status < 300 }
+
+// RequestRejected records a request the gateway refused before any upstream call.
+type RequestRejected struct {
+	V         int               `json:"v"`
+	RequestID uuid.UUID         `json:"request_id"`
+	KeyID     uuid.UUID         `json:"key_id"`
+	Endpoint  string            `json:"endpoint"`
+	Model     string            `json:"model,omitempty"`
+	Status    int               `json:"status"`
+	Code      string            `json:"code"`
+	Reason    string            `json:"reason"`
+	Metadata  map[string]string `json:"metadata,omitempty"`
+}
+
+func (RequestRejected) EventType() string { return "request.rejected" }
+func (RequestRejected) EventVersion() int { return 1 }
+
+// StreamID is a request's own single-event stream.
+func StreamID(requestID uuid.UUID) string { return "request:" + requestID.String() }
+
+// Hour is the spend bucket an instant falls in.
+func Hour(t time.Time) time.Time { return t.UTC().Truncate(time.Hour) }
