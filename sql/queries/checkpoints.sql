@@ -1,5 +1,6 @@
 -- name: ResetCheckpoint :exec
-DELETE FROM projector_checkpoints WHERE name = @name;
+INSERT INTO projector_checkpoints (name) VALUES (@name)
+ON CONFLICT (name) DO UPDATE SET last_transaction_id = '0', last_position = 0;
 
 -- name: GetCheckpoint :one
 SELECT last_transaction_id, last_position FROM projector_checkpoints WHERE name = @name;

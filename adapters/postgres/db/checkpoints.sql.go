@@ -45,7 +45,8 @@ func (q *Queries) HeadTransaction(ctx context.Context) (HeadTransactionRow, erro
 }
 
 const resetCheckpoint = `-- name: ResetCheckpoint :exec
-DELETE FROM projector_checkpoints WHERE name = $1
+INSERT INTO projector_checkpoints (name) VALUES ($1)
+ON CONFLICT (name) DO UPDATE SET last_transaction_id = '0', last_position = 0
 `
 
 func (q *Queries) ResetCheckpoint(ctx context.Context, name string) error {

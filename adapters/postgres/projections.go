@@ -1,0 +1,191 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/gatehouse/gatehouse/adapters/eventcodec"
+	"github.com/gatehouse/gatehouse/adapters/postgres/db"
+	"github.com/gatehouse/gatehouse/domain/eventlog"
+)
+
+// Handler folds one recorded event into a read model. For a durable
+// projector the context carries the transaction that also advances its
+// checkpoint; stores reach it with the Tx helpers in this package.
+type Handler func(ctx context.Context, e eventlog.Recorded) error
+
+// Projection is one read model fed from the log.
+type Projection struct {
+	Name    string // versioned: renaming it rebuilds the model from position 0
+	Topic   string
+	Durable bool // checkpoint in Postgres (rows in Postgres); else in memory
+	Handle  Handler
+}
+
+// Projections runs read models off the event log through a watermill router:
+// each projection is a consumer group of a watermill-sql subscriber reading
+// the events table.
+type Projections struct {
+	pool   *pgxpool.Pool
+	codec  *eventcodec.Registry
+	log    *slog.Logger
+	router *message.Router
+	poll   time.Duration
+
+	mu      sync.Mutex
+	memory  map[string]*memoryOffsets
+	started map[string]bool
+	subs    []*wsql.Subscriber
+}
+
+// NewProjections builds an empty runner; poll is how often an idle
+// projection looks for new events.
+func NewProjections(pool *pgxpool.Pool, codec *eventcodec.Registry, log *slog.Logger, poll time.Duration) (*Projections, error) {
+	if pool == nil || codec == nil || log == nil {
+		panic("postgres.NewProjections: nil dependency")
+	}
+	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, watermill.NewSlogLoggerWithLevelMapping(log, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug}))
+	if err != nil {
+		return nil, err
+	}
+	return &Projections{pool: pool, codec: codec, log: log, router: router, poll: poll,
+		memory: map[string]*memoryOffsets{}, started: map[string]bool{}}, nil
+}
+
+// Add registers a projection; call before Run.
+func (p *Projections) Add(pr Projection) error {
+	if pr.Name == "" || pr.Handle == nil {
+		return errors.New("projection needs a name and a handler")
+	}
+	if _, ok := topicFilter[pr.Topic]; !ok {
+		return fmt.Errorf("projection %s: unknown topic %q", pr.Name, pr.Topic)
+	}
+	var offsets wsql.OffsetsAdapter = checkpointOffsets{}
+	if !pr.Durable {
+		m := &memoryOffsets{}
+		p.mu.Lock()
+		p.memory[pr.Name] = m
+		p.mu.Unlock()
+		offsets = m
+	}
+	ack := time.Duration(0) // handlers may take long on a rebuild; never re-deliver mid-batch
+	sub, err := wsql.NewSubscriber(wsql.BeginnerFromPgx(p.pool), wsql.SubscriberConfig{
+		ConsumerGroup:  pr.Name,
+		AckDeadline:    &ack,
+		PollInterval:   p.poll,
+		ResendInterval: time.Second,
+		RetryInterval:  time.Second,
+		SchemaAdapter:  eventsSchema{batchSize: 500},
+		OffsetsAdapter: offsets,
+	}, watermill.NewSlogLogger(p.log))
+	if err != nil {
+		return fmt.Errorf("projection %s: %w", pr.Name, err)
+	}
+	p.subs = append(p.subs, sub)
+	p.router.AddConsumerHandler(pr.Name, pr.Topic, sub, func(msg *message.Message) error {
+		ctx := msg.Context()
+		if wtx, ok := wsql.TxFromContext(ctx); ok {
+			if ptx, ok := wtx.(*wsql.PgxTx); ok {
+				ctx = withTx(ctx, ptx.Tx)
+			}
+		}
+		env, seq, err := p.codec.Decode(msg.Payload)
+		if err != nil {
+			p.log.Error("projection cannot decode event", "projection", pr.Name, "event_id", msg.UUID, "err", err)
+			return err
+		}
+		rec := eventlog.Recorded{Envelope: env, Seq: seq, Record: msg.Payload}
+		if err := pr.Handle(ctx, rec); err != nil {
+			p.log.Error("projection failed on event; will retry", "projection", pr.Name, "type", env.Event.EventType(), "event_id", msg.UUID, "err", err)
+			return err
+		}
+		return nil
+	})
+	return nil
+}
+
+// Run processes events until ctx ends or Close is called.
+func (p *Projections) Run(ctx context.Context) error { return p.router.Run(ctx) }
+
+// Running is closed once every handler is subscribed.
+func (p *Projections) Running() chan struct{} { return p.router.Running() }
+
+// Close stops the router and its subscribers.
+func (p *Projections) Close() error {
+	err := p.router.Close()
+	for _, s := range p.subs {
+		err = errors.Join(err, s.Close())
+	}
+	return err
+}
+
+// WaitCaughtUp blocks until the named projection has processed everything
+// that was committed when the call began.
+func (p *Projections) WaitCaughtUp(ctx context.Context, name, topic string) error {
+	var headXID uint64
+	var headPos int64
+	err := p.pool.QueryRow(ctx, `SELECT coalesce(max(transaction_id), '0')::xid8, coalesce(max(position), 0)
+		FROM events WHERE `+topicFilter[topic]+` AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())`).Scan(&headXID, &headPos)
+	if err != nil {
+		return fmt.Errorf("read log head: %w", err)
+	}
+	if headPos == 0 {
+		return nil
+	}
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		xid, pos, err := p.cursor(ctx, name)
+		if err != nil {
+			return err
+		}
+		if xid > headXID || (xid == headXID && pos >= headPos) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("projection %s not caught up: %w", name, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+func (p *Projections) cursor(ctx context.Context, name string) (uint64, int64, error) {
+	p.mu.Lock()
+	m, ok := p.memory[name]
+	p.mu.Unlock()
+	if ok {
+		xid, pos := m.cursor()
+		return xid, pos, nil
+	}
+	var xid uint64
+	var pos int64
+	err := p.pool.QueryRow(ctx, `SELECT last_transaction_id, last_position FROM projector_checkpoints WHERE name = $1`, name).Scan(&xid, &pos)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, 0, nil
+	}
+	return xid, pos, err
+}
+
+type txKey struct{}
+
+func withTx(ctx context.Context, tx pgx.Tx) context.Context { return context.WithValue(ctx, txKey{}, tx) }
+
+// dbtxFrom returns the projection transaction in ctx, or the pool: a store
+// used by a durable projection writes inside the checkpoint's transaction.
+func dbtxFrom(ctx context.Context, pool *pgxpool.Pool) db.DBTX {
+	if tx, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
+		return tx
+	}
+	return pool
+}

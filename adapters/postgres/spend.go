@@ -1,0 +1,62 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/gatehouse/gatehouse/adapters/postgres/db"
+	"github.com/gatehouse/gatehouse/app/query"
+	"github.com/gatehouse/gatehouse/domain/usage"
+)
+
+// SpendStore holds the spend projection's rows.
+type SpendStore struct{ pool *pgxpool.Pool }
+
+// NewSpendStore builds the store.
+func NewSpendStore(pool *pgxpool.Pool) *SpendStore {
+	if pool == nil {
+		panic("postgres.NewSpendStore: nil pool")
+	}
+	return &SpendStore{pool: pool}
+}
+
+// AddCompleted folds one completed request into its hour's cell; inside a
+// projection it writes in the checkpoint's transaction.
+func (s *SpendStore) AddCompleted(ctx context.Context, tenantID string, at time.Time, e usage.RequestCompleted) error {
+	return db.New(dbtxFrom(ctx, s.pool)).AddSpend(ctx, db.AddSpendParams{
+		TenantID: tenantID, Hour: usage.Hour(at), KeyID: e.KeyID, Provider: e.Provider, Model: e.Model,
+		PromptTokens: e.Tokens.Prompt, CompletionTokens: e.Tokens.Completion, CostMicros: int64(e.CostMicros),
+	})
+}
+
+// SpendRows reads the cells of [from, to), by day; bounds are taken to the hour.
+func (s *SpendStore) SpendRows(ctx context.Context, tenantID string, from, to time.Time) ([]query.SpendRow, error) {
+	rows, err := db.New(s.pool).SpendRows(ctx, db.SpendRowsParams{TenantID: tenantID, FromHour: usage.Hour(from), ToHour: usage.Hour(to.Add(time.Hour - 1))})
+	if err != nil {
+		return nil, fmt.Errorf("read spend: %w", err)
+	}
+	out := make([]query.SpendRow, len(rows))
+	for i, r := range rows {
+		out[i] = query.SpendRow{
+			Day: r.Day.Time, KeyID: r.KeyID, Provider: r.Provider, Model: r.Model,
+			Requests: r.Requests, PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens, Cost: usage.Micros(r.CostMicros),
+		}
+	}
+	return out, nil
+}
+
+// ResetSpend empties the projection and its checkpoint in one transaction,
+// so the projector rebuilds it from position 0.
+func (s *SpendStore) ResetSpend(ctx context.Context, projection string) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		q := db.New(tx)
+		if err := q.ClearSpend(ctx); err != nil {
+			return err
+		}
+		return q.ResetCheckpoint(ctx, projection)
+	})
+}

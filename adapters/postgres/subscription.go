@@ -1,0 +1,163 @@
+package postgres
+
+import (
+	stdsql "database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+
+	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/google/uuid"
+)
+
+// Topics are families of event types a projector follows in the one log.
+const (
+	TopicGovernance = "governance" // everything but traffic
+	TopicTraffic    = "traffic"    // request.* events
+)
+
+var topicFilter = map[string]string{
+	TopicGovernance: `type NOT LIKE 'request.%'`,
+	TopicTraffic:    `type LIKE 'request.%'`,
+}
+
+// eventsSchema lets watermill-sql's subscriber read our events table. Rows
+// are read in (transaction_id, position) order and only below the oldest
+// running transaction's id, so a row committed late by a slow transaction
+// is read after the ones before it instead of being skipped.
+type eventsSchema struct {
+	batchSize int
+}
+
+var _ wsql.SchemaAdapter = eventsSchema{}
+
+func (eventsSchema) InsertQuery(wsql.InsertQueryParams) (wsql.Query, error) {
+	return wsql.Query{}, errors.New("events are appended by the event store, not published through watermill")
+}
+
+func (s eventsSchema) SelectQuery(p wsql.SelectQueryParams) (wsql.Query, error) {
+	filter, ok := topicFilter[p.Topic]
+	if !ok {
+		return wsql.Query{}, fmt.Errorf("unknown topic %q", p.Topic)
+	}
+	next, err := p.OffsetsAdapter.NextOffsetQuery(wsql.NextOffsetQueryParams{Topic: p.Topic, ConsumerGroup: p.ConsumerGroup})
+	if err != nil {
+		return wsql.Query{}, err
+	}
+	q := `WITH last_processed AS (` + next.Query + `)
+SELECT position, transaction_id, event_id, record
+FROM events
+WHERE ` + filter + `
+  AND (transaction_id, position) > ((SELECT last_processed_transaction_id FROM last_processed), (SELECT offset_acked FROM last_processed))
+  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY transaction_id, position
+LIMIT ` + strconv.Itoa(s.batchSize)
+	return wsql.Query{Query: q, Args: next.Args}, nil
+}
+
+func (eventsSchema) UnmarshalMessage(p wsql.UnmarshalMessageParams) (wsql.Row, error) {
+	var (
+		r   wsql.Row
+		xid uint64
+		id  uuid.UUID
+	)
+	if err := p.Row.Scan(&r.Offset, &xid, &id, &r.Payload); err != nil {
+		return wsql.Row{}, fmt.Errorf("scan event row: %w", err)
+	}
+	r.UUID = []byte(id.String())
+	r.Msg = message.NewMessage(id.String(), r.Payload)
+	r.Msg.Metadata.Set(metaPosition, strconv.FormatInt(r.Offset, 10))
+	r.ExtraData = map[string]any{"transaction_id": xid}
+	return r, nil
+}
+
+func (eventsSchema) SchemaInitializingQueries(wsql.SchemaInitializingQueriesParams) ([]wsql.Query, error) {
+	return nil, nil // the migrations own the schema
+}
+
+func (eventsSchema) SubscribeIsolationLevel() stdsql.IsolationLevel { return stdsql.LevelReadCommitted }
+
+const metaPosition = "position"
+
+// checkpointOffsets keeps a durable projector's place in projector_checkpoints,
+// written by the same transaction as the projector's own rows.
+type checkpointOffsets struct{}
+
+var _ wsql.OffsetsAdapter = checkpointOffsets{}
+
+func (checkpointOffsets) NextOffsetQuery(p wsql.NextOffsetQueryParams) (wsql.Query, error) {
+	// FOR UPDATE: replicas running the same projector take turns.
+	return wsql.Query{
+		Query: `SELECT last_position AS offset_acked, last_transaction_id AS last_processed_transaction_id
+		        FROM projector_checkpoints WHERE name = $1 FOR UPDATE`,
+		Args: []any{p.ConsumerGroup},
+	}, nil
+}
+
+func (checkpointOffsets) AckMessageQuery(p wsql.AckMessageQueryParams) (wsql.Query, error) {
+	return wsql.Query{
+		Query: `UPDATE projector_checkpoints SET last_position = $2, last_transaction_id = $3 WHERE name = $1`,
+		Args:  []any{p.ConsumerGroup, p.LastRow.Offset, p.LastRow.ExtraData["transaction_id"]},
+	}, nil
+}
+
+func (checkpointOffsets) ConsumedMessageQuery(wsql.ConsumedMessageQueryParams) (wsql.Query, error) {
+	return wsql.Query{}, nil
+}
+
+func (checkpointOffsets) SchemaInitializingQueries(wsql.OffsetsSchemaInitializingQueriesParams) ([]wsql.Query, error) {
+	return nil, nil
+}
+
+func (checkpointOffsets) BeforeSubscribingQueries(p wsql.BeforeSubscribingQueriesParams) ([]wsql.Query, error) {
+	return []wsql.Query{{
+		Query: `INSERT INTO projector_checkpoints (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`,
+		Args:  []any{p.ConsumerGroup},
+	}}, nil
+}
+
+// memoryOffsets keeps an in-memory read model's place in memory: the model
+// is rebuilt from the log at every start.
+type memoryOffsets struct {
+	mu       sync.Mutex
+	xid      uint64
+	position int64
+}
+
+var _ wsql.OffsetsAdapter = (*memoryOffsets)(nil)
+
+func (m *memoryOffsets) cursor() (uint64, int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.xid, m.position
+}
+
+func (m *memoryOffsets) NextOffsetQuery(wsql.NextOffsetQueryParams) (wsql.Query, error) {
+	xid, pos := m.cursor()
+	return wsql.Query{
+		Query: `SELECT $1::bigint AS offset_acked, $2::xid8 AS last_processed_transaction_id`,
+		Args:  []any{pos, xid},
+	}, nil
+}
+
+func (m *memoryOffsets) AckMessageQuery(p wsql.AckMessageQueryParams) (wsql.Query, error) {
+	m.mu.Lock()
+	m.position = p.LastRow.Offset
+	m.xid, _ = p.LastRow.ExtraData["transaction_id"].(uint64)
+	m.mu.Unlock()
+	return wsql.Query{Query: `SELECT 1`}, nil
+}
+
+func (*memoryOffsets) ConsumedMessageQuery(wsql.ConsumedMessageQueryParams) (wsql.Query, error) {
+	return wsql.Query{}, nil
+}
+
+func (*memoryOffsets) SchemaInitializingQueries(wsql.OffsetsSchemaInitializingQueriesParams) ([]wsql.Query, error) {
+	return nil, nil
+}
+
+func (*memoryOffsets) BeforeSubscribingQueries(wsql.BeforeSubscribingQueriesParams) ([]wsql.Query, error) {
+	return nil, nil
+}

@@ -1,0 +1,127 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/adapters/eventcodec"
+	"github.com/gatehouse/gatehouse/adapters/postgres"
+	"github.com/gatehouse/gatehouse/adapters/postgres/pgtest"
+	"github.com/gatehouse/gatehouse/domain/eventlog"
+)
+
+func TestWriter_CloseDrainsEveryBufferedEvent(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	store := postgres.NewEventStore(pool, eventcodec.Gatehouse())
+	w := postgres.NewWriter(store, postgres.WriterConfig{Capacity: 5000, MaxBatch: 200}, quiet)
+	ctx := context.Background()
+
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 250; i++ {
+				slot, err := w.Reserve(ctx)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				slot.Submit(requestEvent("acme"))
+			}
+		}()
+	}
+	wg.Wait()
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := w.Close(cctx); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE tenant_id = 'acme'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 2000 {
+		t.Fatalf("want 2000 events after close, found %d", n)
+	}
+	if st := w.Stats(); st.Batches >= 2000 {
+		t.Fatalf("events were not batched: %d batches for 2000 events", st.Batches)
+	}
+	if _, err := w.Reserve(ctx); !errors.Is(err, eventlog.ErrUnavailable) {
+		t.Fatalf("reserve after close: %v", err)
+	}
+}
+
+func TestWriter_FullBufferRefusesInsteadOfLosing(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	store := postgres.NewEventStore(pool, eventcodec.Gatehouse())
+	w := postgres.NewWriter(store, postgres.WriterConfig{Capacity: 2, MaxWait: 20 * time.Millisecond}, quiet)
+	ctx := context.Background()
+	a, err := w.Reserve(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := w.Reserve(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Reserve(ctx); !errors.Is(err, eventlog.ErrUnavailable) {
+		t.Fatalf("third reservation in a buffer of two: %v", err)
+	}
+	a.Release()
+	c, err := w.Reserve(ctx)
+	if err != nil {
+		t.Fatalf("room given back was not reusable: %v", err)
+	}
+	b.Submit(requestEvent("acme"))
+	c.Submit(requestEvent("acme"))
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	pool.QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&n)
+	if n != 2 {
+		t.Fatalf("want 2 events, found %d", n)
+	}
+}
+
+func TestWriter_KeepsEventsWhileTheDatabaseIsDownAndWritesThemAfter(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	store := postgres.NewEventStore(pool, eventcodec.Gatehouse())
+	w := postgres.NewWriter(store, postgres.WriterConfig{Capacity: 100}, quiet)
+	ctx := context.Background()
+	// Take the log away: appends fail until it is back.
+	if _, err := pool.Exec(ctx, `ALTER TABLE events RENAME TO events_away`); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 10; i++ {
+		slot, err := w.Reserve(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slot.Submit(requestEvent("acme"))
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for w.Healthy() == nil && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if w.Healthy() == nil {
+		t.Fatal("writer reports healthy while appends fail")
+	}
+	if _, err := pool.Exec(ctx, `ALTER TABLE events_away RENAME TO events`); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := w.Close(cctx); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	pool.QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&n)
+	if n != 10 {
+		t.Fatalf("want the 10 events kept through the outage, found %d", n)
+	}
+}

@@ -1,0 +1,202 @@
+package projectors
+
+import (
+	"context"
+	"sort"
+	"sync"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse/gatehouse/domain/eventlog"
+	"github.com/gatehouse/gatehouse/domain/key"
+	"github.com/gatehouse/gatehouse/domain/provider"
+	"github.com/gatehouse/gatehouse/domain/tenancy"
+)
+
+// DirectoryName is the in-memory directory's handler name.
+const DirectoryName = "directory.v1"
+
+// Directory is the in-memory model the hot path decides from: tenants,
+// provider connections and keys (by secret hash). Every replica keeps its
+// own, fed from the log; the replica that appends a change also applies it
+// at once, so a revocation is effective there before the admin call returns.
+// Applying an event twice, or late, changes nothing.
+type Directory struct {
+	mu        sync.RWMutex
+	tenants   map[string]tenancy.Tenant
+	providers map[string]map[string]provider.Connection // tenant → name → connection
+	keys      map[uuid.UUID]*key.Key
+	bySecret  map[key.SecretHash]*key.Key
+}
+
+// NewDirectory builds an empty directory.
+func NewDirectory() *Directory {
+	return &Directory{
+		tenants:   map[string]tenancy.Tenant{},
+		providers: map[string]map[string]provider.Connection{},
+		keys:      map[uuid.UUID]*key.Key{},
+		bySecret:  map[key.SecretHash]*key.Key{},
+	}
+}
+
+// Handle folds one event in; it is the projection handler.
+func (d *Directory) Handle(_ context.Context, r eventlog.Recorded) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.apply(r)
+}
+
+// Apply folds events just appended on this replica.
+func (d *Directory) Apply(recs []eventlog.Recorded) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, r := range recs {
+		_ = d.apply(r) // apply only errs on a malformed hash, which the log never holds
+	}
+}
+
+func (d *Directory) apply(r eventlog.Recorded) error {
+	switch e := r.Event.(type) {
+	case tenancy.TenantCreated:
+		d.OnTenantCreated(r, e)
+	case provider.ProviderConnected:
+		d.OnProviderConnected(r, e)
+	case key.KeyGranted, key.KeyRevoked:
+		return d.onKeyEvent(r)
+	}
+	return nil
+}
+
+// OnTenantCreated adds the tenant.
+func (d *Directory) OnTenantCreated(r eventlog.Recorded, e tenancy.TenantCreated) {
+	if _, ok := d.tenants[e.TenantID]; ok {
+		return
+	}
+	d.tenants[e.TenantID] = tenancy.Tenant{ID: e.TenantID, Name: e.Name, CreatedAt: r.OccurredAt}
+}
+
+// OnProviderConnected adds the connection.
+func (d *Directory) OnProviderConnected(r eventlog.Recorded, e provider.ProviderConnected) {
+	byName := d.providers[r.TenantID]
+	if byName == nil {
+		byName = map[string]provider.Connection{}
+		d.providers[r.TenantID] = byName
+	}
+	if _, ok := byName[e.Name]; ok {
+		return
+	}
+	byName[e.Name] = provider.Connection{ID: e.ProviderID, TenantID: r.TenantID, Name: e.Name, Kind: e.Kind, BaseURL: e.BaseURL}
+}
+
+// onKeyEvent folds key.granted and key.revoked through the key's own rules,
+// skipping versions already applied.
+func (d *Directory) onKeyEvent(r eventlog.Recorded) error {
+	id := keyID(r.Event)
+	k := d.keys[id]
+	if k == nil {
+		if _, granted := r.Event.(key.KeyGranted); !granted {
+			return nil // a later event before its grant: the grant will bring the state
+		}
+		k = &key.Key{}
+	}
+	if r.Version <= k.Version {
+		return nil
+	}
+	if err := k.Apply(r); err != nil {
+		return err
+	}
+	d.keys[id] = k
+	d.bySecret[k.SecretHash] = k
+	return nil
+}
+
+func keyID(e eventlog.Event) uuid.UUID {
+	switch e := e.(type) {
+	case key.KeyGranted:
+		return e.KeyID
+	case key.KeyRevoked:
+		return e.KeyID
+	}
+	return uuid.Nil
+}
+
+// Tenant finds a tenant.
+func (d *Directory) Tenant(id string) (tenancy.Tenant, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	t, ok := d.tenants[id]
+	return t, ok
+}
+
+// Tenants lists every tenant by id.
+func (d *Directory) Tenants() []tenancy.Tenant {
+	d.mu.RLock()
+	out := make([]tenancy.Tenant, 0, len(d.tenants))
+	for _, t := range d.tenants {
+		out = append(out, t)
+	}
+	d.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Provider finds a tenant's connection by name.
+func (d *Directory) Provider(tenantID, name string) (provider.Connection, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	c, ok := d.providers[tenantID][name]
+	return c, ok
+}
+
+// Providers lists a tenant's connections by name.
+func (d *Directory) Providers(tenantID string) []provider.Connection {
+	d.mu.RLock()
+	out := make([]provider.Connection, 0, len(d.providers[tenantID]))
+	for _, c := range d.providers[tenantID] {
+		out = append(out, c)
+	}
+	d.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// KeyBySecret finds the key a presented secret's hash belongs to.
+func (d *Directory) KeyBySecret(h key.SecretHash) (key.Key, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	k, ok := d.bySecret[h]
+	if !ok || !k.SecretHash.Equal(h) {
+		return key.Key{}, false
+	}
+	return *k, true
+}
+
+// Key finds a tenant's key by id.
+func (d *Directory) Key(tenantID string, id uuid.UUID) (key.Key, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	k, ok := d.keys[id]
+	if !ok || k.TenantID != tenantID {
+		return key.Key{}, false
+	}
+	return *k, true
+}
+
+// Keys lists a tenant's keys, oldest first.
+func (d *Directory) Keys(tenantID string) []key.Key {
+	d.mu.RLock()
+	var out []key.Key
+	for _, k := range d.keys {
+		if k.TenantID == tenantID {
+			out = append(out, *k)
+		}
+	}
+	d.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.Before(out[j].CreatedAt)
+		}
+		return out[i].ID.String() < out[j].ID.String()
+	})
+	return out
+}
