@@ -179,7 +179,9 @@ func (p *Projections) cursor(ctx context.Context, name string) (uint64, int64, e
 
 type txKey struct{}
 
-func withTx(ctx context.Context, tx pgx.Tx) context.Context { return context.WithValue(ctx, txKey{}, tx) }
+func withTx(ctx context.Context, tx pgx.Tx) context.Context {
+	return context.WithValue(ctx, txKey{}, tx)
+}
 
 // dbtxFrom returns the projection transaction in ctx, or the pool: a store
 // used by a durable projection writes inside the checkpoint's transaction.
