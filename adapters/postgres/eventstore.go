@@ -6,6 +6,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/adapters/eventcodec"
 	"github.com/gatehouse/gatehouse/adapters/postgres/db"
+	"github.com/gatehouse/gatehouse/app/query"
 	"github.com/gatehouse/gatehouse/domain/eventlog"
 )
 
@@ -340,4 +342,25 @@ func (s *EventStore) decode(r db.Event) (eventlog.Recorded, error) {
 		return eventlog.Recorded{}, err
 	}
 	return eventlog.Recorded{Envelope: env, Position: r.Position, Seq: r.Seq, Record: r.Record, PrevHash: l.PrevHash, Hash: l.Hash}, nil
+}
+
+// TenantFeed pages a tenant's events as the raw feed shows them.
+func (s *EventStore) TenantFeed(ctx context.Context, tenantID string, after int64, limit int) ([]query.EventView, error) {
+	rows, err := db.New(s.pool).TenantEventsAfter(ctx, db.TenantEventsAfterParams{TenantID: tenantID, After: after, MaxRows: int32(limit)})
+	if err != nil {
+		return nil, fmt.Errorf("read tenant events: %w", err)
+	}
+	out := make([]query.EventView, len(rows))
+	for i, r := range rows {
+		data, err := eventcodec.Data(r.Record)
+		if err != nil {
+			return nil, fmt.Errorf("event at position %d: %w", r.Position, err)
+		}
+		out[i] = query.EventView{
+			Position: r.Position, Seq: r.Seq, StreamID: r.StreamID, Version: int(r.StreamVersion), Type: r.Type,
+			TenantID: r.TenantID, OccurredAt: r.OccurredAt, Actor: r.Actor, TraceID: r.TraceID,
+			PrevHash: hex.EncodeToString(r.PrevHash), Hash: hex.EncodeToString(r.Hash), Data: data,
+		}
+	}
+	return out, nil
 }

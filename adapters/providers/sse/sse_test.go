@@ -1,0 +1,42 @@
+package sse_test
+
+import (
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/adapters/providers/sse"
+)
+
+func TestReader_YieldsEachEventsDataUntilDone(t *testing.T) {
+	in := ": keep-alive\n\ndata: {\"a\":1}\n\ndata: line1\r\ndata: line2\r\n\r\nevent: ping\ndata: {}\n\ndata: [DONE]\n\ndata: after\n\n"
+	r := sse.NewReader(io.NopCloser(strings.NewReader(in)))
+	var got []string
+	for {
+		d, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, string(d))
+	}
+	want := []string{`{"a":1}`, "line1\nline2", "{}"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+func TestReader_HandlesLongLinesAndAMissingFinalBlankLine(t *testing.T) {
+	long := strings.Repeat("x", 100_000)
+	r := sse.NewReader(io.NopCloser(strings.NewReader("data: " + long)))
+	d, err := r.Next()
+	if err != nil || string(d) != long {
+		t.Fatalf("long event: %d bytes, %v", len(d), err)
+	}
+	if _, err := r.Next(); !errors.Is(err, io.EOF) {
+		t.Fatalf("after last event: %v", err)
+	}
+}

@@ -1,0 +1,77 @@
+// Package command holds the write use cases of the admin API: each a struct
+// naming what is asked and a handler that checks who asks, lets the domain
+// decide, and appends the resulting events.
+package command
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse/gatehouse/domain/access"
+	"github.com/gatehouse/gatehouse/domain/eventlog"
+	"github.com/gatehouse/gatehouse/domain/key"
+	"github.com/gatehouse/gatehouse/domain/provider"
+	"github.com/gatehouse/gatehouse/domain/tenancy"
+)
+
+// Tenants is the directory of existing tenants.
+type Tenants interface {
+	Tenant(id string) (tenancy.Tenant, bool)
+}
+
+// TenantRepository founds tenants.
+type TenantRepository interface {
+	CreateTenant(ctx context.Context, meta eventlog.Meta, e tenancy.TenantCreated) error
+}
+
+// ProviderRepository connects providers; the sealed credentials are stored
+// with the event, in one transaction.
+type ProviderRepository interface {
+	ConnectProvider(ctx context.Context, meta eventlog.Meta, tenantID string, e provider.ProviderConnected, sealed []byte) error
+}
+
+// KeyRepository grants keys and changes them through the key's own rules.
+type KeyRepository interface {
+	GrantKey(ctx context.Context, meta eventlog.Meta, tenantID string, e key.KeyGranted) error
+	UpdateKey(ctx context.Context, meta eventlog.Meta, tenantID string, id uuid.UUID, decide func(*key.Key) ([]eventlog.Event, error)) error
+}
+
+// Sealer encrypts a secret bound to the record it belongs to.
+type Sealer interface {
+	Seal(plaintext []byte, aad ...string) ([]byte, error)
+}
+
+// ErrExists is a create of something whose name is taken.
+var ErrExists = errors.New("already exists")
+
+// Actor is who issues a command and under which trace.
+type Actor struct {
+	Principal access.Principal
+	TraceID   string
+}
+
+func (a Actor) meta(now time.Time) eventlog.Meta {
+	return eventlog.Meta{Actor: a.Principal.Subject, TraceID: a.TraceID, OccurredAt: now.UTC()}
+}
+
+// managedTenant checks that the actor may change the tenant and that it exists.
+func managedTenant(tenants Tenants, a Actor, tenantID string) error {
+	if err := a.Principal.CanManage(tenantID); err != nil {
+		return err
+	}
+	if _, ok := tenants.Tenant(tenantID); !ok {
+		return access.ErrNotVisible
+	}
+	return nil
+}
+
+func mustNotBeNil(name string, deps ...any) {
+	for _, d := range deps {
+		if d == nil {
+			panic("command." + name + ": nil dependency")
+		}
+	}
+}

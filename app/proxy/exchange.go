@@ -1,0 +1,134 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse/gatehouse/domain/eventlog"
+	"github.com/gatehouse/gatehouse/domain/key"
+	"github.com/gatehouse/gatehouse/domain/usage"
+)
+
+// Exchange is one request in flight: the answer to copy to the client, and
+// the record to write when it is done.
+type Exchange struct {
+	RequestID     uuid.UUID
+	TraceID       string
+	Provider      string // connection name
+	UpstreamModel string
+	Stream        bool
+
+	// Non-streamed answer.
+	Status int
+	Header http.Header
+	Body   []byte
+
+	svc           *Service
+	slot          Slot
+	key           key.Key
+	in            Inbound
+	route         Route
+	model         string
+	wantUsage     bool
+	chunks        ChunkStream
+	tokens        usage.Tokens
+	start         time.Time
+	upstreamStart time.Time
+	done          bool
+}
+
+// Next returns the next chunk of a streamed answer, io.EOF at the end. It
+// reads usage on the way and holds back the usage-only chunk from a client
+// that did not ask for it.
+func (x *Exchange) Next() ([]byte, error) {
+	for {
+		c, err := x.chunks.Next()
+		if err != nil {
+			return nil, err
+		}
+		if t, ok := readUsage(c); ok {
+			x.tokens = t
+			if !x.wantUsage && usageOnly(c) {
+				continue
+			}
+		}
+		return c, nil
+	}
+}
+
+// Finish records the request. err is how copying to the client ended: nil
+// for a whole answer, else the failure (a client that went away, an
+// upstream that broke mid-stream).
+func (x *Exchange) Finish(ctx context.Context, err error) {
+	if x.done {
+		return
+	}
+	if x.chunks != nil {
+		x.chunks.Close()
+	}
+	status, code := x.Status, ""
+	switch {
+	case err == nil:
+	case errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled):
+		status, code = 499, "client_closed_request"
+	default:
+		status, code = http.StatusBadGateway, "upstream_error"
+		var ue *UpstreamError
+		if errors.As(err, &ue) && ue.Status >= 400 && ue.Status < 500 {
+			status = ue.Status
+		}
+	}
+	x.complete(status, code)
+}
+
+// refuse records a refusal before any upstream call and returns it.
+func (x *Exchange) refuse(r *Refusal) error {
+	x.done = true
+	x.slot.Submit(x.envelope(usage.RequestRejected{
+		V: 1, RequestID: x.RequestID, KeyID: x.key.ID, Endpoint: x.in.Endpoint, Model: x.model,
+		Status: r.Status, Code: r.Code, Reason: r.Message, Metadata: x.in.Metadata,
+	}))
+	return r
+}
+
+// fail records an upstream failure before any byte reached the client, and
+// returns the error for the port to answer with.
+func (x *Exchange) fail(err error) error {
+	var ue *UpstreamError
+	if !errors.As(err, &ue) {
+		ue = &UpstreamError{Message: "the upstream could not be reached"}
+		x.svc.log.Warn("upstream unreachable", "provider", x.Provider, "err", err)
+	}
+	status := http.StatusBadGateway
+	if ue.Status >= 400 && ue.Status < 500 {
+		status = ue.Status
+	}
+	x.complete(status, "upstream_error")
+	return ue
+}
+
+func (x *Exchange) complete(status int, code string) {
+	x.done = true
+	end := x.svc.now()
+	e := usage.RequestCompleted{
+		V: 1, RequestID: x.RequestID, KeyID: x.key.ID, Endpoint: x.in.Endpoint, Model: x.model,
+		Provider: x.Provider, UpstreamModel: x.UpstreamModel, Stream: x.Stream, Status: status, ErrorCode: code,
+		Tokens: x.tokens, DurationMs: ms(end.Sub(x.start)), Metadata: x.in.Metadata,
+	}
+	if !x.upstreamStart.IsZero() {
+		e.UpstreamMs = ms(end.Sub(x.upstreamStart))
+	}
+	e.CostMicros, e.Priced = x.svc.prices.Cost(x.route.Connection, x.UpstreamModel, x.tokens)
+	x.slot.Submit(x.envelope(e))
+}
+
+func (x *Exchange) envelope(e eventlog.Event) eventlog.Envelope {
+	m := eventlog.Meta{Actor: "key:" + x.key.ID.String(), TraceID: x.TraceID, OccurredAt: x.svc.now()}
+	return m.Envelope(uuid.New(), x.key.TenantID, usage.StreamID(x.RequestID), 1, e)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

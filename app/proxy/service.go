@@ -1,0 +1,194 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse/gatehouse/app/proxy/jsontop"
+	"github.com/gatehouse/gatehouse/domain/key"
+	"github.com/gatehouse/gatehouse/domain/provider"
+	"github.com/gatehouse/gatehouse/domain/usage"
+)
+
+// Prices says what a request cost; ok is false when the model has no price.
+type Prices interface {
+	Cost(c provider.Connection, model string, t usage.Tokens) (cost usage.Micros, ok bool)
+}
+
+// Service runs requests through the gateway.
+type Service struct {
+	keys      Keys
+	policy    Policy
+	upstreams Upstreams
+	recorder  Recorder
+	prices    Prices
+	now       func() time.Time
+	log       *slog.Logger
+}
+
+// NewService wires the request path.
+func NewService(keys Keys, policy Policy, upstreams Upstreams, recorder Recorder, prices Prices, now func() time.Time, log *slog.Logger) *Service {
+	if keys == nil || policy == nil || upstreams == nil || recorder == nil || prices == nil || now == nil || log == nil {
+		panic("proxy.NewService: nil dependency")
+	}
+	return &Service{keys: keys, policy: policy, upstreams: upstreams, recorder: recorder, prices: prices, now: now, log: log}
+}
+
+// Inbound is a request as the port received it.
+type Inbound struct {
+	Secret   string
+	Endpoint string
+	Body     []byte
+	TraceID  string
+	Metadata map[string]string
+}
+
+// ChatCompletions starts a chat completion. On success the caller copies
+// the Exchange to the client and calls Finish; on error nothing is owed
+// (the refusal or failure is already recorded).
+func (s *Service) ChatCompletions(ctx context.Context, in Inbound) (*Exchange, error) {
+	start := s.now()
+	k, ok := s.keys.KeyBySecret(key.HashSecret(in.Secret))
+	if !ok || !key.LooksLikeSecret(in.Secret) {
+		return nil, errInvalidKey // no tenant to record it under; counted by the port's metrics
+	}
+	slot, err := s.recorder.Reserve(ctx)
+	if err != nil {
+		if errors.Is(err, ErrUnavailable) {
+			return nil, ErrUnavailable
+		}
+		return nil, err
+	}
+	x := &Exchange{svc: s, slot: slot, key: k, in: in, start: start, RequestID: newRequestID(), TraceID: in.TraceID}
+	if err := k.Usable(start); err != nil {
+		return nil, x.refuse(errInvalidKey)
+	}
+
+	req, refusal := parseChatRequest(in.Body)
+	if refusal != nil {
+		return nil, x.refuse(refusal)
+	}
+	x.model, x.Stream, x.wantUsage = req.model, req.stream, req.includeUsage
+
+	route, err := s.policy.Decide(ctx, Call{Key: k, Endpoint: in.Endpoint, Model: req.model, Metadata: in.Metadata})
+	if err != nil {
+		if r, ok := IsRefusal(err); ok {
+			return nil, x.refuse(r)
+		}
+		x.slot.Release()
+		return nil, err
+	}
+	x.route = route
+	x.Provider, x.UpstreamModel = route.Connection.Name, route.UpstreamModel
+
+	up, err := s.upstreams.For(ctx, route.Connection)
+	if err != nil {
+		s.log.Error("provider connection unusable", "provider", route.Connection.Name, "tenant", k.TenantID, "err", err)
+		return nil, x.fail(&UpstreamError{Status: 0, Message: "the provider connection cannot be used"})
+	}
+	body, err := rewriteChatRequest(in.Body, route.UpstreamModel, req.stream)
+	if err != nil {
+		return nil, x.refuse(invalidRequest("", "We could not parse the JSON body of your request."))
+	}
+
+	x.upstreamStart = s.now()
+	if req.stream {
+		cs, err := up.ChatCompletionStream(ctx, body)
+		if err != nil {
+			return nil, x.fail(err)
+		}
+		x.chunks = cs
+		x.Status = http.StatusOK
+		return x, nil
+	}
+	resp, err := up.ChatCompletion(ctx, body)
+	if err != nil {
+		return nil, x.fail(err)
+	}
+	x.Status, x.Header, x.Body = resp.Status, resp.Header, resp.Body
+	if t, ok := readUsage(resp.Body); ok {
+		x.tokens = t
+	}
+	return x, nil
+}
+
+type chatRequest struct {
+	model        string
+	stream       bool
+	includeUsage bool
+}
+
+// parseChatRequest reads only what the gateway needs; the rest passes through.
+func parseChatRequest(body []byte) (chatRequest, *Refusal) {
+	var r chatRequest
+	var modelRaw, streamRaw, optsRaw []byte
+	err := jsontop.Scan(body, func(m jsontop.Member) bool {
+		switch string(m.Key) {
+		case "model":
+			modelRaw = body[m.ValueStart:m.ValueEnd]
+		case "stream":
+			streamRaw = body[m.ValueStart:m.ValueEnd]
+		case "stream_options":
+			optsRaw = body[m.ValueStart:m.ValueEnd]
+		}
+		return true
+	})
+	if err != nil {
+		return r, invalidRequest("", "We could not parse the JSON body of your request: it must be one JSON object.")
+	}
+	model, err := strconv.Unquote(string(modelRaw))
+	if modelRaw == nil || modelRaw[0] != '"' || err != nil || model == "" {
+		return r, invalidRequest("model", "you must provide a model parameter as a string")
+	}
+	r.model = model
+	switch string(streamRaw) {
+	case "", "null", "false":
+	case "true":
+		r.stream = true
+	default:
+		return r, invalidRequest("stream", "stream must be a boolean")
+	}
+	if optsRaw != nil && string(optsRaw) != "null" {
+		v, ok, err := jsontop.Get(optsRaw, "include_usage")
+		if err != nil {
+			return r, invalidRequest("stream_options", "stream_options must be an object")
+		}
+		r.includeUsage = ok && string(v) == "true"
+	}
+	return r, nil
+}
+
+// rewriteChatRequest changes only what must change: the model becomes the
+// upstream's name, and a stream always asks for usage so it can be counted.
+func rewriteChatRequest(body []byte, upstreamModel string, stream bool) ([]byte, error) {
+	out, err := jsontop.Set(body, "model", []byte(strconv.Quote(upstreamModel)))
+	if err != nil || !stream {
+		return out, err
+	}
+	opts, ok, err := jsontop.Get(out, "stream_options")
+	if err != nil {
+		return nil, err
+	}
+	if !ok || string(opts) == "null" {
+		opts = []byte(`{}`)
+	}
+	opts, err = jsontop.Set(opts, "include_usage", []byte("true"))
+	if err != nil {
+		return nil, err
+	}
+	return jsontop.Set(out, "stream_options", opts)
+}
+
+func newRequestID() uuid.UUID {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.New()
+	}
+	return id
+}

@@ -1,0 +1,92 @@
+package admin
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/gatehouse/gatehouse/app/command"
+	"github.com/gatehouse/gatehouse/app/query"
+	"github.com/gatehouse/gatehouse/domain/access"
+	"github.com/gatehouse/gatehouse/domain/eventlog"
+	"github.com/gatehouse/gatehouse/domain/key"
+	"github.com/gatehouse/gatehouse/domain/provider"
+	"github.com/gatehouse/gatehouse/domain/tenancy"
+	"github.com/gatehouse/gatehouse/ports/http/middleware"
+)
+
+// Problem is an RFC 9457 problem detail.
+type Problem struct {
+	Type     string `json:"type"`
+	Title    string `json:"title"`
+	Status   int    `json:"status"`
+	Detail   string `json:"detail,omitempty"`
+	Instance string `json:"instance,omitempty"`
+	TraceID  string `json:"trace_id,omitempty"`
+}
+
+func problem(c echo.Context, status int, title, detail string) error {
+	p := Problem{Type: "about:blank", Title: title, Status: status, Detail: detail, Instance: c.Request().URL.Path, TraceID: middleware.TraceID(c)}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	return c.Blob(status, "application/problem+json", b)
+}
+
+// errorStatus is the one table from domain and app errors to HTTP statuses.
+// Details of these errors are safe to show: they describe the caller's input.
+var errorStatus = []struct {
+	err    error
+	status int
+	title  string
+}{
+	{access.ErrNotVisible, http.StatusNotFound, "Not Found"},
+	{key.ErrNotFound, http.StatusNotFound, "Not Found"},
+	{access.ErrForbidden, http.StatusForbidden, "Forbidden"},
+	{tenancy.ErrInvalid, http.StatusBadRequest, "Invalid Request"},
+	{provider.ErrInvalid, http.StatusBadRequest, "Invalid Request"},
+	{key.ErrInvalid, http.StatusBadRequest, "Invalid Request"},
+	{query.ErrInvalidQuery, http.StatusBadRequest, "Invalid Request"},
+	{errBadInput, http.StatusBadRequest, "Invalid Request"},
+	{command.ErrExists, http.StatusConflict, "Conflict"},
+	{key.ErrRevoked, http.StatusConflict, "Conflict"},
+	{eventlog.ErrConflict, http.StatusConflict, "Conflict"},
+}
+
+var errBadInput = errors.New("invalid input")
+
+// fail answers an error: known ones by the table, anything else as a 500
+// with a fixed message and the trace id, the error itself only in the log.
+func (s *Server) fail(c echo.Context, err error) error {
+	for _, e := range errorStatus {
+		if errors.Is(err, e.err) {
+			detail := err.Error()
+			if e.status == http.StatusNotFound || e.status == http.StatusForbidden {
+				detail = "" // say nothing about what lies behind another tenant's wall
+			}
+			return problem(c, e.status, e.title, detail)
+		}
+	}
+	s.log.Error("admin request failed", "path", c.Path(), "trace_id", middleware.TraceID(c), "err", err)
+	return problem(c, http.StatusInternalServerError, "Internal Server Error", "an internal error occurred; quote the trace id when reporting it")
+}
+
+// decode reads a JSON body strictly: unknown fields are an error, so a typo
+// is reported rather than silently ignored.
+func decode(c echo.Context, v any) error {
+	dec := json.NewDecoder(io.LimitReader(c.Request().Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		msg := err.Error()
+		if errors.Is(err, io.EOF) {
+			msg = "the body is empty; a JSON object is required"
+		}
+		return errors.Join(errBadInput, errors.New("body: "+strings.TrimPrefix(msg, "json: ")))
+	}
+	return nil
+}

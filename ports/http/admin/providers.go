@@ -1,0 +1,61 @@
+package admin
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/gatehouse/gatehouse/app/command"
+	"github.com/gatehouse/gatehouse/app/query"
+	"github.com/gatehouse/gatehouse/domain/provider"
+)
+
+type providers struct{ *Server }
+
+// providerJSON never carries a secret: the API key is write-only.
+type providerJSON struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Kind    string `json:"kind"`
+	BaseURL string `json:"base_url"`
+}
+
+func providerOut(p provider.Connection) providerJSON {
+	return providerJSON{ID: p.ID.String(), Name: p.Name, Kind: string(p.Kind), BaseURL: p.BaseURL}
+}
+
+func (r *providers) register(g *echo.Group) {
+	g.POST("/tenants/:tenant/providers", r.create)
+	g.GET("/tenants/:tenant/providers", r.list)
+}
+
+func (r *providers) create(c echo.Context) error {
+	var in struct {
+		Name    string `json:"name"`
+		Kind    string `json:"kind"`
+		BaseURL string `json:"base_url"`
+		APIKey  string `json:"api_key"`
+	}
+	if err := decode(c, &in); err != nil {
+		return r.fail(c, err)
+	}
+	p, err := r.uc.ConnectProvider.Handle(c.Request().Context(), command.ConnectProvider{
+		Actor: actor(c), TenantID: c.Param("tenant"), Name: in.Name, Kind: provider.Kind(in.Kind), BaseURL: in.BaseURL, APIKey: in.APIKey,
+	})
+	if err != nil {
+		return r.fail(c, err)
+	}
+	return c.JSON(http.StatusCreated, providerOut(p))
+}
+
+func (r *providers) list(c echo.Context) error {
+	ps, err := r.uc.ListProviders.Handle(c.Request().Context(), query.ListProviders{Principal: principal(c), TenantID: c.Param("tenant")})
+	if err != nil {
+		return r.fail(c, err)
+	}
+	out := make([]providerJSON, len(ps))
+	for i, p := range ps {
+		out[i] = providerOut(p)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"providers": out})
+}

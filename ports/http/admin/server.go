@@ -1,0 +1,64 @@
+// Package admin is the admin API under /admin/v1: JWT-authenticated JSON,
+// errors as RFC 9457 problem details, one small struct per resource.
+package admin
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/gatehouse/gatehouse/api"
+	"github.com/gatehouse/gatehouse/app"
+	"github.com/gatehouse/gatehouse/app/command"
+	"github.com/gatehouse/gatehouse/app/query"
+	"github.com/gatehouse/gatehouse/domain/key"
+	"github.com/gatehouse/gatehouse/domain/provider"
+	"github.com/gatehouse/gatehouse/domain/tenancy"
+)
+
+// Prefix is where the admin API lives.
+const Prefix = "/admin/v1"
+
+// UseCases are the handlers the admin API exposes.
+type UseCases struct {
+	CreateTenant    app.Handler[command.CreateTenant, tenancy.Tenant]
+	ListTenants     app.Handler[query.ListTenants, []tenancy.Tenant]
+	GetTenant       app.Handler[query.GetTenant, tenancy.Tenant]
+	ConnectProvider app.Handler[command.ConnectProvider, provider.Connection]
+	ListProviders   app.Handler[query.ListProviders, []provider.Connection]
+	GrantKey        app.Handler[command.GrantKey, command.GrantedKey]
+	RevokeKey       app.Handler[command.RevokeKey, key.Key]
+	ListKeys        app.Handler[query.ListKeys, []key.Key]
+	GetKey          app.Handler[query.GetKey, key.Key]
+	Spend           app.Handler[query.Spend, query.SpendReport]
+	Events          app.Handler[query.Events, query.EventPage]
+}
+
+// Server is the admin API.
+type Server struct {
+	verifier *Verifier
+	log      *slog.Logger
+	uc       UseCases
+}
+
+// NewServer builds the admin API.
+func NewServer(verifier *Verifier, uc UseCases, log *slog.Logger) *Server {
+	if verifier == nil || log == nil {
+		panic("admin.NewServer: nil dependency")
+	}
+	return &Server{verifier: verifier, log: log, uc: uc}
+}
+
+// Register adds every admin route to e.
+func (s *Server) Register(e *echo.Echo) {
+	e.GET(Prefix+"/openapi.yaml", func(c echo.Context) error {
+		return c.Blob(http.StatusOK, "application/yaml", api.OpenAPI)
+	})
+	g := e.Group(Prefix, s.authenticate)
+	for _, r := range []interface{ register(*echo.Group) }{
+		&tenants{s}, &providers{s}, &keys{s}, &spend{s}, &events{s},
+	} {
+		r.register(g)
+	}
+}

@@ -1,0 +1,65 @@
+package openai
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/gatehouse/gatehouse/app/proxy"
+	"github.com/gatehouse/gatehouse/ports/http/middleware"
+)
+
+// wireError is OpenAI's error shape.
+type wireError struct {
+	Error wireErrorBody `json:"error"`
+}
+
+type wireErrorBody struct {
+	Message string  `json:"message"`
+	Type    string  `json:"type"`
+	Code    string  `json:"code"`
+	Param   *string `json:"param"`
+}
+
+func body(message, typ, code, param string) wireError {
+	w := wireError{Error: wireErrorBody{Message: message, Type: typ, Code: code}}
+	if param != "" {
+		w.Error.Param = &param
+	}
+	return w
+}
+
+// describe maps an error of the request path to its status and wire body:
+// the one table for the OpenAI dialect.
+func describe(err error, traceID string, log *slog.Logger) (int, wireError) {
+	if r, ok := proxy.IsRefusal(err); ok {
+		return r.Status, body(r.Message, r.Type, r.Code, r.Param)
+	}
+	var ue *proxy.UpstreamError
+	if errors.As(err, &ue) {
+		status := http.StatusBadGateway
+		if ue.Status >= 400 && ue.Status < 500 {
+			status = ue.Status
+		}
+		typ := ue.Type
+		if typ == "" {
+			typ = "upstream_error"
+		}
+		return status, body("Upstream error: "+ue.Message, typ, "upstream_error", "")
+	}
+	if errors.Is(err, proxy.ErrUnavailable) {
+		return http.StatusServiceUnavailable, body("The gateway cannot record requests right now; retry shortly.", "server_error", "gateway_unavailable", "")
+	}
+	log.Error("request failed", "trace_id", traceID, "err", err)
+	return http.StatusInternalServerError, body("The gateway had an internal error (trace id "+traceID+").", "server_error", "internal_error", "")
+}
+
+func writeError(c echo.Context, err error, log *slog.Logger) error {
+	status, b := describe(err, middleware.TraceID(c), log)
+	if status == http.StatusServiceUnavailable {
+		c.Response().Header().Set("Retry-After", "1")
+	}
+	return c.JSON(status, b)
+}
