@@ -1,0 +1,237 @@
+package main
+
+import (
+	"crypto"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/gatehouse/gatehouse/adapters/vault"
+	"github.com/gatehouse/gatehouse/ports/http/admin"
+)
+
+// Config is every setting, read and checked once at start.
+type Config struct {
+	DatabaseURL     string
+	Addr            string
+	MasterKey       []byte
+	Auth            admin.AuthConfig
+	SigningKey      any // what `gatehouse token` signs with: the HS256 secret or a private key
+	LogLevel        slog.Level
+	LogFormat       string
+	EventBuffer     int
+	ShutdownTimeout time.Duration
+}
+
+// setting is one configuration variable: its environment name and what it says.
+type setting struct {
+	env, help string
+}
+
+// settings is the configuration table (README has the same, for people).
+var settings = []setting{
+	{"DATABASE_URL", "Postgres URL (required by serve, migrate, replay)"},
+	{"GATEHOUSE_ADDR", "listen address, default :8080"},
+	{"GATEHOUSE_MASTER_KEY", "32 bytes, base64: seals provider credentials at rest (required by serve)"},
+	{"GATEHOUSE_ADMIN_JWT_SECRET", "HS256 secret for admin tokens, at least 32 bytes"},
+	{"GATEHOUSE_ADMIN_JWT_PUBLIC_KEY", "PEM file with an RSA, ECDSA (P-256/P-384) or Ed25519 public key for admin tokens"},
+	{"GATEHOUSE_ADMIN_JWT_PRIVATE_KEY", "PEM file with the matching private key, used only by `gatehouse token`"},
+	{"GATEHOUSE_ADMIN_JWT_ISSUER", "required iss of admin tokens, when set"},
+	{"GATEHOUSE_ADMIN_JWT_AUDIENCE", "required aud of admin tokens, when set"},
+	{"GATEHOUSE_LOG_LEVEL", "debug, info, warn or error; default info"},
+	{"GATEHOUSE_LOG_FORMAT", "json or text; default json"},
+	{"GATEHOUSE_EVENT_BUFFER", "events held in memory before requests are refused (503); default 10000"},
+	{"GATEHOUSE_SHUTDOWN_TIMEOUT", "how long a graceful stop may take, default 30s"},
+}
+
+// lookup reads settings from the environment, then from the YAML file
+// (keys are the variable names in lower case without GATEHOUSE_).
+type lookup func(name string) string
+
+func newLookup(getenv func(string) string, file string) (lookup, error) {
+	fromFile := map[string]string{}
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("--config: %w", err)
+		}
+		var raw map[string]any
+		if err := yaml.Unmarshal(b, &raw); err != nil {
+			return nil, fmt.Errorf("--config %s: %w", file, err)
+		}
+		known := map[string]bool{}
+		for _, s := range settings {
+			known[fileKey(s.env)] = true
+		}
+		for k, v := range raw {
+			if !known[k] {
+				return nil, fmt.Errorf("--config %s: unknown setting %q", file, k)
+			}
+			fromFile[k] = fmt.Sprint(v)
+		}
+	}
+	return func(name string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return fromFile[fileKey(name)]
+	}, nil
+}
+
+func fileKey(env string) string { return strings.ToLower(strings.TrimPrefix(env, "GATEHOUSE_")) }
+
+// need says which settings a command requires.
+type need struct{ database, masterKey, adminAuth, signing bool }
+
+// loadConfig reads and checks every setting, reporting all problems at
+// once, each on a line naming the variable.
+func loadConfig(get lookup, n need) (Config, error) {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
+	}
+	cfg := Config{
+		DatabaseURL: get("DATABASE_URL"), Addr: get("GATEHOUSE_ADDR"), LogFormat: get("GATEHOUSE_LOG_FORMAT"),
+		EventBuffer: 10000, ShutdownTimeout: 30 * time.Second,
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = ":8080"
+	}
+	if n.database && cfg.DatabaseURL == "" {
+		bad("DATABASE_URL", "is required")
+	}
+	if mk := get("GATEHOUSE_MASTER_KEY"); mk != "" {
+		k, err := vault.ParseMasterKey(mk)
+		if err != nil {
+			bad("GATEHOUSE_MASTER_KEY", "%v (generate one with: openssl rand -base64 32)", err)
+		}
+		cfg.MasterKey = k
+	} else if n.masterKey {
+		bad("GATEHOUSE_MASTER_KEY", "is required: 32 random bytes, base64 (openssl rand -base64 32)")
+	}
+
+	secret, pubFile, privFile := get("GATEHOUSE_ADMIN_JWT_SECRET"), get("GATEHOUSE_ADMIN_JWT_PUBLIC_KEY"), get("GATEHOUSE_ADMIN_JWT_PRIVATE_KEY")
+	cfg.Auth.Issuer, cfg.Auth.Audience = get("GATEHOUSE_ADMIN_JWT_ISSUER"), get("GATEHOUSE_ADMIN_JWT_AUDIENCE")
+	switch {
+	case get("GATEHOUSE_ADMIN_JWT_JWKS_URL") != "":
+		bad("GATEHOUSE_ADMIN_JWT_JWKS_URL", "is not supported by this version; use GATEHOUSE_ADMIN_JWT_PUBLIC_KEY")
+	case secret != "" && pubFile != "":
+		bad("GATEHOUSE_ADMIN_JWT_SECRET", "set either it or GATEHOUSE_ADMIN_JWT_PUBLIC_KEY, not both")
+	case secret != "":
+		if len(secret) < 32 {
+			bad("GATEHOUSE_ADMIN_JWT_SECRET", "must be at least 32 bytes")
+		}
+		cfg.Auth.HMACSecret, cfg.SigningKey = []byte(secret), []byte(secret)
+	case pubFile != "":
+		pk, err := readPublicKey(pubFile)
+		if err != nil {
+			bad("GATEHOUSE_ADMIN_JWT_PUBLIC_KEY", "%v", err)
+		}
+		cfg.Auth.PublicKey = pk
+	case n.adminAuth || n.signing:
+		bad("GATEHOUSE_ADMIN_JWT_SECRET", "is required (or GATEHOUSE_ADMIN_JWT_PUBLIC_KEY)")
+	}
+	if privFile != "" {
+		k, err := readPrivateKey(privFile)
+		if err != nil {
+			bad("GATEHOUSE_ADMIN_JWT_PRIVATE_KEY", "%v", err)
+		}
+		cfg.SigningKey = k
+	} else if n.signing && pubFile != "" {
+		bad("GATEHOUSE_ADMIN_JWT_PRIVATE_KEY", "is required to mint tokens when admin tokens are checked with a public key")
+	}
+	if n.adminAuth && (cfg.Auth.HMACSecret != nil || cfg.Auth.PublicKey != nil) {
+		if _, err := admin.NewVerifier(cfg.Auth); err != nil {
+			bad("GATEHOUSE_ADMIN_JWT_PUBLIC_KEY", "%v", err)
+		}
+	}
+
+	switch strings.ToLower(get("GATEHOUSE_LOG_LEVEL")) {
+	case "", "info":
+		cfg.LogLevel = slog.LevelInfo
+	case "debug":
+		cfg.LogLevel = slog.LevelDebug
+	case "warn":
+		cfg.LogLevel = slog.LevelWarn
+	case "error":
+		cfg.LogLevel = slog.LevelError
+	default:
+		bad("GATEHOUSE_LOG_LEVEL", "must be debug, info, warn or error")
+	}
+	switch cfg.LogFormat {
+	case "":
+		cfg.LogFormat = "json"
+	case "json", "text":
+	default:
+		bad("GATEHOUSE_LOG_FORMAT", "must be json or text")
+	}
+	if v := get("GATEHOUSE_EVENT_BUFFER"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			bad("GATEHOUSE_EVENT_BUFFER", "must be a positive integer")
+		}
+		cfg.EventBuffer = n
+	}
+	if v := get("GATEHOUSE_SHUTDOWN_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			bad("GATEHOUSE_SHUTDOWN_TIMEOUT", "must be a positive duration such as 30s")
+		}
+		cfg.ShutdownTimeout = d
+	}
+	return cfg, errors.Join(errs...)
+}
+
+func readPEM(file string) (*pem.Block, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		return nil, errors.New("no PEM block in " + file)
+	}
+	return block, nil
+}
+
+func readPublicKey(file string) (crypto.PublicKey, error) {
+	block, err := readPEM(file)
+	if err != nil {
+		return nil, err
+	}
+	if k, err := x509.ParsePKIXPublicKey(block.Bytes); err == nil {
+		return k, nil
+	}
+	if k, err := x509.ParsePKCS1PublicKey(block.Bytes); err == nil {
+		return k, nil
+	}
+	if c, err := x509.ParseCertificate(block.Bytes); err == nil {
+		return c.PublicKey, nil
+	}
+	return nil, errors.New("not a PEM public key or certificate")
+}
+
+func readPrivateKey(file string) (any, error) {
+	block, err := readPEM(file)
+	if err != nil {
+		return nil, err
+	}
+	if k, err := x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
+		return k, nil
+	}
+	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
+		return k, nil
+	}
+	if k, err := x509.ParseECPrivateKey(block.Bytes); err == nil {
+		return k, nil
+	}
+	return nil, errors.New("not a PEM private key")
+}

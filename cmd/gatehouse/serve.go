@@ -1,0 +1,275 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/labstack/echo/v4"
+
+	"github.com/gatehouse/gatehouse/adapters/eventcodec"
+	"github.com/gatehouse/gatehouse/adapters/postgres"
+	"github.com/gatehouse/gatehouse/adapters/providers"
+	"github.com/gatehouse/gatehouse/adapters/vault"
+	"github.com/gatehouse/gatehouse/app"
+	"github.com/gatehouse/gatehouse/app/command"
+	"github.com/gatehouse/gatehouse/app/proxy"
+	"github.com/gatehouse/gatehouse/app/query"
+	"github.com/gatehouse/gatehouse/domain/key"
+	"github.com/gatehouse/gatehouse/domain/provider"
+	"github.com/gatehouse/gatehouse/domain/tenancy"
+	"github.com/gatehouse/gatehouse/ports/http/admin"
+	"github.com/gatehouse/gatehouse/ports/http/health"
+	"github.com/gatehouse/gatehouse/ports/http/middleware"
+	"github.com/gatehouse/gatehouse/ports/http/openai"
+	"github.com/gatehouse/gatehouse/ports/projectors"
+)
+
+// gateway is the running service: everything serve builds, in the order it
+// must be stopped.
+type gateway struct {
+	cfg       Config
+	log       *slog.Logger
+	pool      *pgxpool.Pool
+	store     *postgres.EventStore
+	writer    *postgres.Writer
+	proj      *postgres.Projections
+	directory *projectors.Directory
+	handler   http.Handler
+	commands  commands
+}
+
+// commands are the write use cases, shared by the admin API and dev's bootstrap.
+type commands struct {
+	createTenant    app.Handler[command.CreateTenant, tenancy.Tenant]
+	connectProvider app.Handler[command.ConnectProvider, provider.Connection]
+	grantKey        app.Handler[command.GrantKey, command.GrantedKey]
+	revokeKey       app.Handler[command.RevokeKey, key.Key]
+}
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func openPool(ctx context.Context, url string) (*pgxpool.Pool, error) {
+	pc, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	pc.MaxConns = 32
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(pctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("database unreachable: %w", err)
+	}
+	return pool, nil
+}
+
+// startGateway builds and starts everything but the listener.
+func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Logger) (*gateway, error) {
+	now := time.Now
+	pool, err := openPool(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	g := &gateway{cfg: cfg, log: log, pool: pool}
+	if doMigrate {
+		applied, err := postgres.Migrate(ctx, pool)
+		if err != nil {
+			pool.Close()
+			return nil, err
+		}
+		if len(applied) > 0 {
+			log.Info("migrations applied", "versions", applied)
+		}
+	}
+	if err := postgres.SchemaCurrent(ctx, pool); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("database schema: %w (run gatehouse migrate)", err)
+	}
+	v, err := vault.New(cfg.MasterKey)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	verifier, err := admin.NewVerifier(cfg.Auth)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+
+	codec := eventcodec.Gatehouse()
+	g.store = postgres.NewEventStore(pool, codec)
+	g.directory = projectors.NewDirectory()
+	g.store.Observe(g.directory.Apply)
+	g.writer = postgres.NewWriter(g.store, postgres.WriterConfig{Capacity: cfg.EventBuffer}, log)
+
+	g.proj, err = postgres.NewProjections(pool, codec, log, 100*time.Millisecond)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	spendStore := postgres.NewSpendStore(pool)
+	for _, p := range []postgres.Projection{
+		{Name: projectors.DirectoryName, Topic: postgres.TopicGovernance, Durable: false, Handle: g.directory.Handle},
+		{Name: projectors.SpendName, Topic: postgres.TopicTraffic, Durable: true, Handle: projectors.NewSpend(spendStore).Handle},
+	} {
+		if err := g.proj.Add(p); err != nil {
+			pool.Close()
+			return nil, err
+		}
+	}
+	go func() {
+		if err := g.proj.Run(context.WithoutCancel(ctx)); err != nil {
+			log.Error("projections stopped", "err", err)
+		}
+	}()
+	<-g.proj.Running()
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := g.proj.WaitCaughtUp(wctx, projectors.DirectoryName, postgres.TopicGovernance); err != nil {
+		g.stop(context.Background())
+		return nil, fmt.Errorf("loading keys and providers from the log: %w", err)
+	}
+
+	repos := postgres.NewRepositories(g.store)
+	g.commands = commands{
+		createTenant:    app.Logged(command.NewCreateTenantHandler(repos, now), log),
+		connectProvider: app.Logged(command.NewConnectProviderHandler(g.directory, repos, v, now), log),
+		grantKey:        app.Logged(command.NewGrantKeyHandler(g.directory, repos, now), log),
+		revokeKey:       app.Logged(command.NewRevokeKeyHandler(g.directory, repos, now), log),
+	}
+	uc := admin.UseCases{
+		CreateTenant:    g.commands.createTenant,
+		ConnectProvider: g.commands.connectProvider,
+		GrantKey:        g.commands.grantKey,
+		RevokeKey:       g.commands.revokeKey,
+		ListTenants:     app.Logged(query.NewListTenantsHandler(g.directory), log),
+		GetTenant:       app.Logged(query.NewGetTenantHandler(g.directory), log),
+		ListProviders:   app.Logged(query.NewListProvidersHandler(g.directory), log),
+		ListKeys:        app.Logged(query.NewListKeysHandler(g.directory), log),
+		GetKey:          app.Logged(query.NewGetKeyHandler(g.directory), log),
+		Spend:           app.Logged(query.NewSpendHandler(g.directory, spendStore), log),
+		Events:          app.Logged(query.NewEventsHandler(g.directory, g.store), log),
+	}
+	svc := proxy.NewService(g.directory, proxy.NewDirectoryPolicy(g.directory),
+		providers.NewRegistry(repos, v, now), recorder{g.writer}, proxy.EchoOnlyPrices{}, now, log)
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.Use(middleware.Recover(log), middleware.Trace())
+	health.Register(e, []health.Check{
+		{Name: "database", Check: func(ctx context.Context) error { return pool.Ping(ctx) }},
+		{Name: "migrations", Check: func(ctx context.Context) error { return postgres.SchemaCurrent(ctx, pool) }},
+		{Name: "event_writer", Check: func(context.Context) error { return g.writer.Healthy() }},
+	})
+	openai.NewChat(svc, log).Register(e)
+	admin.NewServer(verifier, uc, log).Register(e)
+	g.handler = e
+	return g, nil
+}
+
+// recorder adapts the writer to the proxy's Recorder port.
+type recorder struct{ w *postgres.Writer }
+
+func (r recorder) Reserve(ctx context.Context) (proxy.Slot, error) {
+	s, err := r.w.Reserve(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// stop drains the event buffer, then stops the projections and the pool.
+func (g *gateway) stop(ctx context.Context) error {
+	var err error
+	if g.writer != nil {
+		err = g.writer.Close(ctx)
+		st := g.writer.Stats()
+		g.log.Info("event writer drained", "events_appended", st.Appended, "batches", st.Batches)
+	}
+	if g.proj != nil {
+		err = errors.Join(err, g.proj.Close())
+	}
+	g.pool.Close()
+	return err
+}
+
+// serve runs until ctx ends, then stops gracefully: in-flight requests
+// finish, every buffered event is written, and only then does it exit.
+// ready, when given, receives the bound address once listening.
+func serve(ctx context.Context, cfg Config, doMigrate bool, stdout, stderr io.Writer, ready func(addr string, g *gateway) error) error {
+	log := newLogger(cfg, stderr)
+	g, err := startGateway(ctx, cfg, doMigrate, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		g.stop(context.Background())
+		return fmt.Errorf("GATEHOUSE_ADDR: %w", err)
+	}
+	srv := &http.Server{Handler: g.handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("gatehouse listening", "addr", ln.Addr().String())
+	if ready != nil {
+		if err := ready(ln.Addr().String(), g); err != nil {
+			srv.Close()
+			g.stop(context.Background())
+			return err
+		}
+	}
+
+	select {
+	case err := <-errc:
+		g.stop(context.Background())
+		return fmt.Errorf("server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests and draining events")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	serr := srv.Shutdown(sctx)
+	if serr != nil {
+		log.Warn("requests still running at the shutdown deadline", "err", serr)
+	}
+	if err := g.stop(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func migrate(ctx context.Context, cfg Config, stdout io.Writer) error {
+	pool, err := openPool(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	applied, err := postgres.Migrate(ctx, pool)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintf(stdout, "schema is current (migration %d)\n", postgres.LatestMigration())
+		return nil
+	}
+	fmt.Fprintf(stdout, "applied migrations %v\n", applied)
+	return nil
+}
