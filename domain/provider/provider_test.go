@@ -1,0 +1,53 @@
+package provider_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse/gatehouse/domain/provider"
+)
+
+func TestConnect_ValidatesAndNeverPutsTheSecretInTheEvent(t *testing.T) {
+	c, e, err := provider.Connect(uuid.New(), "acme", "openai", provider.KindOpenAI, "", "sk-upstream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BaseURL != "https://api.openai.com/v1" || !e.HasSecret || e.Name != "openai" {
+		t.Fatalf("connection %+v event %+v", c, e)
+	}
+	for name, args := range map[string][]string{
+		"slash in name":  {"open/ai", "openai", "", "k"},
+		"unknown kind":   {"x", "telepathy", "", "k"},
+		"relative url":   {"x", "openai-compatible", "localhost:8000", ""},
+		"openai no key":  {"x", "openai", "", ""},
+		"uppercase name": {"OpenAI", "openai", "", "k"},
+		"ftp scheme":     {"x", "openai-compatible", "ftp://h/v1", ""},
+	} {
+		_, _, err := provider.Connect(uuid.New(), "acme", args[0], provider.Kind(args[1]), args[2], args[3])
+		if !errors.Is(err, provider.ErrInvalid) {
+			t.Errorf("%s: accepted (%v)", name, err)
+		}
+	}
+	if _, _, err := provider.Connect(uuid.New(), "acme", "echo", provider.KindEcho, "", ""); err != nil {
+		t.Fatalf("echo needs nothing: %v", err)
+	}
+}
+
+func TestSplitModel(t *testing.T) {
+	for in, want := range map[string][2]string{
+		"openai/gpt-4o":            {"openai", "gpt-4o"},
+		"or/meta-llama/llama-3-8b": {"or", "meta-llama/llama-3-8b"},
+	} {
+		p, m, ok := provider.SplitModel(in)
+		if !ok || p != want[0] || m != want[1] {
+			t.Errorf("%s: %s %s %v", in, p, m, ok)
+		}
+	}
+	for _, in := range []string{"gpt-4o", "/x", "x/", ""} {
+		if _, _, ok := provider.SplitModel(in); ok {
+			t.Errorf("%q split", in)
+		}
+	}
+}

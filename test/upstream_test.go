@@ -1,0 +1,119 @@
+package test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// fakeOpenAI speaks OpenAI's chat completions wire format: the outside
+// world, faked. It records what it received.
+type fakeOpenAI struct {
+	*httptest.Server
+	mu       sync.Mutex
+	auth     []string
+	bodies   []map[string]any
+	released chan struct{} // a "hold" request waits for it after its first chunk
+}
+
+func newFakeOpenAI(t *testing.T) *fakeOpenAI {
+	f := &fakeOpenAI{released: make(chan struct{})}
+	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.Close)
+	return f
+}
+
+func (f *fakeOpenAI) lastAuth() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.auth[len(f.auth)-1]
+}
+
+func (f *fakeOpenAI) lastBody() map[string]any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.bodies[len(f.bodies)-1]
+}
+
+func (f *fakeOpenAI) serve(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/v1/chat/completions" {
+		http.NotFound(w, r)
+		return
+	}
+	b, _ := io.ReadAll(r.Body)
+	var body map[string]any
+	json.Unmarshal(b, &body)
+	f.mu.Lock()
+	f.auth = append(f.auth, r.Header.Get("Authorization"))
+	f.bodies = append(f.bodies, body)
+	f.mu.Unlock()
+
+	if r.Header.Get("Authorization") != "Bearer sk-upstream-secret-0123456789" {
+		w.WriteHeader(401)
+		fmt.Fprint(w, `{"error":{"message":"Incorrect API key provided: sk-upstr****6789.","type":"invalid_request_error","code":"invalid_api_key","param":null}}`)
+		return
+	}
+	model, _ := body["model"].(string)
+	prompt := ""
+	if msgs, ok := body["messages"].([]any); ok && len(msgs) > 0 {
+		prompt, _ = msgs[len(msgs)-1].(map[string]any)["content"].(string)
+	}
+	switch {
+	case strings.Contains(prompt, "fail-500"):
+		w.WriteHeader(500)
+		fmt.Fprint(w, `{"error":{"message":"the model is overloaded","type":"server_error","code":null}}`)
+		return
+	case strings.Contains(prompt, "fail-400"):
+		w.WriteHeader(400)
+		fmt.Fprint(w, `{"error":{"message":"max_tokens is too large","type":"invalid_request_error","code":"invalid_value","param":"max_tokens"}}`)
+		return
+	}
+	if stream, _ := body["stream"].(bool); !stream {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":%q,"choices":[{"index":0,"message":{"role":"assistant","content":"hi from upstream"},"finish_reason":"stop","logprobs":null}],"usage":{"prompt_tokens":11,"completion_tokens":7,"total_tokens":18,"prompt_tokens_details":{"cached_tokens":3}}}`, model)
+		return
+	}
+	includeUsage := false
+	if so, ok := body["stream_options"].(map[string]any); ok {
+		includeUsage, _ = so["include_usage"].(bool)
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	fl := w.(http.Flusher)
+	usage := func() string {
+		if includeUsage {
+			return `,"usage":null`
+		}
+		return ""
+	}
+	chunk := func(content, finish string) {
+		fin := "null"
+		if finish != "" {
+			fin = fmt.Sprintf("%q", finish)
+		}
+		fmt.Fprintf(w, "data: {\"id\":\"chatcmpl-2\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":%q,\"choices\":[{\"index\":0,\"delta\":{\"content\":%q},\"finish_reason\":%s}]%s}\n\n", model, content, fin, usage())
+		fl.Flush()
+	}
+	chunk("hello", "")
+	if strings.Contains(prompt, "hold") {
+		select {
+		case <-f.released:
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if strings.Contains(prompt, "break-mid-stream") {
+		panic(http.ErrAbortHandler) // the connection drops mid-answer
+	}
+	chunk(" world", "")
+	chunk("", "stop")
+	if includeUsage {
+		fmt.Fprintf(w, "data: {\"id\":\"chatcmpl-2\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":%q,\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2,\"total_tokens\":7}}\n\n", model)
+	}
+	fmt.Fprint(w, "data: [DONE]\n\n")
+	fl.Flush()
+}
