@@ -258,3 +258,11 @@ func eventually(t *testing.T, within time.Duration, f func() error) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// runBinary runs a gatehouse command against the installation.
+func runBinary(in *installation, args ...string) (string, error) {
+	cmd := exec.Command(binary, args...)
+	cmd.Env = in.env()
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // fakeOpenAI speaks OpenAI's chat completions wire format: the outside
@@ -62,6 +63,13 @@ func (f *fakeOpenAI) serve(w http.ResponseWriter, r *http.Request) {
 	prompt := ""
 	if msgs, ok := body["messages"].([]any); ok && len(msgs) > 0 {
 		prompt, _ = msgs[len(msgs)-1].(map[string]any)["content"].(string)
+	}
+	if strings.Contains(prompt, "slow") {
+		select {
+		case <-time.After(30 * time.Millisecond):
+		case <-r.Context().Done():
+			return
+		}
 	}
 	switch {
 	case strings.Contains(prompt, "fail-500"):

@@ -44,8 +44,30 @@ type Projections struct {
 
 	mu      sync.Mutex
 	memory  map[string]*memoryOffsets
-	started map[string]bool
 	subs    []*wsql.Subscriber
+
+	// gate keeps Close from closing a subscriber while a handler is still
+	// writing in the subscriber's transaction: watermill-sql commits as soon
+	// as its subscriber closes, and a handler's statement running on the
+	// same connection at that moment would be committed without its
+	// checkpoint, or race the commit on the connection.
+	gate     sync.Mutex
+	stopping bool
+	inFlight sync.WaitGroup
+}
+
+// errStopping nacks a message that arrives while the projections stop; it
+// is delivered again at the next start.
+var errStopping = errors.New("projections stopping")
+
+func (p *Projections) enter() bool {
+	p.gate.Lock()
+	defer p.gate.Unlock()
+	if p.stopping {
+		return false
+	}
+	p.inFlight.Add(1)
+	return true
 }
 
 // NewProjections builds an empty runner; poll is how often an idle
@@ -59,7 +81,7 @@ func NewProjections(pool *pgxpool.Pool, codec *eventcodec.Registry, log *slog.Lo
 		return nil, err
 	}
 	return &Projections{pool: pool, codec: codec, log: log, router: router, poll: poll,
-		memory: map[string]*memoryOffsets{}, started: map[string]bool{}}, nil
+		memory: map[string]*memoryOffsets{}}, nil
 }
 
 // Add registers a projection; call before Run.
@@ -93,6 +115,10 @@ func (p *Projections) Add(pr Projection) error {
 	}
 	p.subs = append(p.subs, sub)
 	p.router.AddConsumerHandler(pr.Name, pr.Topic, sub, func(msg *message.Message) error {
+		if !p.enter() {
+			return errStopping
+		}
+		defer p.inFlight.Done()
 		ctx := msg.Context()
 		if wtx, ok := wsql.TxFromContext(ctx); ok {
 			if ptx, ok := wtx.(*wsql.PgxTx); ok {
@@ -120,8 +146,12 @@ func (p *Projections) Run(ctx context.Context) error { return p.router.Run(ctx) 
 // Running is closed once every handler is subscribed.
 func (p *Projections) Running() chan struct{} { return p.router.Running() }
 
-// Close stops the router and its subscribers.
+// Close lets running handlers finish, then stops the router and its subscribers.
 func (p *Projections) Close() error {
+	p.gate.Lock()
+	p.stopping = true
+	p.gate.Unlock()
+	p.inFlight.Wait()
 	err := p.router.Close()
 	for _, s := range p.subs {
 		err = errors.Join(err, s.Close())
