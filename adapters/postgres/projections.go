@@ -42,9 +42,9 @@ type Projections struct {
 	router *message.Router
 	poll   time.Duration
 
-	mu      sync.Mutex
-	memory  map[string]*memoryOffsets
-	subs    []*wsql.Subscriber
+	mu     sync.Mutex
+	memory map[string]*memoryOffsets
+	subs   []*wsql.Subscriber
 
 	// gate keeps Close from closing a subscriber while a handler is still
 	// writing in the subscriber's transaction: watermill-sql commits as soon
