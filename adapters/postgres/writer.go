@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -17,6 +18,12 @@ type WriterConfig struct {
 	Capacity int           // events held in memory at most; a full buffer refuses new work
 	MaxBatch int           // events per transaction at most
 	MaxWait  time.Duration // how long Reserve waits for room before refusing
+	// Linger is how long a batch waits for company after its first event:
+	// fewer, larger transactions leave more CPU to the requests.
+	Linger time.Duration
+	// Shards is how many batches may be written at once. A tenant's events
+	// always go to the same shard, so its chain order is submit order.
+	Shards int
 }
 
 func (c *WriterConfig) defaults() {
@@ -29,6 +36,12 @@ func (c *WriterConfig) defaults() {
 	if c.MaxWait <= 0 {
 		c.MaxWait = 250 * time.Millisecond
 	}
+	if c.Linger <= 0 {
+		c.Linger = 10 * time.Millisecond
+	}
+	if c.Shards <= 0 {
+		c.Shards = 2
+	}
 }
 
 // Writer is the group-commit writer of the hot path: events are handed to a
@@ -40,8 +53,8 @@ type Writer struct {
 	cfg   WriterConfig
 	log   *slog.Logger
 
-	slots chan struct{} // one per reserved or buffered event
-	queue chan eventlog.Envelope
+	slots  chan struct{} // one per reserved or buffered event
+	shards []chan eventlog.Envelope
 
 	closeOnce sync.Once
 	closing   chan struct{}
@@ -62,12 +75,30 @@ func NewWriter(store *EventStore, cfg WriterConfig, log *slog.Logger) *Writer {
 	w := &Writer{
 		store: store, cfg: cfg, log: log,
 		slots:   make(chan struct{}, cfg.Capacity),
-		queue:   make(chan eventlog.Envelope, cfg.Capacity),
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
 	}
-	go w.loop()
+	var running sync.WaitGroup
+	for i := 0; i < cfg.Shards; i++ {
+		q := make(chan eventlog.Envelope, cfg.Capacity) // never blocks: slots bound the total
+		w.shards = append(w.shards, q)
+		running.Add(1)
+		go func() {
+			defer running.Done()
+			w.loop(q)
+		}()
+	}
+	go func() {
+		running.Wait()
+		close(w.done)
+	}()
 	return w
+}
+
+func (w *Writer) shardOf(tenantID string) chan eventlog.Envelope {
+	h := fnv.New32a()
+	h.Write([]byte(tenantID))
+	return w.shards[h.Sum32()%uint32(len(w.shards))]
 }
 
 // Slot is room reserved in the buffer for one event.
@@ -104,7 +135,7 @@ func (s *Slot) Submit(e eventlog.Envelope) {
 	if s.used.Swap(true) {
 		panic("postgres.Slot: used twice")
 	}
-	s.w.queue <- e
+	s.w.shardOf(e.TenantID) <- e
 }
 
 // Release gives the room back when no event will be submitted.
@@ -114,35 +145,42 @@ func (s *Slot) Release() {
 	}
 }
 
-func (w *Writer) loop() {
-	defer close(w.done)
+func (w *Writer) loop(queue chan eventlog.Envelope) {
 	batch := make([]eventlog.Envelope, 0, w.cfg.MaxBatch)
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
 	for {
 		select {
-		case e := <-w.queue:
+		case e := <-queue:
 			batch = append(batch, e)
 		case <-w.closing:
-			// Drain: everything reserved is either submitted or released
-			// before Close is called by a graceful shutdown; take what is here.
-			if len(w.queue) == 0 && len(w.slots) == 0 {
+			// Drain: a graceful stop calls Close after the requests that
+			// reserved room have submitted or released it.
+			if len(queue) == 0 && len(w.slots) == 0 {
 				return
 			}
 			select {
-			case e := <-w.queue:
+			case e := <-queue:
 				batch = append(batch, e)
 			case <-time.After(10 * time.Millisecond):
 				continue
 			}
 		}
+		linger.Reset(w.cfg.Linger)
 	gather:
 		for len(batch) < w.cfg.MaxBatch {
 			select {
-			case e := <-w.queue:
+			case e := <-queue:
 				batch = append(batch, e)
-			default:
+			case <-linger.C:
 				break gather
+			case <-w.closing:
+				if len(queue) == 0 {
+					break gather
+				}
 			}
 		}
+		linger.Stop()
 		w.flush(batch)
 		for range batch {
 			<-w.slots

@@ -22,6 +22,7 @@ import (
 type Config struct {
 	DatabaseURL     string
 	Addr            string
+	DebugAddr       string // pprof, on its own listener; off when empty
 	MasterKey       []byte
 	Auth            admin.AuthConfig
 	SigningKey      any // what `gatehouse token` signs with: the HS256 secret or a private key
@@ -46,6 +47,7 @@ var settings = []setting{
 	{"GATEHOUSE_ADMIN_JWT_PRIVATE_KEY", "PEM file with the matching private key, used only by `gatehouse token`"},
 	{"GATEHOUSE_ADMIN_JWT_ISSUER", "required iss of admin tokens, when set"},
 	{"GATEHOUSE_ADMIN_JWT_AUDIENCE", "required aud of admin tokens, when set"},
+	{"GATEHOUSE_DEBUG_ADDR", "when set, serves Go's pprof profiles on this separate address (keep it private)"},
 	{"GATEHOUSE_LOG_LEVEL", "debug, info, warn or error; default info"},
 	{"GATEHOUSE_LOG_FORMAT", "json or text; default json"},
 	{"GATEHOUSE_EVENT_BUFFER", "events held in memory before requests are refused (503); default 10000"},
@@ -99,7 +101,7 @@ func loadConfig(get lookup, n need) (Config, error) {
 		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
 	}
 	cfg := Config{
-		DatabaseURL: get("DATABASE_URL"), Addr: get("GATEHOUSE_ADDR"), LogFormat: get("GATEHOUSE_LOG_FORMAT"),
+		DatabaseURL: get("DATABASE_URL"), Addr: get("GATEHOUSE_ADDR"), DebugAddr: get("GATEHOUSE_DEBUG_ADDR"), LogFormat: get("GATEHOUSE_LOG_FORMAT"),
 		EventBuffer: 10000, ShutdownTimeout: 30 * time.Second,
 	}
 	if cfg.Addr == "" {

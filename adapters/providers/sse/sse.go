@@ -27,7 +27,7 @@ var ErrEventTooLarge = errors.New("sse: event too large")
 
 // NewReader reads events from body; Close closes it.
 func NewReader(body io.ReadCloser) *Reader {
-	return &Reader{body: body, r: bufio.NewReaderSize(body, 32<<10)}
+	return &Reader{body: body, r: bufio.NewReaderSize(body, 4<<10)}
 }
 
 var done = []byte("[DONE]")

@@ -107,14 +107,11 @@ func (h *Chat) completions(c echo.Context) error {
 	return nil
 }
 
-var (
-	dataPrefix = []byte("data: ")
-	eventEnd   = []byte("\n\n")
-	doneEvent  = []byte("data: [DONE]\n\n")
-)
+var doneEvent = []byte("data: [DONE]\n\n")
 
-// stream copies chunks as they arrive, flushing each. Once the headers are
-// sent, a failure ends the stream with an error event, never a clean end.
+// stream copies chunks as they arrive, one write and one flush per event;
+// the headers leave with the first one. Once they are sent, a failure ends
+// the stream with an error event, never a clean end.
 func (h *Chat) stream(c echo.Context, x *proxy.Exchange) error {
 	ctx := c.Request().Context()
 	w := c.Response()
@@ -123,7 +120,7 @@ func (h *Chat) stream(c echo.Context, x *proxy.Exchange) error {
 	hdr.Set("Cache-Control", "no-cache")
 	hdr.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	w.Flush()
+	buf := make([]byte, 0, 1024)
 	for {
 		chunk, err := x.Next()
 		if errors.Is(err, io.EOF) {
@@ -136,14 +133,8 @@ func (h *Chat) stream(c echo.Context, x *proxy.Exchange) error {
 			h.streamError(c, x, ctx, err)
 			return nil
 		}
-		if _, err := w.Write(dataPrefix); err == nil {
-			w.Write(chunk)
-			_, err = w.Write(eventEnd)
-			if err != nil {
-				x.Finish(ctx, err)
-				return nil
-			}
-		} else {
+		buf = append(append(append(buf[:0], "data: "...), chunk...), "\n\n"...)
+		if _, err := w.Write(buf); err != nil {
 			x.Finish(ctx, err)
 			return nil
 		}
@@ -164,8 +155,6 @@ func (h *Chat) streamError(c echo.Context, x *proxy.Exchange, ctx context.Contex
 	_, b := describe(err, middleware.TraceID(c), h.log)
 	data, _ := json.Marshal(b)
 	w := c.Response()
-	w.Write(dataPrefix)
-	w.Write(data)
-	w.Write(eventEnd)
+	w.Write(append(append([]byte("data: "), data...), "\n\n"...))
 	w.Flush()
 }
