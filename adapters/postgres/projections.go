@@ -19,10 +19,10 @@ import (
 	"github.com/gatehouse/gatehouse/domain/eventlog"
 )
 
-// Handler folds one recorded event into a read model. For a durable
-// projector the context carries the transaction that also advances its
-// checkpoint; stores reach it with the Tx helpers in this package.
-type Handler func(ctx context.Context, e eventlog.Recorded) error
+// Handler folds a page of consecutive recorded events into a read model.
+// For a durable projector the context carries the transaction that also
+// advances its checkpoint past the page; stores write through it.
+type Handler func(ctx context.Context, page []eventlog.Recorded) error
 
 // Projection is one read model fed from the log.
 type Projection struct {
@@ -107,7 +107,7 @@ func (p *Projections) Add(pr Projection) error {
 		PollInterval:   p.poll,
 		ResendInterval: time.Second,
 		RetryInterval:  time.Second,
-		SchemaAdapter:  eventsSchema{batchSize: 500},
+		SchemaAdapter:  eventsSchema{batchSize: 1000},
 		OffsetsAdapter: offsets,
 	}, watermill.NewSlogLogger(p.log))
 	if err != nil {
@@ -125,14 +125,21 @@ func (p *Projections) Add(pr Projection) error {
 				ctx = withTx(ctx, ptx.Tx)
 			}
 		}
-		env, seq, err := p.codec.Decode(msg.Payload)
+		var page []eventlog.Recorded
+		err := decodePage(msg.Payload, func(position int64, record []byte) error {
+			env, seq, err := p.codec.Decode(record)
+			if err != nil {
+				return fmt.Errorf("event at position %d: %w", position, err)
+			}
+			page = append(page, eventlog.Recorded{Envelope: env, Position: position, Seq: seq, Record: record})
+			return nil
+		})
 		if err != nil {
-			p.log.Error("projection cannot decode event", "projection", pr.Name, "event_id", msg.UUID, "err", err)
+			p.log.Error("projection cannot decode events", "projection", pr.Name, "page", msg.UUID, "err", err)
 			return err
 		}
-		rec := eventlog.Recorded{Envelope: env, Seq: seq, Record: msg.Payload}
-		if err := pr.Handle(ctx, rec); err != nil {
-			p.log.Error("projection failed on event; will retry", "projection", pr.Name, "type", env.Event.EventType(), "event_id", msg.UUID, "err", err)
+		if err := pr.Handle(ctx, page); err != nil {
+			p.log.Error("projection failed on a page of events; will retry", "projection", pr.Name, "page", msg.UUID, "err", err)
 			return err
 		}
 		return nil

@@ -25,10 +25,12 @@ type seenSet struct {
 	count map[uuid.UUID]int
 }
 
-func (s *seenSet) handle(_ context.Context, r eventlog.Recorded) error {
+func (s *seenSet) handle(_ context.Context, page []eventlog.Recorded) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.count[r.ID]++
+	for _, r := range page {
+		s.count[r.ID]++
+	}
 	return nil
 }
 

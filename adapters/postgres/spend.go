@@ -24,13 +24,25 @@ func NewSpendStore(pool *pgxpool.Pool) *SpendStore {
 	return &SpendStore{pool: pool}
 }
 
-// AddCompleted folds one completed request into its hour's cell; inside a
+// AddSpend folds deltas into their cells with one statement; inside a
 // projection it writes in the checkpoint's transaction.
-func (s *SpendStore) AddCompleted(ctx context.Context, tenantID string, at time.Time, e usage.RequestCompleted) error {
-	return db.New(dbtxFrom(ctx, s.pool)).AddSpend(ctx, db.AddSpendParams{
-		TenantID: tenantID, Hour: usage.Hour(at), KeyID: e.KeyID, Provider: e.Provider, Model: e.Model,
-		PromptTokens: e.Tokens.Prompt, CompletionTokens: e.Tokens.Completion, CostMicros: int64(e.CostMicros),
-	})
+func (s *SpendStore) AddSpend(ctx context.Context, deltas []usage.SpendDelta) error {
+	if len(deltas) == 0 {
+		return nil
+	}
+	p := db.AddSpendBatchParams{}
+	for _, d := range deltas {
+		p.TenantIds = append(p.TenantIds, d.Cell.TenantID)
+		p.Hours = append(p.Hours, d.Cell.Hour)
+		p.KeyIds = append(p.KeyIds, d.Cell.KeyID)
+		p.Providers = append(p.Providers, d.Cell.Provider)
+		p.Models = append(p.Models, d.Cell.Model)
+		p.Requests = append(p.Requests, d.Requests)
+		p.PromptTokens = append(p.PromptTokens, d.PromptTokens)
+		p.CompletionTokens = append(p.CompletionTokens, d.CompletionTokens)
+		p.CostMicros = append(p.CostMicros, int64(d.Cost))
+	}
+	return db.New(dbtxFrom(ctx, s.pool)).AddSpendBatch(ctx, p)
 }
 
 // SpendRows reads the cells of [from, to), by day; bounds are taken to the hour.

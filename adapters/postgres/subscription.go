@@ -2,6 +2,7 @@ package postgres
 
 import (
 	stdsql "database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
@@ -9,7 +10,6 @@ import (
 
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/google/uuid"
 )
 
 // Topics are families of event types a projector follows in the one log.
@@ -27,6 +27,10 @@ var topicFilter = map[string]string{
 // are read in (transaction_id, position) order and only below the oldest
 // running transaction's id, so a row committed late by a slow transaction
 // is read after the ones before it instead of being skipped.
+//
+// One watermill message carries a page of consecutive events, not one: a
+// projector then folds a whole page with one statement, and the checkpoint
+// moves to the page's last event in the same transaction.
 type eventsSchema struct {
 	batchSize int
 }
@@ -46,31 +50,79 @@ func (s eventsSchema) SelectQuery(p wsql.SelectQueryParams) (wsql.Query, error) 
 	if err != nil {
 		return wsql.Query{}, err
 	}
-	q := `WITH last_processed AS (` + next.Query + `)
-SELECT position, transaction_id, event_id, record
-FROM events
-WHERE ` + filter + `
-  AND (transaction_id, position) > ((SELECT last_processed_transaction_id FROM last_processed), (SELECT offset_acked FROM last_processed))
-  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-ORDER BY transaction_id, position
-LIMIT ` + strconv.Itoa(s.batchSize)
+	q := `WITH last_processed AS (` + next.Query + `),
+page AS (
+  SELECT position, transaction_id, record
+  FROM events
+  WHERE ` + filter + `
+    AND (transaction_id, position) > ((SELECT last_processed_transaction_id FROM last_processed), (SELECT offset_acked FROM last_processed))
+    AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+  ORDER BY transaction_id, position
+  LIMIT ` + strconv.Itoa(s.batchSize) + `
+)
+SELECT array_agg(position ORDER BY transaction_id, position),
+       array_agg(transaction_id ORDER BY transaction_id, position),
+       array_agg(record ORDER BY transaction_id, position)
+FROM page
+HAVING count(*) > 0`
 	return wsql.Query{Query: q, Args: next.Args}, nil
 }
 
 func (eventsSchema) UnmarshalMessage(p wsql.UnmarshalMessageParams) (wsql.Row, error) {
 	var (
-		r   wsql.Row
-		xid uint64
-		id  uuid.UUID
+		positions []int64
+		xids      []uint64
+		records   [][]byte
 	)
-	if err := p.Row.Scan(&r.Offset, &xid, &id, &r.Payload); err != nil {
-		return wsql.Row{}, fmt.Errorf("scan event row: %w", err)
+	if err := p.Row.Scan(&positions, &xids, &records); err != nil {
+		return wsql.Row{}, fmt.Errorf("scan event page: %w", err)
 	}
-	r.UUID = []byte(id.String())
-	r.Msg = message.NewMessage(id.String(), r.Payload)
-	r.Msg.Metadata.Set(metaPosition, strconv.FormatInt(r.Offset, 10))
-	r.ExtraData = map[string]any{"transaction_id": xid}
+	n := len(positions)
+	if n == 0 || len(xids) != n || len(records) != n {
+		return wsql.Row{}, fmt.Errorf("malformed event page of %d positions, %d xids, %d records", n, len(xids), len(records))
+	}
+	r := wsql.Row{Offset: positions[n-1], Payload: encodePage(positions, records)}
+	id := fmt.Sprintf("events-%d-%d", positions[0], positions[n-1])
+	r.UUID = []byte(id)
+	r.Msg = message.NewMessage(id, r.Payload)
+	r.ExtraData = map[string]any{"transaction_id": xids[n-1]}
 	return r, nil
+}
+
+// encodePage lays a page out as (uvarint position, uvarint length, record)...
+func encodePage(positions []int64, records [][]byte) []byte {
+	size := 0
+	for _, r := range records {
+		size += len(r) + 2*binary.MaxVarintLen64
+	}
+	out := make([]byte, 0, size)
+	for i, r := range records {
+		out = binary.AppendUvarint(out, uint64(positions[i]))
+		out = binary.AppendUvarint(out, uint64(len(r)))
+		out = append(out, r...)
+	}
+	return out
+}
+
+// decodePage calls fn for each (position, record) of a page.
+func decodePage(b []byte, fn func(position int64, record []byte) error) error {
+	for len(b) > 0 {
+		pos, n := binary.Uvarint(b)
+		if n <= 0 {
+			return errors.New("event page: bad position")
+		}
+		b = b[n:]
+		size, n := binary.Uvarint(b)
+		if n <= 0 || uint64(len(b)-n) < size {
+			return errors.New("event page: bad record length")
+		}
+		b = b[n:]
+		if err := fn(int64(pos), b[:size]); err != nil {
+			return err
+		}
+		b = b[size:]
+	}
+	return nil
 }
 
 func (eventsSchema) SchemaInitializingQueries(wsql.SchemaInitializingQueriesParams) ([]wsql.Query, error) {
@@ -78,8 +130,6 @@ func (eventsSchema) SchemaInitializingQueries(wsql.SchemaInitializingQueriesPara
 }
 
 func (eventsSchema) SubscribeIsolationLevel() stdsql.IsolationLevel { return stdsql.LevelReadCommitted }
-
-const metaPosition = "position"
 
 // checkpointOffsets keeps a durable projector's place in projector_checkpoints,
 // written by the same transaction as the projector's own rows.

@@ -39,11 +39,16 @@ func NewDirectory() *Directory {
 	}
 }
 
-// Handle folds one event in; it is the projection handler.
-func (d *Directory) Handle(_ context.Context, r eventlog.Recorded) error {
+// Handle folds a page of events in; it is the projection handler.
+func (d *Directory) Handle(_ context.Context, page []eventlog.Recorded) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.apply(r)
+	for _, r := range page {
+		if err := d.apply(r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Apply folds events just appended on this replica.

@@ -2,7 +2,6 @@ package projectors
 
 import (
 	"context"
-	"time"
 
 	"github.com/gatehouse/gatehouse/domain/eventlog"
 	"github.com/gatehouse/gatehouse/domain/usage"
@@ -14,11 +13,11 @@ const SpendName = "spend.v1"
 
 // SpendWriter stores the spend projection's cells.
 type SpendWriter interface {
-	AddCompleted(ctx context.Context, tenantID string, at time.Time, e usage.RequestCompleted) error
+	AddSpend(ctx context.Context, deltas []usage.SpendDelta) error
 }
 
-// Spend folds completed requests into spend per key, provider, model and hour.
-// Only successful requests count: a failed upstream call costs nothing.
+// Spend folds completed requests into spend per key, provider, model and
+// hour; a page of events becomes one write.
 type Spend struct{ w SpendWriter }
 
 // NewSpend builds the projector.
@@ -29,18 +28,18 @@ func NewSpend(w SpendWriter) *Spend {
 	return &Spend{w: w}
 }
 
-// Handle routes an event to its On method.
-func (p *Spend) Handle(ctx context.Context, r eventlog.Recorded) error {
-	if e, ok := r.Event.(usage.RequestCompleted); ok {
-		return p.OnRequestCompleted(ctx, r, e)
+// Handle folds a page of events and writes what it adds.
+func (p *Spend) Handle(ctx context.Context, page []eventlog.Recorded) error {
+	var fold usage.SpendFold
+	for _, r := range page {
+		if e, ok := r.Event.(usage.RequestCompleted); ok {
+			p.OnRequestCompleted(&fold, r, e)
+		}
 	}
-	return nil
+	return p.w.AddSpend(ctx, fold.Deltas)
 }
 
-// OnRequestCompleted adds a successful request's tokens and cost.
-func (p *Spend) OnRequestCompleted(ctx context.Context, r eventlog.Recorded, e usage.RequestCompleted) error {
-	if !e.Succeeded() {
-		return nil
-	}
-	return p.w.AddCompleted(ctx, r.TenantID, r.OccurredAt, e)
+// OnRequestCompleted counts a request in its cell.
+func (p *Spend) OnRequestCompleted(fold *usage.SpendFold, r eventlog.Recorded, e usage.RequestCompleted) {
+	fold.Add(r.TenantID, r.OccurredAt, e)
 }

@@ -1,12 +1,3 @@
--- name: AddSpend :exec
-INSERT INTO spend_hourly (tenant_id, hour, key_id, provider, model, requests, prompt_tokens, completion_tokens, cost_micros)
-VALUES (@tenant_id, @hour, @key_id, @provider, @model, 1, @prompt_tokens, @completion_tokens, @cost_micros)
-ON CONFLICT (tenant_id, hour, key_id, provider, model) DO UPDATE SET
-    requests          = spend_hourly.requests + 1,
-    prompt_tokens     = spend_hourly.prompt_tokens + excluded.prompt_tokens,
-    completion_tokens = spend_hourly.completion_tokens + excluded.completion_tokens,
-    cost_micros       = spend_hourly.cost_micros + excluded.cost_micros;
-
 -- name: SpendRows :many
 SELECT key_id, provider, model, date_trunc('day', hour AT TIME ZONE 'UTC')::date AS day,
        sum(requests)::bigint AS requests,
@@ -20,3 +11,15 @@ ORDER BY day, key_id, provider, model;
 
 -- name: ClearSpend :exec
 DELETE FROM spend_hourly;
+
+-- name: AddSpendBatch :exec
+-- Folds many cells at once; the cells are distinct.
+INSERT INTO spend_hourly (tenant_id, hour, key_id, provider, model, requests, prompt_tokens, completion_tokens, cost_micros)
+SELECT unnest(@tenant_ids::text[]), unnest(@hours::timestamptz[]), unnest(@key_ids::uuid[]), unnest(@providers::text[]),
+       unnest(@models::text[]), unnest(@requests::bigint[]), unnest(@prompt_tokens::bigint[]),
+       unnest(@completion_tokens::bigint[]), unnest(@cost_micros::bigint[])
+ON CONFLICT (tenant_id, hour, key_id, provider, model) DO UPDATE SET
+    requests          = spend_hourly.requests + excluded.requests,
+    prompt_tokens     = spend_hourly.prompt_tokens + excluded.prompt_tokens,
+    completion_tokens = spend_hourly.completion_tokens + excluded.completion_tokens,
+    cost_micros       = spend_hourly.cost_micros + excluded.cost_micros;

@@ -13,34 +13,39 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-const addSpend = `-- name: AddSpend :exec
+const addSpendBatch = `-- name: AddSpendBatch :exec
 INSERT INTO spend_hourly (tenant_id, hour, key_id, provider, model, requests, prompt_tokens, completion_tokens, cost_micros)
-VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8)
+SELECT unnest($1::text[]), unnest($2::timestamptz[]), unnest($3::uuid[]), unnest($4::text[]),
+       unnest($5::text[]), unnest($6::bigint[]), unnest($7::bigint[]),
+       unnest($8::bigint[]), unnest($9::bigint[])
 ON CONFLICT (tenant_id, hour, key_id, provider, model) DO UPDATE SET
-    requests          = spend_hourly.requests + 1,
+    requests          = spend_hourly.requests + excluded.requests,
     prompt_tokens     = spend_hourly.prompt_tokens + excluded.prompt_tokens,
     completion_tokens = spend_hourly.completion_tokens + excluded.completion_tokens,
     cost_micros       = spend_hourly.cost_micros + excluded.cost_micros
 `
 
-type AddSpendParams struct {
-	TenantID         string
-	Hour             time.Time
-	KeyID            uuid.UUID
-	Provider         string
-	Model            string
-	PromptTokens     int64
-	CompletionTokens int64
-	CostMicros       int64
+type AddSpendBatchParams struct {
+	TenantIds        []string
+	Hours            []time.Time
+	KeyIds           []uuid.UUID
+	Providers        []string
+	Models           []string
+	Requests         []int64
+	PromptTokens     []int64
+	CompletionTokens []int64
+	CostMicros       []int64
 }
 
-func (q *Queries) AddSpend(ctx context.Context, arg AddSpendParams) error {
-	_, err := q.db.Exec(ctx, addSpend,
-		arg.TenantID,
-		arg.Hour,
-		arg.KeyID,
-		arg.Provider,
-		arg.Model,
+// Folds many cells at once; the cells are distinct.
+func (q *Queries) AddSpendBatch(ctx context.Context, arg AddSpendBatchParams) error {
+	_, err := q.db.Exec(ctx, addSpendBatch,
+		arg.TenantIds,
+		arg.Hours,
+		arg.KeyIds,
+		arg.Providers,
+		arg.Models,
+		arg.Requests,
 		arg.PromptTokens,
 		arg.CompletionTokens,
 		arg.CostMicros,

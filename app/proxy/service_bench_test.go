@@ -1,0 +1,137 @@
+package proxy_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse/gatehouse/app/proxy"
+	"github.com/gatehouse/gatehouse/domain/eventlog"
+	"github.com/gatehouse/gatehouse/domain/key"
+	"github.com/gatehouse/gatehouse/domain/provider"
+)
+
+type keysFunc func(key.SecretHash) (key.Key, bool)
+
+func (f keysFunc) KeyBySecret(h key.SecretHash) (key.Key, bool) { return f(h) }
+
+type connsFunc func(string, string) (provider.Connection, bool)
+
+func (f connsFunc) Provider(t, n string) (provider.Connection, bool) { return f(t, n) }
+
+type upstreamsFunc func(context.Context, provider.Connection) (proxy.Upstream, error)
+
+func (f upstreamsFunc) For(ctx context.Context, c provider.Connection) (proxy.Upstream, error) {
+	return f(ctx, c)
+}
+
+// fakeUpstream answers with canned bytes; it is the outside world.
+type fakeUpstream struct {
+	answer []byte
+	chunks [][]byte
+	got    []byte
+}
+
+func (u *fakeUpstream) ChatCompletion(_ context.Context, body []byte) (proxy.Response, error) {
+	u.got = body
+	return proxy.Response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: u.answer}, nil
+}
+
+func (u *fakeUpstream) ChatCompletionStream(_ context.Context, body []byte) (proxy.ChunkStream, error) {
+	u.got = body
+	return &chunks{c: u.chunks}, nil
+}
+
+type chunks struct {
+	c [][]byte
+	i int
+}
+
+func (c *chunks) Next() ([]byte, error) {
+	if c.i == len(c.c) {
+		return nil, io.EOF
+	}
+	c.i++
+	return c.c[c.i-1], nil
+}
+func (c *chunks) Close() error { return nil }
+
+type recorderFunc func(eventlog.Envelope)
+
+func (f recorderFunc) Reserve(context.Context) (proxy.Slot, error) { return slot(f), nil }
+
+type slot func(eventlog.Envelope)
+
+func (s slot) Submit(e eventlog.Envelope) { s(e) }
+func (s slot) Release()                   {}
+
+const secret = "sk-gh-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+
+type fixture struct {
+	svc      *proxy.Service
+	upstream *fakeUpstream
+	events   []eventlog.Envelope
+}
+
+func newFixture(tb testing.TB) *fixture {
+	f := &fixture{upstream: &fakeUpstream{
+		answer: []byte(`{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"The quick brown fox jumps over the lazy dog."},"finish_reason":"stop"}],"usage":{"prompt_tokens":24,"completion_tokens":20,"total_tokens":44}}`),
+		chunks: [][]byte{
+			[]byte(`{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"fox "},"finish_reason":null}],"usage":null}`),
+			[]byte(`{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":null}`),
+			[]byte(`{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":24,"completion_tokens":2,"total_tokens":26}}`),
+		},
+	}}
+	k := key.Key{ID: uuid.New(), TenantID: "acme", SecretHash: key.HashSecret(secret), Version: 1}
+	conn := provider.Connection{ID: uuid.New(), TenantID: "acme", Name: "up", Kind: provider.KindOpenAI}
+	f.svc = proxy.NewService(
+		keysFunc(func(h key.SecretHash) (key.Key, bool) { return k, h == k.SecretHash }),
+		proxy.NewDirectoryPolicy(connsFunc(func(t, n string) (provider.Connection, bool) { return conn, t == "acme" && n == "up" })),
+		upstreamsFunc(func(context.Context, provider.Connection) (proxy.Upstream, error) { return f.upstream, nil }),
+		recorderFunc(func(e eventlog.Envelope) { f.events = append(f.events[:0], e) }),
+		proxy.EchoOnlyPrices{}, time.Now, slog.New(slog.NewTextHandler(io.Discard, nil)),
+	)
+	return f
+}
+
+var requestBody = []byte(`{"model":"up/gpt-4o-mini","messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"Say something about foxes in one sentence."}],"temperature":0.2,"max_tokens":200}`)
+
+// BenchmarkChatCompletions_PassThrough is the gateway's own work per
+// request (no network): authenticate, decide, rewrite, read usage, record.
+func BenchmarkChatCompletions_PassThrough(b *testing.B) {
+	f := newFixture(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		x, err := f.svc.ChatCompletions(ctx, proxy.Inbound{Secret: secret, Endpoint: "/v1/chat/completions", Body: requestBody, TraceID: "t"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		x.Finish(ctx, nil)
+	}
+}
+
+func BenchmarkChatCompletions_Stream(b *testing.B) {
+	f := newFixture(b)
+	ctx := context.Background()
+	body := []byte(`{"model":"up/gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Say something about foxes."}]}`)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		f.upstream.chunks = f.upstream.chunks[:3]
+		x, err := f.svc.ChatCompletions(ctx, proxy.Inbound{Secret: secret, Endpoint: "/v1/chat/completions", Body: body, TraceID: "t"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			if _, err := x.Next(); err != nil {
+				break
+			}
+		}
+		x.Finish(ctx, nil)
+	}
+}
