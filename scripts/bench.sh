@@ -17,5 +17,6 @@ fi
 bin=$(mktemp -d /tmp/gatehouse-bench-bin.XXXXXX)
 go build -o "$bin/gatehouse" ./cmd/gatehouse
 go build -o "$bin/bench" ./test/bench
-"$bin/bench" -mode run -gatehouse "$bin/gatehouse" -postgres "$url" -out docs/benchmarks.md "$@"
+go test ./app/proxy -run '^$' -bench ChatCompletions -benchmem -count 1 | grep -E '^(Benchmark|cpu:)' > "$bin/micro.txt"
+"$bin/bench" -mode run -gatehouse "$bin/gatehouse" -postgres "$url" -out docs/benchmarks.md -micro "$bin/micro.txt" "$@"
 rm -rf "$bin"

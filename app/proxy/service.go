@@ -54,9 +54,12 @@ type Inbound struct {
 // (the refusal or failure is already recorded).
 func (s *Service) ChatCompletions(ctx context.Context, in Inbound) (*Exchange, error) {
 	start := s.now()
+	if !key.LooksLikeSecret(in.Secret) {
+		return nil, errInvalidKey
+	}
 	k, ok := s.keys.KeyBySecret(key.HashSecret(in.Secret))
-	if !ok || !key.LooksLikeSecret(in.Secret) {
-		return nil, errInvalidKey // no tenant to record it under; counted by the port's metrics
+	if !ok {
+		return nil, errInvalidKey // no tenant to record it under
 	}
 	slot, err := s.recorder.Reserve(ctx)
 	if err != nil {

@@ -35,10 +35,14 @@ type fakeUpstream struct {
 	answer []byte
 	chunks [][]byte
 	got    []byte
+	fail   error
 }
 
 func (u *fakeUpstream) ChatCompletion(_ context.Context, body []byte) (proxy.Response, error) {
 	u.got = body
+	if u.fail != nil {
+		return proxy.Response{}, u.fail
+	}
 	return proxy.Response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: u.answer}, nil
 }
 

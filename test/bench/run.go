@@ -38,6 +38,7 @@ type settings struct {
 	duration  time.Duration
 	rounds    int
 	workers   int
+	micro     string // output of the in-process benchmarks, if run
 }
 
 // registerSettings declares the run's flags on the global flag set.
@@ -50,6 +51,7 @@ func registerSettings() *settings {
 	flag.DurationVar(&s.duration, "duration", 5*time.Second, "length of each measured run")
 	flag.IntVar(&s.rounds, "rounds", 3, "rounds of each latency measurement (the median is reported)")
 	flag.IntVar(&s.workers, "workers", 64, "concurrent clients for the throughput runs")
+	flag.StringVar(&s.micro, "micro", "", "file with the in-process benchmark output to include")
 	return s
 }
 
@@ -327,7 +329,11 @@ func runBenchmark(s settings) error {
 	if err != nil {
 		return err
 	}
-	rep := report{s: s, results: results, answered: gatehouseAnswered, recorded: recorded, writer: writer, profile: profile}
+	var micro []byte
+	if s.micro != "" {
+		micro, _ = os.ReadFile(s.micro)
+	}
+	rep := report{s: s, results: results, answered: gatehouseAnswered, recorded: recorded, writer: writer, profile: profile, micro: micro}
 	text := rep.markdown()
 	if err := os.WriteFile(s.out, []byte(text), 0o644); err != nil {
 		return err

@@ -105,10 +105,8 @@ func (r *keys) revoke(c echo.Context) error {
 	var in struct {
 		Reason string `json:"reason"`
 	}
-	if c.Request().ContentLength != 0 {
-		if err := decode(c, &in); err != nil {
-			return r.fail(c, err)
-		}
+	if err := decodeOptional(c, &in); err != nil {
+		return r.fail(c, err)
 	}
 	k, err := r.uc.RevokeKey.Handle(c.Request().Context(), command.RevokeKey{Actor: actor(c), TenantID: c.Param("tenant"), KeyID: id, Reason: in.Reason})
 	if err != nil {

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -79,14 +80,35 @@ func (s *Server) fail(c echo.Context, err error) error {
 // decode reads a JSON body strictly: unknown fields are an error, so a typo
 // is reported rather than silently ignored.
 func decode(c echo.Context, v any) error {
-	dec := json.NewDecoder(io.LimitReader(c.Request().Body, 1<<20))
+	return decodeBody(c, v, true)
+}
+
+// decodeOptional is decode for a body that may be absent.
+func decodeOptional(c echo.Context, v any) error {
+	return decodeBody(c, v, false)
+}
+
+func decodeBody(c echo.Context, v any, required bool) error {
+	b, err := io.ReadAll(io.LimitReader(c.Request().Body, 1<<20+1))
+	if err != nil {
+		return errors.Join(errBadInput, errors.New("body: could not be read"))
+	}
+	if len(b) > 1<<20 {
+		return errors.Join(errBadInput, errors.New("body: larger than 1 MiB"))
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		if required {
+			return errors.Join(errBadInput, errors.New("body: the body is empty; a JSON object is required"))
+		}
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		msg := err.Error()
-		if errors.Is(err, io.EOF) {
-			msg = "the body is empty; a JSON object is required"
-		}
-		return errors.Join(errBadInput, errors.New("body: "+strings.TrimPrefix(msg, "json: ")))
+		return errors.Join(errBadInput, errors.New("body: "+strings.TrimPrefix(err.Error(), "json: ")))
+	}
+	if dec.More() {
+		return errors.Join(errBadInput, errors.New("body: data after the JSON object"))
 	}
 	return nil
 }

@@ -1,0 +1,144 @@
+package proxy_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/app/proxy"
+	"github.com/gatehouse/gatehouse/domain/usage"
+)
+
+func TestChatCompletions_RewritesOnlyTheModel(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	body := []byte(`{ "messages": [{"role":"user","content":"model: up/x"}], "model" : "up/gpt-4o-mini", "temperature": 0.2, "x_custom": {"keep": [1, 2]} }`)
+	x, err := f.svc.ChatCompletions(ctx, proxy.Inbound{Secret: secret, Endpoint: "/v1/chat/completions", Body: body})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.Finish(ctx, nil)
+	want := bytes.Replace(body, []byte(`"up/gpt-4o-mini"`), []byte(`"gpt-4o-mini"`), 1)
+	if !bytes.Equal(f.upstream.got, want) {
+		t.Fatalf("upstream got\n%s\nwant\n%s", f.upstream.got, want)
+	}
+	e, ok := f.events[0].Event.(usage.RequestCompleted)
+	if !ok || e.Status != 200 || e.Tokens.Prompt != 24 || e.Tokens.Completion != 20 || e.Priced || e.Provider != "up" || e.UpstreamModel != "gpt-4o-mini" {
+		t.Fatalf("recorded %#v", f.events[0].Event)
+	}
+	if f.events[0].TenantID != "acme" || f.events[0].Version != 1 {
+		t.Fatalf("envelope %+v", f.events[0])
+	}
+}
+
+func drain(t *testing.T, x *proxy.Exchange) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for {
+		c, err := x.Next()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, append([]byte(nil), c...))
+	}
+}
+
+func TestStream_AsksForUsageAndShowsItOnlyWhenTheClientDid(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		body      string
+		wantShown bool
+		wantOpts  string
+	}{
+		{"not asked", `{"model":"up/m","stream":true,"messages":[]}`, false, `"stream_options":{"include_usage":true}`},
+		{"asked", `{"model":"up/m","stream":true,"stream_options":{"include_usage":true},"messages":[]}`, true, `"stream_options":{"include_usage":true}`},
+		{"other options kept", `{"model":"up/m","stream":true,"stream_options":{"include_obfuscation":false},"messages":[]}`, false, `"stream_options":{"include_obfuscation":false,"include_usage":true}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			ctx := context.Background()
+			x, err := f.svc.ChatCompletions(ctx, proxy.Inbound{Secret: secret, Endpoint: "/v1/chat/completions", Body: []byte(tc.body)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := drain(t, x)
+			x.Finish(ctx, nil)
+			if !bytes.Contains(f.upstream.got, []byte(tc.wantOpts)) {
+				t.Fatalf("upstream body %s lacks %s", f.upstream.got, tc.wantOpts)
+			}
+			shown := len(got) == 3
+			if shown != tc.wantShown {
+				t.Fatalf("%d chunks shown; usage chunk shown=%v, want %v", len(got), shown, tc.wantShown)
+			}
+			e := f.events[0].Event.(usage.RequestCompleted)
+			if e.Tokens.Prompt != 24 || e.Tokens.Completion != 2 || !e.Stream {
+				t.Fatalf("usage not counted: %+v", e)
+			}
+		})
+	}
+}
+
+func TestRefusals_AreRecordedUnderTheKeysTenant(t *testing.T) {
+	cases := []struct {
+		name, secret, body string
+		status             int
+		code               string
+		recorded           bool
+	}{
+		{"unknown key", "sk-gh-BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB", `{"model":"up/m"}`, 401, "invalid_api_key", false},
+		{"not a key", "hello", `{"model":"up/m"}`, 401, "invalid_api_key", false},
+		{"malformed body", secret, `{"model":`, 400, "invalid_request_error", true},
+		{"model missing", secret, `{"messages":[]}`, 400, "invalid_request_error", true},
+		{"model not a string", secret, `{"model":42}`, 400, "invalid_request_error", true},
+		{"unknown provider", secret, `{"model":"nope/m"}`, 404, "model_not_found", true},
+		{"no provider prefix", secret, `{"model":"gpt-4o"}`, 404, "model_not_found", true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixture(t)
+			_, err := f.svc.ChatCompletions(context.Background(), proxy.Inbound{Secret: c.secret, Endpoint: "/v1/chat/completions", Body: []byte(c.body)})
+			r, ok := proxy.IsRefusal(err)
+			if !ok || r.Status != c.status || r.Code != c.code {
+				t.Fatalf("got %v, want %d %s", err, c.status, c.code)
+			}
+			if got := len(f.events) == 1; got != c.recorded {
+				t.Fatalf("recorded=%v, want %v", got, c.recorded)
+			}
+			if c.recorded {
+				e, ok := f.events[0].Event.(usage.RequestRejected)
+				if !ok || e.Code != c.code || e.Status != c.status || f.events[0].TenantID != "acme" {
+					t.Fatalf("recorded %#v", f.events[0])
+				}
+			}
+		})
+	}
+}
+
+func TestUpstreamErrors_AreRecordedAndKeepTheirStatus(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		err    error
+		status int
+	}{
+		{&proxy.UpstreamError{Status: 400, Message: "bad max_tokens"}, 400},
+		{&proxy.UpstreamError{Status: 503, Message: "overloaded"}, 502},
+		{errors.New("dial tcp: connection refused"), 502},
+	} {
+		f.upstream.fail = tc.err
+		_, err := f.svc.ChatCompletions(ctx, proxy.Inbound{Secret: secret, Endpoint: "/v1/chat/completions", Body: requestBody})
+		var ue *proxy.UpstreamError
+		if !errors.As(err, &ue) {
+			t.Fatalf("got %v", err)
+		}
+		e := f.events[0].Event.(usage.RequestCompleted)
+		if e.Status != tc.status || e.ErrorCode != "upstream_error" {
+			t.Fatalf("recorded %+v for %v", e, tc.err)
+		}
+	}
+}
