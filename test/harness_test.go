@@ -266,3 +266,23 @@ func runBinary(in *installation, args ...string) (string, error) {
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
+
+// tenantScenario is an installation with one server running, a fake
+// upstream, a platform admin token, and tenant acme whose provider "up"
+// points at the upstream, with one key.
+type tenantScenario struct {
+	in    *installation
+	up    *fakeOpenAI
+	s     *server
+	admin string
+	key   keyOut
+}
+
+func newTenantScenario(t *testing.T) *tenantScenario {
+	t.Helper()
+	in := newInstallation(t)
+	up := newFakeOpenAI(t)
+	s := in.start()
+	admin := in.token("--role", "platform_admin")
+	return &tenantScenario{in: in, up: up, s: s, admin: admin, key: s.setupTenant(admin, "acme", "up", up.URL+"/v1", upstreamKey)}
+}

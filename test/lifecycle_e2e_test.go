@@ -18,11 +18,8 @@ import (
 )
 
 func TestE2E_GracefulShutdownRecordsEveryAnsweredRequest(t *testing.T) {
-	in := newInstallation(t)
-	up := newFakeOpenAI(t)
-	s := in.start()
-	admin := in.token("--role", "platform_admin")
-	k := s.setupTenant(admin, "acme", "up", up.URL+"/v1", upstreamKey)
+	sc := newTenantScenario(t)
+	in, s, k := sc.in, sc.s, sc.key
 	client := sdk(s, k.Secret)
 
 	var answered atomic.Int64
@@ -71,11 +68,8 @@ func TestE2E_GracefulShutdownRecordsEveryAnsweredRequest(t *testing.T) {
 }
 
 func TestE2E_EverythingSurvivesARestartAndTheChainVerifies(t *testing.T) {
-	in := newInstallation(t)
-	up := newFakeOpenAI(t)
-	s := in.start()
-	admin := in.token("--role", "platform_admin")
-	k := s.setupTenant(admin, "acme", "up", up.URL+"/v1", upstreamKey)
+	sc := newTenantScenario(t)
+	in, s, admin, k := sc.in, sc.s, sc.admin, sc.key
 	for i := 0; i < 3; i++ {
 		c := sdk(s, k.Secret)
 		if _, err := c.Chat.Completions.New(context.Background(), chat("up/m", "hello")); err != nil {
@@ -119,11 +113,8 @@ func TestE2E_EverythingSurvivesARestartAndTheChainVerifies(t *testing.T) {
 }
 
 func TestE2E_ReplayRebuildsSpendFromTheLog(t *testing.T) {
-	in := newInstallation(t)
-	up := newFakeOpenAI(t)
-	s := in.start()
-	admin := in.token("--role", "platform_admin")
-	k := s.setupTenant(admin, "acme", "up", up.URL+"/v1", upstreamKey)
+	sc := newTenantScenario(t)
+	in, s, k := sc.in, sc.s, sc.key
 	c := sdk(s, k.Secret)
 	for i := 0; i < 3; i++ {
 		if _, err := c.Chat.Completions.New(context.Background(), chat("up/m", "hello")); err != nil {
@@ -175,11 +166,8 @@ func TestE2E_RevocationReachesAnotherReplicaWithinASecond(t *testing.T) {
 }
 
 func TestE2E_SecretsNeverAppearInLogsEventsOrAnswers(t *testing.T) {
-	in := newInstallation(t)
-	up := newFakeOpenAI(t)
-	s := in.start()
-	admin := in.token("--role", "platform_admin")
-	k := s.setupTenant(admin, "acme", "up", up.URL+"/v1", upstreamKey)
+	sc := newTenantScenario(t)
+	in, up, s, admin, k := sc.in, sc.up, sc.s, sc.admin, sc.key
 	// A second provider with a wrong key: the upstream quotes it back in its error.
 	s.mustAdmin(201, "POST", "/admin/v1/tenants/acme/providers", admin,
 		map[string]string{"name": "bad", "kind": "openai", "base_url": up.URL + "/v1", "api_key": "sk-wrong-key-9876543210"}, nil)

@@ -25,11 +25,8 @@ func chat(model, prompt string) openai.ChatCompletionNewParams {
 }
 
 func TestE2E_ChatCompletionsThroughTheOpenAISDK(t *testing.T) {
-	in := newInstallation(t)
-	up := newFakeOpenAI(t)
-	s := in.start()
-	admin := in.token("--role", "platform_admin")
-	k := s.setupTenant(admin, "acme", "up", up.URL+"/v1", upstreamKey)
+	sc := newTenantScenario(t)
+	up, s, admin, k := sc.up, sc.s, sc.admin, sc.key
 	client := sdk(s, k.Secret)
 	ctx := context.Background()
 

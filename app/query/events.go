@@ -64,11 +64,8 @@ func NewEventsHandler(tenants Tenants, feed EventFeed) EventsHandler {
 // Handle reads the page. Within a tenant, positions grow in commit order,
 // so a reader that resumes after next_after never misses an event.
 func (h EventsHandler) Handle(ctx context.Context, q Events) (EventPage, error) {
-	if err := q.Principal.CanAudit(q.TenantID); err != nil {
+	if err := allowedTenant(h.tenants, q.Principal.CanAudit(q.TenantID), q.TenantID); err != nil {
 		return EventPage{}, err
-	}
-	if _, ok := h.tenants.Tenant(q.TenantID); !ok {
-		return EventPage{}, ErrNotFound
 	}
 	if q.Limit == 0 {
 		q.Limit = 100

@@ -15,11 +15,17 @@ type Tenants interface {
 // ErrNotFound is a resource that does not exist or is outside the caller's wall.
 var ErrNotFound = access.ErrNotVisible
 
-// readableTenant checks the wall and the tenant's existence alike, so a
-// caller cannot tell another tenant's resource from a missing one.
+// readableTenant checks that the principal may read the tenant and that it
+// exists.
 func readableTenant(tenants Tenants, p access.Principal, tenantID string) error {
-	if err := p.CanRead(tenantID); err != nil {
-		return err
+	return allowedTenant(tenants, p.CanRead(tenantID), tenantID)
+}
+
+// allowedTenant turns an access decision and the tenant's existence into
+// one answer; a missing tenant looks exactly like one behind the wall.
+func allowedTenant(tenants Tenants, decision error, tenantID string) error {
+	if decision != nil {
+		return decision
 	}
 	if _, ok := tenants.Tenant(tenantID); !ok {
 		return ErrNotFound
