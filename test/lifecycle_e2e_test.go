@@ -219,3 +219,45 @@ func TestE2E_SecretsNeverAppearInLogsEventsOrAnswers(t *testing.T) {
 		}
 	}
 }
+
+func TestE2E_AStreamOutlivingTheShutdownDeadlineIsCutAndStillRecorded(t *testing.T) {
+	in := newInstallation(t)
+	up := newFakeOpenAI(t)
+	s := in.start("GATEHOUSE_SHUTDOWN_TIMEOUT=1s")
+	admin := in.token("--role", "platform_admin")
+	k := s.setupTenant(admin, "acme", "up", up.URL+"/v1", upstreamKey)
+	client := sdk(s, k.Secret)
+	ctx := context.Background()
+	for i := 0; i < 5; i++ {
+		if _, err := client.Chat.Completions.New(ctx, chat("up/m", "hello")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := client.Chat.Completions.NewStreaming(ctx, chat("up/m", "hold")) // the upstream never finishes it
+	if !st.Next() {
+		t.Fatalf("no first chunk: %v", st.Err())
+	}
+	begin := time.Now()
+	s.stop()
+	if took := time.Since(begin); took > 10*time.Second {
+		t.Fatalf("stop took %s with a 1s shutdown deadline", took)
+	}
+	for st.Next() {
+	}
+	if st.Err() == nil {
+		t.Fatal("the cut stream ended cleanly for the client")
+	}
+	var statuses []int
+	rows, err := in.pool().Query(ctx, `SELECT (convert_from(record, 'UTF8')::json->'data'->>'status')::int FROM events WHERE type = 'request.completed' ORDER BY position`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var st int
+		rows.Scan(&st)
+		statuses = append(statuses, st)
+	}
+	if len(statuses) != 6 || statuses[5] != 499 {
+		t.Fatalf("recorded statuses %v: want five 200s and the cut stream as 499", statuses)
+	}
+}

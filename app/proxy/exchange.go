@@ -71,16 +71,17 @@ func (x *Exchange) Finish(ctx context.Context, err error) {
 		x.chunks.Close()
 	}
 	status, code := x.Status, ""
+	var ue *UpstreamError
 	switch {
 	case err == nil:
-	case errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled):
-		status, code = 499, "client_closed_request"
+	case errors.Is(err, ErrClientGone) || errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled):
+		status, code = statusClientClosed, "client_closed_request"
+	case errors.Is(err, ErrInternal):
+		status, code = http.StatusInternalServerError, "internal_error"
+	case errors.As(err, &ue):
+		status, code = ue.ClientStatus(), "upstream_error"
 	default:
 		status, code = http.StatusBadGateway, "upstream_error"
-		var ue *UpstreamError
-		if errors.As(err, &ue) && ue.Status >= 400 && ue.Status < 500 {
-			status = ue.Status
-		}
 	}
 	x.complete(status, code)
 }
@@ -103,11 +104,7 @@ func (x *Exchange) fail(err error) error {
 		ue = &UpstreamError{Message: "the upstream could not be reached"}
 		x.svc.log.Warn("upstream unreachable", "provider", x.Provider, "err", err)
 	}
-	status := http.StatusBadGateway
-	if ue.Status >= 400 && ue.Status < 500 {
-		status = ue.Status
-	}
-	x.complete(status, "upstream_error")
+	x.complete(ue.ClientStatus(), "upstream_error")
 	return ue
 }
 
@@ -130,5 +127,8 @@ func (x *Exchange) envelope(e eventlog.Event) eventlog.Envelope {
 	m := eventlog.Meta{Actor: "key:" + x.key.ID.String(), TraceID: x.TraceID, OccurredAt: x.svc.now()}
 	return m.Envelope(uuid.New(), x.key.TenantID, usage.StreamID(x.RequestID), 1, e)
 }
+
+// statusClientClosed is nginx's code for a client that left before its answer.
+const statusClientClosed = 499
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

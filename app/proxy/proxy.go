@@ -108,6 +108,22 @@ func (e *UpstreamError) Error() string {
 // ErrUnavailable is the gateway refusing work it could not record.
 var ErrUnavailable = eventlog.ErrUnavailable
 
+// ErrClientGone is a failure to deliver the answer to the client: the port
+// wraps its write errors with it when it finishes an exchange.
+var ErrClientGone = errors.New("client went away")
+
+// ErrInternal is the gateway failing on its own side mid-answer.
+var ErrInternal = errors.New("gateway failed mid-answer")
+
+// ClientStatus is the status a client gets for an upstream failure: the
+// upstream's own 4xx, or 502 for everything else.
+func (e *UpstreamError) ClientStatus() int {
+	if e.Status >= 400 && e.Status < 500 {
+		return e.Status
+	}
+	return http.StatusBadGateway
+}
+
 func refuse(status int, code, typ, param, format string, args ...any) *Refusal {
 	return &Refusal{Status: status, Code: code, Type: typ, Param: param, Message: fmt.Sprintf(format, args...)}
 }

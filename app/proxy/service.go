@@ -40,27 +40,34 @@ func NewService(keys Keys, policy Policy, upstreams Upstreams, recorder Recorder
 	return &Service{keys: keys, policy: policy, upstreams: upstreams, recorder: recorder, prices: prices, now: now, log: log}
 }
 
-// Inbound is a request as the port received it.
+// Inbound is a request as the port received it, once its key is known.
 type Inbound struct {
-	Secret   string
 	Endpoint string
 	Body     []byte
 	TraceID  string
 	Metadata map[string]string
 }
 
-// ChatCompletions starts a chat completion. On success the caller copies
-// the Exchange to the client and calls Finish; on error nothing is owed
-// (the refusal or failure is already recorded).
-func (s *Service) ChatCompletions(ctx context.Context, in Inbound) (*Exchange, error) {
-	start := s.now()
-	if !key.LooksLikeSecret(in.Secret) {
-		return nil, errInvalidKey
+// Authenticate finds the key a presented secret belongs to. An unknown
+// secret is refused here, before the request body is read, and is not
+// recorded: it names no tenant to record it under. Whether a known key may
+// be used is decided, and recorded, by the call itself.
+func (s *Service) Authenticate(secret string) (key.Key, error) {
+	if !key.LooksLikeSecret(secret) {
+		return key.Key{}, errInvalidKey
 	}
-	k, ok := s.keys.KeyBySecret(key.HashSecret(in.Secret))
+	k, ok := s.keys.KeyBySecret(key.HashSecret(secret))
 	if !ok {
-		return nil, errInvalidKey // no tenant to record it under
+		return key.Key{}, errInvalidKey
 	}
+	return k, nil
+}
+
+// ChatCompletions starts a chat completion for an authenticated key. On
+// success the caller copies the Exchange to the client and calls Finish;
+// on error nothing is owed (the refusal or failure is already recorded).
+func (s *Service) ChatCompletions(ctx context.Context, k key.Key, in Inbound) (*Exchange, error) {
+	start := s.now()
 	slot, err := s.recorder.Reserve(ctx)
 	if err != nil {
 		if errors.Is(err, ErrUnavailable) {

@@ -77,6 +77,7 @@ func (s slot) Release()                   {}
 const secret = "sk-gh-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 
 type fixture struct {
+	key      *key.Key
 	svc      *proxy.Service
 	upstream *fakeUpstream
 	events   []eventlog.Envelope
@@ -91,13 +92,14 @@ func newFixture(tb testing.TB) *fixture {
 			[]byte(`{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":24,"completion_tokens":2,"total_tokens":26}}`),
 		},
 	}}
-	k := key.Key{ID: uuid.New(), TenantID: "acme", SecretHash: key.HashSecret(secret), Version: 1}
+	k := &key.Key{ID: uuid.New(), TenantID: "acme", SecretHash: key.HashSecret(secret), Version: 1}
+	f.key = k
 	conn := provider.Connection{ID: uuid.New(), TenantID: "acme", Name: "up", Kind: provider.KindOpenAI}
 	f.svc = proxy.NewService(
-		keysFunc(func(h key.SecretHash) (key.Key, bool) { return k, h == k.SecretHash }),
+		keysFunc(func(h key.SecretHash) (key.Key, bool) { return *k, h == k.SecretHash }),
 		proxy.NewDirectoryPolicy(connsFunc(func(t, n string) (provider.Connection, bool) { return conn, t == "acme" && n == "up" })),
 		upstreamsFunc(func(context.Context, provider.Connection) (proxy.Upstream, error) { return f.upstream, nil }),
-		recorderFunc(func(e eventlog.Envelope) { f.events = append(f.events[:0], e) }),
+		recorderFunc(func(e eventlog.Envelope) { f.events = append(f.events, e) }),
 		proxy.EchoOnlyPrices{}, time.Now, slog.New(slog.NewTextHandler(io.Discard, nil)),
 	)
 	return f
@@ -112,11 +114,12 @@ func BenchmarkChatCompletions_PassThrough(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		x, err := f.svc.ChatCompletions(ctx, proxy.Inbound{Secret: secret, Endpoint: "/v1/chat/completions", Body: requestBody, TraceID: "t"})
+		x, err := call(f, ctx, proxy.Inbound{Endpoint: "/v1/chat/completions", Body: requestBody, TraceID: "t"})
 		if err != nil {
 			b.Fatal(err)
 		}
 		x.Finish(ctx, nil)
+		f.events = f.events[:0]
 	}
 }
 
@@ -127,7 +130,7 @@ func BenchmarkChatCompletions_Stream(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		f.upstream.chunks = f.upstream.chunks[:3]
-		x, err := f.svc.ChatCompletions(ctx, proxy.Inbound{Secret: secret, Endpoint: "/v1/chat/completions", Body: body, TraceID: "t"})
+		x, err := call(f, ctx, proxy.Inbound{Endpoint: "/v1/chat/completions", Body: body, TraceID: "t"})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -137,5 +140,15 @@ func BenchmarkChatCompletions_Stream(b *testing.B) {
 			}
 		}
 		x.Finish(ctx, nil)
+		f.events = f.events[:0]
 	}
+}
+
+// call authenticates the fixture's key and starts a chat completion.
+func call(f *fixture, ctx context.Context, in proxy.Inbound) (*proxy.Exchange, error) {
+	k, err := f.svc.Authenticate(secret)
+	if err != nil {
+		return nil, err
+	}
+	return f.svc.ChatCompletions(ctx, k, in)
 }

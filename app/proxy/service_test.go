@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"time"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/app/proxy"
@@ -15,7 +17,7 @@ func TestChatCompletions_RewritesOnlyTheModel(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	body := []byte(`{ "messages": [{"role":"user","content":"model: up/x"}], "model" : "up/gpt-4o-mini", "temperature": 0.2, "x_custom": {"keep": [1, 2]} }`)
-	x, err := f.svc.ChatCompletions(ctx, proxy.Inbound{Secret: secret, Endpoint: "/v1/chat/completions", Body: body})
+	x, err := call(f, ctx, proxy.Inbound{Endpoint: "/v1/chat/completions", Body: body})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +64,7 @@ func TestStream_AsksForUsageAndShowsItOnlyWhenTheClientDid(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
 			ctx := context.Background()
-			x, err := f.svc.ChatCompletions(ctx, proxy.Inbound{Secret: secret, Endpoint: "/v1/chat/completions", Body: []byte(tc.body)})
+			x, err := call(f, ctx, proxy.Inbound{Endpoint: "/v1/chat/completions", Body: []byte(tc.body)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -101,7 +103,10 @@ func TestRefusals_AreRecordedUnderTheKeysTenant(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFixture(t)
-			_, err := f.svc.ChatCompletions(context.Background(), proxy.Inbound{Secret: c.secret, Endpoint: "/v1/chat/completions", Body: []byte(c.body)})
+			k, err := f.svc.Authenticate(c.secret)
+			if err == nil {
+				_, err = f.svc.ChatCompletions(context.Background(), k, proxy.Inbound{Endpoint: "/v1/chat/completions", Body: []byte(c.body)})
+			}
 			r, ok := proxy.IsRefusal(err)
 			if !ok || r.Status != c.status || r.Code != c.code {
 				t.Fatalf("got %v, want %d %s", err, c.status, c.code)
@@ -131,14 +136,53 @@ func TestUpstreamErrors_AreRecordedAndKeepTheirStatus(t *testing.T) {
 		{errors.New("dial tcp: connection refused"), 502},
 	} {
 		f.upstream.fail = tc.err
-		_, err := f.svc.ChatCompletions(ctx, proxy.Inbound{Secret: secret, Endpoint: "/v1/chat/completions", Body: requestBody})
+		_, err := call(f, ctx, proxy.Inbound{Endpoint: "/v1/chat/completions", Body: requestBody})
 		var ue *proxy.UpstreamError
 		if !errors.As(err, &ue) {
 			t.Fatalf("got %v", err)
 		}
-		e := f.events[0].Event.(usage.RequestCompleted)
+		e := f.events[len(f.events)-1].Event.(usage.RequestCompleted)
 		if e.Status != tc.status || e.ErrorCode != "upstream_error" {
 			t.Fatalf("recorded %+v for %v", e, tc.err)
+		}
+	}
+}
+
+func TestRevokedKey_IsRefusedAndRecordedEvenWhenClocksDisagree(t *testing.T) {
+	f := newFixture(t)
+	later := time.Now().Add(time.Hour) // revoked on a replica whose clock runs ahead
+	f.key.RevokedAt = &later
+	_, err := call(f, context.Background(), proxy.Inbound{Endpoint: "/v1/chat/completions", Body: requestBody})
+	if r, ok := proxy.IsRefusal(err); !ok || r.Status != 401 || r.Code != "invalid_api_key" {
+		t.Fatalf("revoked key: %v", err)
+	}
+	if e, ok := f.events[0].Event.(usage.RequestRejected); !ok || e.KeyID != f.key.ID {
+		t.Fatalf("recorded %#v", f.events)
+	}
+}
+
+func TestFinish_RecordsHowTheAnswerEnded(t *testing.T) {
+	for _, tc := range []struct {
+		err    error
+		status int
+		code   string
+	}{
+		{nil, 200, ""},
+		{fmt.Errorf("%w: broken pipe", proxy.ErrClientGone), 499, "client_closed_request"},
+		{proxy.ErrInternal, 500, "internal_error"},
+		{io.ErrUnexpectedEOF, 502, "upstream_error"},
+	} {
+		f := newFixture(t)
+		ctx := context.Background()
+		x, err := call(f, ctx, proxy.Inbound{Endpoint: "/v1/chat/completions", Body: requestBody})
+		if err != nil {
+			t.Fatal(err)
+		}
+		x.Finish(ctx, tc.err)
+		x.Finish(ctx, nil) // a second Finish records nothing more
+		e := f.events[0].Event.(usage.RequestCompleted)
+		if len(f.events) != 1 || e.Status != tc.status || e.ErrorCode != tc.code {
+			t.Fatalf("%v: recorded %d events, last %+v", tc.err, len(f.events), e)
 		}
 	}
 }

@@ -255,11 +255,16 @@ func serve(ctx context.Context, cfg Config, doMigrate bool, stdout, stderr io.Wr
 	log.Info("shutting down: finishing requests and draining events")
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	serr := srv.Shutdown(sctx)
-	if serr != nil {
-		log.Warn("requests still running at the shutdown deadline", "err", serr)
+	if err := srv.Shutdown(sctx); err != nil {
+		// Cut the connections still open: their handlers see their context
+		// end, finish, and hand over their events, which are drained below
+		// on a deadline of their own.
+		log.Warn("requests still running at the shutdown deadline; closing them", "err", err)
+		srv.Close()
 	}
-	if err := g.stop(sctx); err != nil {
+	dctx, dcancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer dcancel()
+	if err := g.stop(dctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	log.Info("stopped")

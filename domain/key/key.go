@@ -121,9 +121,10 @@ func (k *Key) Revoke(reason string) (KeyRevoked, error) {
 	return KeyRevoked{V: 1, KeyID: k.ID, Reason: strings.TrimSpace(reason)}, nil
 }
 
-// Usable says whether traffic may use the key at now.
+// Usable says whether traffic may use the key at now. A revocation takes
+// effect as soon as it is known, whatever the clocks of the replicas say.
 func (k *Key) Usable(now time.Time) error {
-	if k.RevokedAt != nil && !now.Before(*k.RevokedAt) {
+	if k.RevokedAt != nil {
 		return ErrRevoked
 	}
 	if k.ExpiresAt != nil && !now.Before(*k.ExpiresAt) {

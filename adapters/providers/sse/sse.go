@@ -12,7 +12,9 @@ import (
 // maxEvent bounds one event's data; a longer one is an error, not a hang.
 const maxEvent = 8 << 20
 
-// Reader yields the data of each event. "[DONE]" ends the stream like EOF.
+// Reader yields the data of each event. "[DONE]" ends the stream (io.EOF);
+// a body that ends without it was cut off (io.ErrUnexpectedEOF), so a broken
+// upstream is never mistaken for a finished answer.
 type Reader struct {
 	body io.ReadCloser
 	r    *bufio.Reader
@@ -42,6 +44,9 @@ func (s *Reader) Next() ([]byte, error) {
 		if err != nil {
 			if errors.Is(err, io.EOF) && has {
 				return s.dispatch()
+			}
+			if errors.Is(err, io.EOF) {
+				return nil, io.ErrUnexpectedEOF
 			}
 			return nil, err
 		}

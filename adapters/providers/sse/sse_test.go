@@ -31,12 +31,22 @@ func TestReader_YieldsEachEventsDataUntilDone(t *testing.T) {
 
 func TestReader_HandlesLongLinesAndAMissingFinalBlankLine(t *testing.T) {
 	long := strings.Repeat("x", 100_000)
-	r := sse.NewReader(io.NopCloser(strings.NewReader("data: " + long)))
+	r := sse.NewReader(io.NopCloser(strings.NewReader("data: " + long + "\n\ndata: [DONE]")))
 	d, err := r.Next()
 	if err != nil || string(d) != long {
 		t.Fatalf("long event: %d bytes, %v", len(d), err)
 	}
 	if _, err := r.Next(); !errors.Is(err, io.EOF) {
 		t.Fatalf("after last event: %v", err)
+	}
+}
+
+func TestReader_ABodyCutOffBeforeDoneIsAnError(t *testing.T) {
+	r := sse.NewReader(io.NopCloser(strings.NewReader("data: {\"a\":1}\n\n")))
+	if _, err := r.Next(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Next(); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("a stream without [DONE] ended with %v, want io.ErrUnexpectedEOF", err)
 	}
 }

@@ -63,9 +63,10 @@ func TraceID(c echo.Context) string {
 	return id
 }
 
-// Recover turns a panic into a 500 with a fixed message, except
-// http.ErrAbortHandler, which is re-panicked so net/http aborts the
-// connection (how a stream that failed after its headers must end).
+// Recover turns a panic into a 500 with a fixed message. Once the answer
+// has begun it aborts the connection instead (http.ErrAbortHandler), so a
+// client never mistakes a broken answer for a finished one; an
+// http.ErrAbortHandler panic is passed on as it is.
 func Recover(log *slog.Logger) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) (err error) {
@@ -78,6 +79,9 @@ func Recover(log *slog.Logger) echo.MiddlewareFunc {
 					panic(r)
 				}
 				log.Error("panic in handler", "path", c.Path(), "trace_id", TraceID(c), "panic", fmt.Sprint(r))
+				if c.Response().Committed {
+					panic(http.ErrAbortHandler)
+				}
 				err = echo.NewHTTPError(http.StatusInternalServerError, "internal error")
 			}()
 			return next(c)

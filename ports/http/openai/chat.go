@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -73,6 +74,11 @@ func readBody(r *http.Request) ([]byte, error) {
 
 func (h *Chat) completions(c echo.Context) error {
 	req := c.Request()
+	// The key first: nothing of an unauthenticated request is read.
+	k, err := h.svc.Authenticate(bearer(req))
+	if err != nil {
+		return writeError(c, err, h.log)
+	}
 	md, err := metadata(req)
 	if err != nil {
 		return writeError(c, err, h.log)
@@ -81,12 +87,19 @@ func (h *Chat) completions(c echo.Context) error {
 	if err != nil {
 		return writeError(c, err, h.log)
 	}
-	x, err := h.svc.ChatCompletions(req.Context(), proxy.Inbound{
-		Secret: bearer(req), Endpoint: "/v1/chat/completions", Body: b, TraceID: middleware.TraceID(c), Metadata: md,
+	ctx := req.Context()
+	x, err := h.svc.ChatCompletions(ctx, k, proxy.Inbound{
+		Endpoint: "/v1/chat/completions", Body: b, TraceID: middleware.TraceID(c), Metadata: md,
 	})
 	if err != nil {
 		return writeError(c, err, h.log)
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			x.Finish(ctx, proxy.ErrInternal) // recorded, then the connection is aborted
+			panic(r)
+		}
+	}()
 	hdr := c.Response().Header()
 	hdr.Set("x-gatehouse-request-id", x.RequestID.String())
 	hdr.Set("x-gatehouse-provider", x.Provider)
@@ -103,8 +116,16 @@ func (h *Chat) completions(c echo.Context) error {
 	}
 	c.Response().WriteHeader(x.Status)
 	_, werr := c.Response().Write(x.Body)
-	x.Finish(req.Context(), werr)
+	x.Finish(ctx, clientError(werr))
 	return nil
+}
+
+// clientError marks a failed write to the client as the client's doing.
+func clientError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %v", proxy.ErrClientGone, err)
 }
 
 var doneEvent = []byte("data: [DONE]\n\n")
@@ -126,7 +147,7 @@ func (h *Chat) stream(c echo.Context, x *proxy.Exchange) error {
 		if errors.Is(err, io.EOF) {
 			_, werr := w.Write(doneEvent)
 			w.Flush()
-			x.Finish(ctx, werr)
+			x.Finish(ctx, clientError(werr))
 			return nil
 		}
 		if err != nil {
@@ -135,7 +156,7 @@ func (h *Chat) stream(c echo.Context, x *proxy.Exchange) error {
 		}
 		buf = append(append(append(buf[:0], "data: "...), chunk...), "\n\n"...)
 		if _, err := w.Write(buf); err != nil {
-			x.Finish(ctx, err)
+			x.Finish(ctx, clientError(err))
 			return nil
 		}
 		w.Flush()

@@ -39,10 +39,7 @@ func describe(err error, traceID string, log *slog.Logger) (int, wireError) {
 	}
 	var ue *proxy.UpstreamError
 	if errors.As(err, &ue) {
-		status := http.StatusBadGateway
-		if ue.Status >= 400 && ue.Status < 500 {
-			status = ue.Status
-		}
+		status := ue.ClientStatus()
 		typ := ue.Type
 		if typ == "" {
 			typ = "upstream_error"
