@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/app/proxy"
 	"github.com/gatehouse/gatehouse/domain/usage"
