@@ -42,15 +42,16 @@ type Projections struct {
 	router *message.Router
 	poll   time.Duration
 
-	mu     sync.Mutex
-	memory map[string]*memoryOffsets
-	subs   []*wsql.Subscriber
+	mu      sync.Mutex
+	memory  map[string]*memoryOffsets
+	failing map[string]error
+	subs    []*wsql.Subscriber
+	stopped chan struct{} // closed by Close: a pause after a failure ends
 
 	// gate keeps Close from closing a subscriber while a handler is still
 	// writing in the subscriber's transaction: watermill-sql commits as soon
 	// as its subscriber closes, and a handler's statement running on the
-	// same connection at that moment would be committed without its
-	// checkpoint, or race the commit on the connection.
+	// same connection at that moment would race the commit.
 	gate     sync.Mutex
 	stopping bool
 	inFlight sync.WaitGroup
@@ -81,7 +82,7 @@ func NewProjections(pool *pgxpool.Pool, codec *eventcodec.Registry, log *slog.Lo
 		return nil, err
 	}
 	return &Projections{pool: pool, codec: codec, log: log, router: router, poll: poll,
-		memory: map[string]*memoryOffsets{}}, nil
+		memory: map[string]*memoryOffsets{}, failing: map[string]error{}, stopped: make(chan struct{})}, nil
 }
 
 // Add registers a projection; call before Run.
@@ -93,12 +94,13 @@ func (p *Projections) Add(pr Projection) error {
 		return fmt.Errorf("projection %s: unknown topic %q", pr.Name, pr.Topic)
 	}
 	var offsets wsql.OffsetsAdapter = checkpointOffsets{}
+	var mem *memoryOffsets
 	if !pr.Durable {
-		m := &memoryOffsets{}
+		mem = &memoryOffsets{}
 		p.mu.Lock()
-		p.memory[pr.Name] = m
+		p.memory[pr.Name] = mem
 		p.mu.Unlock()
-		offsets = m
+		offsets = mem
 	}
 	ack := time.Duration(0) // handlers may take long on a rebuild; never re-deliver mid-batch
 	sub, err := wsql.NewSubscriber(wsql.BeginnerFromPgx(p.pool), wsql.SubscriberConfig{
@@ -119,32 +121,93 @@ func (p *Projections) Add(pr Projection) error {
 			return errStopping
 		}
 		defer p.inFlight.Done()
-		ctx := msg.Context()
-		if wtx, ok := wsql.TxFromContext(ctx); ok {
-			if ptx, ok := wtx.(*wsql.PgxTx); ok {
-				ctx = withTx(ctx, ptx.Tx)
-			}
-		}
-		var page []eventlog.Recorded
-		err := decodePage(msg.Payload, func(position int64, record []byte) error {
-			env, seq, err := p.codec.Decode(record)
-			if err != nil {
-				return fmt.Errorf("event at position %d: %w", position, err)
-			}
-			page = append(page, eventlog.Recorded{Envelope: env, Position: position, Seq: seq, Record: record})
-			return nil
-		})
+		err := p.fold(pr, mem, msg)
+		p.setHealth(pr.Name, err)
 		if err != nil {
-			p.log.Error("projection cannot decode events", "projection", pr.Name, "page", msg.UUID, "err", err)
-			return err
-		}
-		if err := pr.Handle(ctx, page); err != nil {
-			p.log.Error("projection failed on a page of events; will retry", "projection", pr.Name, "page", msg.UUID, "err", err)
-			return err
+			// The page is acknowledged but its place is not moved: the
+			// transaction keeps nothing of it, and the next poll reads it
+			// again from the same place, after a pause.
+			p.log.Error("projection failed on a page of events; retrying", "projection", pr.Name, "page", msg.UUID, "err", err)
+			select {
+			case <-time.After(time.Second):
+			case <-p.stopped:
+			}
 		}
 		return nil
 	})
 	return nil
+}
+
+// fold decodes a page, hands it to the projection and moves the
+// projection's place past it. A durable projection does all of it inside a
+// savepoint of the subscriber's transaction, so a failure leaves no trace.
+func (p *Projections) fold(pr Projection, mem *memoryOffsets, msg *message.Message) error {
+	xid, position, err := pageEnd(msg)
+	if err != nil {
+		return fmt.Errorf("page end: %w", err)
+	}
+	var page []eventlog.Recorded
+	err = decodePage(msg.Payload, func(position int64, record []byte) error {
+		env, seq, err := p.codec.Decode(record)
+		if err != nil {
+			return fmt.Errorf("event at position %d: %w", position, err)
+		}
+		page = append(page, eventlog.Recorded{Envelope: env, Position: position, Seq: seq, Record: record})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	ctx := msg.Context()
+	if !pr.Durable {
+		if err := pr.Handle(ctx, page); err != nil {
+			return err
+		}
+		mem.advance(xid, position)
+		return nil
+	}
+	wtx, ok := wsql.TxFromContext(ctx)
+	ptx, isPgx := wtx.(*wsql.PgxTx)
+	if !ok || !isPgx {
+		return errors.New("no subscriber transaction to fold the page in")
+	}
+	tx := ptx.Tx
+	if _, err := tx.Exec(ctx, "SAVEPOINT page"); err != nil {
+		return err
+	}
+	err = pr.Handle(withTx(ctx, tx), page)
+	if err == nil {
+		err = db.New(tx).AdvanceCheckpoint(ctx, db.AdvanceCheckpointParams{Name: pr.Name, LastTransactionID: xid, LastPosition: position})
+	}
+	if err != nil {
+		if _, rerr := tx.Exec(context.WithoutCancel(ctx), "ROLLBACK TO SAVEPOINT page"); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		return err
+	}
+	_, err = tx.Exec(ctx, "RELEASE SAVEPOINT page")
+	return err
+}
+
+func (p *Projections) setHealth(name string, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err == nil {
+		delete(p.failing, name)
+		return
+	}
+	p.failing[name] = err
+}
+
+// Healthy reports the projections whose last page failed.
+func (p *Projections) Healthy() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var errs []error
+	for name, err := range p.failing {
+		errs = append(errs, fmt.Errorf("projection %s: %w", name, err))
+	}
+	return errors.Join(errs...)
 }
 
 // Run processes events until ctx ends or Close is called.
@@ -156,7 +219,10 @@ func (p *Projections) Running() chan struct{} { return p.router.Running() }
 // Close lets running handlers finish, then stops the router and its subscribers.
 func (p *Projections) Close() error {
 	p.gate.Lock()
-	p.stopping = true
+	if !p.stopping {
+		p.stopping = true
+		close(p.stopped)
+	}
 	p.gate.Unlock()
 	p.inFlight.Wait()
 	err := p.router.Close()
@@ -220,11 +286,10 @@ func withTx(ctx context.Context, tx pgx.Tx) context.Context {
 	return context.WithValue(ctx, txKey{}, tx)
 }
 
-// dbtxFrom returns the projection transaction in ctx, or the pool: a store
-// used by a durable projection writes inside the checkpoint's transaction.
-func dbtxFrom(ctx context.Context, pool *pgxpool.Pool) db.DBTX {
+// projectionTx returns the transaction a durable projection writes in.
+func projectionTx(ctx context.Context) (pgx.Tx, error) {
 	if tx, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
-		return tx
+		return tx, nil
 	}
-	return pool
+	return nil, errors.New("projection store used outside a projection's transaction")
 }

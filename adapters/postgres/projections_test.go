@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/gatehouse/gatehouse/adapters/postgres"
 	"github.com/gatehouse/gatehouse/adapters/postgres/pgtest"
 	"github.com/gatehouse/gatehouse/domain/eventlog"
+	"github.com/gatehouse/gatehouse/domain/usage"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -159,5 +161,69 @@ func TestProjections_DurableCheckpointResumesWithoutReapplying(t *testing.T) {
 		if n != 1 {
 			t.Fatalf("event %s applied %d times across restarts", id, n)
 		}
+	}
+}
+
+func TestProjections_AFailedPageLeavesNoTraceAndIsRetriedFromTheSamePlace(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	ctx := context.Background()
+	store := postgres.NewEventStore(pool, eventcodec.Gatehouse())
+	spend := postgres.NewSpendStore(pool)
+	for i := 0; i < 10; i++ {
+		if _, err := store.Append(ctx, postgres.Unchecked, requestEvent("acme")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	failures := 2
+	var mu sync.Mutex
+	handle := func(ctx context.Context, page []eventlog.Recorded) error {
+		var fold usage.SpendFold
+		for _, r := range page {
+			fold.Add(r.TenantID, r.OccurredAt, r.Event.(usage.RequestCompleted))
+		}
+		// The rows are written, then the page fails: none of it may stay.
+		if err := spend.AddSpend(ctx, fold.Deltas); err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if failures > 0 {
+			failures--
+			return errors.New("injected failure after writing")
+		}
+		return nil
+	}
+	proj, err := postgres.NewProjections(pool, eventcodec.Gatehouse(), quiet, 10*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := proj.Add(postgres.Projection{Name: "spend.test", Topic: postgres.TopicTraffic, Durable: true, Handle: handle}); err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go proj.Run(rctx)
+	<-proj.Running()
+	wctx, wcancel := context.WithTimeout(ctx, 20*time.Second)
+	defer wcancel()
+	if err := proj.WaitCaughtUp(wctx, "spend.test", postgres.TopicTraffic); err != nil {
+		t.Fatal(err)
+	}
+	proj.Close()
+	var requests int64
+	pool.QueryRow(ctx, `SELECT coalesce(sum(requests), 0) FROM spend_hourly`).Scan(&requests)
+	if requests != 10 {
+		t.Fatalf("spend counts %d requests for 10 events after two failed attempts", requests)
+	}
+	if err := proj.Healthy(); err != nil {
+		t.Fatalf("healthy after recovering: %v", err)
+	}
+}
+
+func TestSpendStore_RefusesToWriteOutsideAProjection(t *testing.T) {
+	spend := postgres.NewSpendStore(pgtest.NewPool(t))
+	err := spend.AddSpend(context.Background(), []usage.SpendDelta{{Requests: 1}})
+	if err == nil {
+		t.Fatal("spend written outside a projection's transaction: its checkpoint would not move with it")
 	}
 }

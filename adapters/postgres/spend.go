@@ -24,8 +24,8 @@ func NewSpendStore(pool *pgxpool.Pool) *SpendStore {
 	return &SpendStore{pool: pool}
 }
 
-// AddSpend folds deltas into their cells with one statement; inside a
-// projection it writes in the checkpoint's transaction.
+// AddSpend folds deltas into their cells with one statement, in the
+// projection's transaction (the one that also moves its checkpoint).
 func (s *SpendStore) AddSpend(ctx context.Context, deltas []usage.SpendDelta) error {
 	if len(deltas) == 0 {
 		return nil
@@ -42,7 +42,11 @@ func (s *SpendStore) AddSpend(ctx context.Context, deltas []usage.SpendDelta) er
 		p.CompletionTokens = append(p.CompletionTokens, d.CompletionTokens)
 		p.CostMicros = append(p.CostMicros, int64(d.Cost))
 	}
-	return db.New(dbtxFrom(ctx, s.pool)).AddSpendBatch(ctx, p)
+	tx, err := projectionTx(ctx)
+	if err != nil {
+		return err
+	}
+	return db.New(tx).AddSpendBatch(ctx, p)
 }
 
 // SpendRows reads the cells of [from, to), by day; bounds are taken to the hour.

@@ -85,8 +85,24 @@ func (eventsSchema) UnmarshalMessage(p wsql.UnmarshalMessageParams) (wsql.Row, e
 	id := fmt.Sprintf("events-%d-%d", positions[0], positions[n-1])
 	r.UUID = []byte(id)
 	r.Msg = message.NewMessage(id, r.Payload)
+	r.Msg.Metadata.Set(metaLastXID, strconv.FormatUint(xids[n-1], 10))
+	r.Msg.Metadata.Set(metaLastPosition, strconv.FormatInt(positions[n-1], 10))
 	r.ExtraData = map[string]any{"transaction_id": xids[n-1]}
 	return r, nil
+}
+
+// A page's message names where the page ends; the handler moves the
+// projector's place there once the page is folded in.
+const (
+	metaLastXID      = "last_transaction_id"
+	metaLastPosition = "last_position"
+)
+
+// pageEnd reads where a page's message ends.
+func pageEnd(msg *message.Message) (xid uint64, position int64, err error) {
+	xid, err1 := strconv.ParseUint(msg.Metadata.Get(metaLastXID), 10, 64)
+	position, err2 := strconv.ParseInt(msg.Metadata.Get(metaLastPosition), 10, 64)
+	return xid, position, errors.Join(err1, err2)
 }
 
 // encodePage lays a page out as (uvarint position, uvarint length, record)...
@@ -131,8 +147,11 @@ func (eventsSchema) SchemaInitializingQueries(wsql.SchemaInitializingQueriesPara
 
 func (eventsSchema) SubscribeIsolationLevel() stdsql.IsolationLevel { return stdsql.LevelReadCommitted }
 
-// checkpointOffsets keeps a durable projector's place in projector_checkpoints,
-// written by the same transaction as the projector's own rows.
+// checkpointOffsets reads a durable projector's place from
+// projector_checkpoints. The place is moved by the projection handler itself,
+// in the transaction that writes the page's rows, never by watermill's ack:
+// watermill-sql commits its transaction even for a message it did not see
+// acknowledged, and a page that failed must not be skipped.
 type checkpointOffsets struct{}
 
 var _ wsql.OffsetsAdapter = checkpointOffsets{}
@@ -146,11 +165,11 @@ func (checkpointOffsets) NextOffsetQuery(p wsql.NextOffsetQueryParams) (wsql.Que
 	}, nil
 }
 
-func (checkpointOffsets) AckMessageQuery(p wsql.AckMessageQueryParams) (wsql.Query, error) {
-	return wsql.Query{
-		Query: `UPDATE projector_checkpoints SET last_position = $2, last_transaction_id = $3 WHERE name = $1`,
-		Args:  []any{p.ConsumerGroup, p.LastRow.Offset, p.LastRow.ExtraData["transaction_id"]},
-	}, nil
+// noAck is the acknowledgement query: the handler has moved the place already.
+var noAck = wsql.Query{Query: `SELECT 1`}
+
+func (checkpointOffsets) AckMessageQuery(wsql.AckMessageQueryParams) (wsql.Query, error) {
+	return noAck, nil
 }
 
 func (checkpointOffsets) ConsumedMessageQuery(wsql.ConsumedMessageQueryParams) (wsql.Query, error) {
@@ -168,8 +187,8 @@ func (checkpointOffsets) BeforeSubscribingQueries(p wsql.BeforeSubscribingQuerie
 	}}, nil
 }
 
-// memoryOffsets keeps an in-memory read model's place in memory: the model
-// is rebuilt from the log at every start.
+// memoryOffsets keeps an in-memory read model's place in memory (the model
+// is rebuilt from the log at every start); the handler advances it.
 type memoryOffsets struct {
 	mu       sync.Mutex
 	xid      uint64
@@ -192,12 +211,14 @@ func (m *memoryOffsets) NextOffsetQuery(wsql.NextOffsetQueryParams) (wsql.Query,
 	}, nil
 }
 
-func (m *memoryOffsets) AckMessageQuery(p wsql.AckMessageQueryParams) (wsql.Query, error) {
+func (m *memoryOffsets) advance(xid uint64, position int64) {
 	m.mu.Lock()
-	m.position = p.LastRow.Offset
-	m.xid, _ = p.LastRow.ExtraData["transaction_id"].(uint64)
-	m.mu.Unlock()
-	return wsql.Query{Query: `SELECT 1`}, nil
+	defer m.mu.Unlock()
+	m.xid, m.position = xid, position
+}
+
+func (m *memoryOffsets) AckMessageQuery(wsql.AckMessageQueryParams) (wsql.Query, error) {
+	return noAck, nil
 }
 
 func (*memoryOffsets) ConsumedMessageQuery(wsql.ConsumedMessageQueryParams) (wsql.Query, error) {

@@ -174,10 +174,11 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.Use(middleware.Recover(log), middleware.Trace())
-	health.Register(e, []health.Check{
+	health.Register(e, log, []health.Check{
 		{Name: "database", Check: func(ctx context.Context) error { return pool.Ping(ctx) }},
 		{Name: "migrations", Check: func(ctx context.Context) error { return postgres.SchemaCurrent(ctx, pool) }},
 		{Name: "event_writer", Check: func(context.Context) error { return g.writer.Healthy() }},
+		{Name: "projections", Check: func(context.Context) error { return g.proj.Healthy() }},
 	})
 	openai.NewChat(svc, log).Register(e)
 	admin.NewServer(verifier, uc, log).Register(e)

@@ -2,11 +2,8 @@
 INSERT INTO projector_checkpoints (name) VALUES (@name)
 ON CONFLICT (name) DO UPDATE SET last_transaction_id = '0', last_position = 0;
 
--- name: GetCheckpoint :one
-SELECT last_transaction_id, last_position FROM projector_checkpoints WHERE name = @name;
-
--- name: HeadTransaction :one
--- The newest transaction whose events a projector may read now.
-SELECT coalesce(max(transaction_id), '0')::xid8 AS transaction_id, coalesce(max(position), 0)::bigint AS position
-FROM events
-WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot());
+-- name: AdvanceCheckpoint :exec
+-- Moves a projector past a page, in the transaction that wrote the page's rows.
+UPDATE projector_checkpoints
+SET last_transaction_id = @last_transaction_id, last_position = @last_position
+WHERE name = @name;

@@ -53,6 +53,3 @@ LIMIT @max_rows;
 
 -- name: TenantHead :one
 SELECT seq, hash FROM tenant_heads WHERE tenant_id = @tenant_id;
-
--- name: CountEventsByType :one
-SELECT count(*) FROM events WHERE tenant_id = @tenant_id AND type = @type;

@@ -9,39 +9,22 @@ import (
 	"context"
 )
 
-const getCheckpoint = `-- name: GetCheckpoint :one
-SELECT last_transaction_id, last_position FROM projector_checkpoints WHERE name = $1
+const advanceCheckpoint = `-- name: AdvanceCheckpoint :exec
+UPDATE projector_checkpoints
+SET last_transaction_id = $1, last_position = $2
+WHERE name = $3
 `
 
-type GetCheckpointRow struct {
+type AdvanceCheckpointParams struct {
 	LastTransactionID uint64
 	LastPosition      int64
+	Name              string
 }
 
-func (q *Queries) GetCheckpoint(ctx context.Context, name string) (GetCheckpointRow, error) {
-	row := q.db.QueryRow(ctx, getCheckpoint, name)
-	var i GetCheckpointRow
-	err := row.Scan(&i.LastTransactionID, &i.LastPosition)
-	return i, err
-}
-
-const headTransaction = `-- name: HeadTransaction :one
-SELECT coalesce(max(transaction_id), '0')::xid8 AS transaction_id, coalesce(max(position), 0)::bigint AS position
-FROM events
-WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-`
-
-type HeadTransactionRow struct {
-	TransactionID uint64
-	Position      int64
-}
-
-// The newest transaction whose events a projector may read now.
-func (q *Queries) HeadTransaction(ctx context.Context) (HeadTransactionRow, error) {
-	row := q.db.QueryRow(ctx, headTransaction)
-	var i HeadTransactionRow
-	err := row.Scan(&i.TransactionID, &i.Position)
-	return i, err
+// Moves a projector past a page, in the transaction that wrote the page's rows.
+func (q *Queries) AdvanceCheckpoint(ctx context.Context, arg AdvanceCheckpointParams) error {
+	_, err := q.db.Exec(ctx, advanceCheckpoint, arg.LastTransactionID, arg.LastPosition, arg.Name)
+	return err
 }
 
 const resetCheckpoint = `-- name: ResetCheckpoint :exec

@@ -32,22 +32,6 @@ func (q *Queries) AdvanceTenantHeads(ctx context.Context, arg AdvanceTenantHeads
 	return err
 }
 
-const countEventsByType = `-- name: CountEventsByType :one
-SELECT count(*) FROM events WHERE tenant_id = $1 AND type = $2
-`
-
-type CountEventsByTypeParams struct {
-	TenantID string
-	Type     string
-}
-
-func (q *Queries) CountEventsByType(ctx context.Context, arg CountEventsByTypeParams) (int64, error) {
-	row := q.db.QueryRow(ctx, countEventsByType, arg.TenantID, arg.Type)
-	var count int64
-	err := row.Scan(&count)
-	return count, err
-}
-
 const existingEventIDs = `-- name: ExistingEventIDs :many
 SELECT e.tenant_id, e.event_id
 FROM events e

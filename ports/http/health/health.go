@@ -3,6 +3,7 @@ package health
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -17,7 +18,7 @@ type Check struct {
 
 // Register adds GET /healthz (the process answers) and GET /readyz (every
 // check passes: database reachable, migrations applied, event writer healthy…).
-func Register(e *echo.Echo, checks []Check) {
+func Register(e *echo.Echo, log *slog.Logger, checks []Check) {
 	e.GET("/healthz", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -29,6 +30,7 @@ func Register(e *echo.Echo, checks []Check) {
 			if err := ch.Check(ctx); err != nil {
 				status = http.StatusServiceUnavailable
 				results[ch.Name] = "failing" // the reason goes to the log, not to anonymous callers
+				log.Warn("readiness check failing", "check", ch.Name, "err", err)
 				continue
 			}
 			results[ch.Name] = "ok"
