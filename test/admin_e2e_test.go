@@ -80,3 +80,24 @@ func TestE2E_AdminAPIAnswersBadInputAndRolesInProblemJSON(t *testing.T) {
 		t.Fatalf("bad input logged as an error:\n%s", in.logs.String())
 	}
 }
+
+func TestE2E_UnknownRoutesAnswerInTheirAPIsShape(t *testing.T) {
+	in := newInstallation(t)
+	s := in.start()
+	for _, c := range []struct{ method, path, contentType, marker string }{
+		{"GET", "/v1/nope", "application/json", `"error":{`},
+		{"GET", "/v1/chat/completions", "application/json", `"error":{`},
+		{"GET", "/admin/v1/nope", "application/problem+json", `"title":`},
+	} {
+		req, _ := http.NewRequest(c.method, s.URL+c.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode < 400 || !strings.HasPrefix(resp.Header.Get("Content-Type"), c.contentType) || !strings.Contains(string(b), c.marker) {
+			t.Errorf("%s %s: %d %s %s", c.method, c.path, resp.StatusCode, resp.Header.Get("Content-Type"), b)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package test
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/adapters/eventcodec"
 	"github.com/gatehouse/gatehouse/adapters/postgres"
+	"github.com/gatehouse/gatehouse/domain/eventlog"
 )
 
 func TestE2E_GracefulShutdownRecordsEveryAnsweredRequest(t *testing.T) {
@@ -100,6 +102,7 @@ func TestE2E_EverythingSurvivesARestartAndTheChainVerifies(t *testing.T) {
 		}
 		return nil
 	})
+	verifyFeed(t, s, admin, "acme", 7)
 	s.stop()
 
 	store := postgres.NewEventStore(in.pool(), eventcodec.Gatehouse())
@@ -259,5 +262,34 @@ func TestE2E_AStreamOutlivingTheShutdownDeadlineIsCutAndStillRecorded(t *testing
 	}
 	if len(statuses) != 6 || statuses[5] != 499 {
 		t.Fatalf("recorded statuses %v: want five 200s and the cut stream as 499", statuses)
+	}
+}
+
+// verifyFeed checks a tenant's chain from the raw event feed alone, as a
+// SIEM would: no database, only the records, hashes and the chain rule.
+func verifyFeed(t *testing.T, s *server, token, tenant string, want int) {
+	t.Helper()
+	var feed struct {
+		Events []struct {
+			Seq      int64  `json:"seq"`
+			Record   []byte `json:"record"`
+			PrevHash string `json:"prev_hash"`
+			Hash     string `json:"hash"`
+		} `json:"events"`
+	}
+	s.mustAdmin(200, "GET", "/admin/v1/tenants/"+tenant+"/events?limit=1000", token, nil, &feed)
+	v := eventlog.NewVerifier(tenant, eventcodec.ReadHeader)
+	for _, e := range feed.Events {
+		prev, _ := hex.DecodeString(e.PrevHash)
+		hash, _ := hex.DecodeString(e.Hash)
+		l := eventlog.Link{Seq: e.Seq, Record: e.Record}
+		copy(l.PrevHash[:], prev)
+		copy(l.Hash[:], hash)
+		if err := v.Next(l); err != nil {
+			t.Fatalf("the feed does not verify: %v", err)
+		}
+	}
+	if n, _ := v.Head(); n != int64(want) {
+		t.Fatalf("verified %d events from the feed, want %d", n, want)
 	}
 }

@@ -109,15 +109,34 @@ func (r *Registry) Decode(b []byte) (eventlog.Envelope, int64, error) {
 	return env, rec.Seq, nil
 }
 
-// Data returns the raw data object of a record, byte for byte.
-func Data(b []byte) (json.RawMessage, error) {
-	var rec struct {
-		Data json.RawMessage `json:"data"`
-	}
+// Header is everything a record says about its event but the event's
+// fields, which stay raw: what the event feed shows, read from the bytes
+// the hash covers rather than from columns beside them.
+type Header struct {
+	TenantID   string
+	Seq        int64
+	StreamID   string
+	Version    int
+	ID         uuid.UUID
+	Type       string
+	OccurredAt time.Time
+	Actor      string
+	TraceID    string
+	Data       json.RawMessage // byte for byte as stored
+}
+
+// ReadFullHeader reads a record's header without knowing its event type.
+func ReadFullHeader(b []byte) (Header, error) {
+	var rec record
 	if err := json.Unmarshal(b, &rec); err != nil {
-		return nil, fmt.Errorf("decode record: %w", err)
+		return Header{}, fmt.Errorf("decode record: %w", err)
 	}
-	return rec.Data, nil
+	at, err := time.Parse(TimeLayout, rec.OccurredAt)
+	if err != nil {
+		return Header{}, fmt.Errorf("decode record occurred_at: %w", err)
+	}
+	return Header{TenantID: rec.Tenant, Seq: rec.Seq, StreamID: rec.Stream, Version: rec.Version, ID: rec.ID,
+		Type: rec.Type, OccurredAt: at, Actor: rec.Actor, TraceID: rec.TraceID, Data: rec.Data}, nil
 }
 
 // ReadHeader extracts the tenant and sequence a record claims; the chain

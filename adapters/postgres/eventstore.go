@@ -72,13 +72,28 @@ func (s *EventStore) Append(ctx context.Context, check CheckVersions, envs ...ev
 // AppendWith is Append with extra writes in the same transaction (state
 // that must exist exactly when its event does, such as sealed credentials).
 func (s *EventStore) AppendWith(ctx context.Context, check CheckVersions, extra func(context.Context, pgx.Tx) error, envs ...eventlog.Envelope) ([]eventlog.Recorded, error) {
+	return s.appendAll(ctx, check, mayBeRetry, extra, envs)
+}
+
+// retried says whether an append may repeat one that already committed.
+type retried bool
+
+const (
+	mayBeRetry retried = true
+	// firstAttempt skips the lookup of already-written event ids: the writer
+	// knows its first try of a batch cannot repeat anything (and the unique
+	// constraint would refuse it if it did).
+	firstAttempt retried = false
+)
+
+func (s *EventStore) appendAll(ctx context.Context, check CheckVersions, again retried, extra func(context.Context, pgx.Tx) error, envs []eventlog.Envelope) ([]eventlog.Recorded, error) {
 	if len(envs) == 0 {
 		return nil, nil
 	}
 	var out []eventlog.Recorded
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
-		out, err = s.appendTx(ctx, tx, check, envs)
+		out, err = s.appendTx(ctx, tx, check, again, envs)
 		if err != nil {
 			return err
 		}
@@ -105,6 +120,9 @@ func (s *EventStore) notify(recs []eventlog.Recorded) {
 	}
 }
 
+// errEncode is an event that cannot be turned into a record.
+var errEncode = errors.New("event does not encode")
+
 type streamKey struct{ tenant, stream string }
 
 type eventKey struct {
@@ -112,7 +130,7 @@ type eventKey struct {
 	id     uuid.UUID
 }
 
-func (s *EventStore) appendTx(ctx context.Context, tx pgx.Tx, check CheckVersions, envs []eventlog.Envelope) ([]eventlog.Recorded, error) {
+func (s *EventStore) appendTx(ctx context.Context, tx pgx.Tx, check CheckVersions, again retried, envs []eventlog.Envelope) ([]eventlog.Recorded, error) {
 	q := db.New(tx)
 
 	tenants := make([]string, 0, 4)
@@ -156,13 +174,15 @@ func (s *EventStore) appendTx(ctx context.Context, tx pgx.Tx, check CheckVersion
 		state[h.TenantID] = &head{seq: h.Seq, hash: hash}
 	}
 
-	existing, err := q.ExistingEventIDs(ctx, db.ExistingEventIDsParams{TenantIds: tenantIDs, EventIds: eventIDs})
-	if err != nil {
-		return nil, fmt.Errorf("find retried events: %w", err)
-	}
-	seen := make(map[eventKey]bool, len(existing))
-	for _, e := range existing {
-		seen[eventKey{e.TenantID, e.EventID}] = true
+	seen := make(map[eventKey]bool)
+	if again {
+		existing, err := q.ExistingEventIDs(ctx, db.ExistingEventIDsParams{TenantIds: tenantIDs, EventIds: eventIDs})
+		if err != nil {
+			return nil, fmt.Errorf("find retried events: %w", err)
+		}
+		for _, e := range existing {
+			seen[eventKey{e.TenantID, e.EventID}] = true
+		}
 	}
 
 	if check {
@@ -189,7 +209,7 @@ func (s *EventStore) appendTx(ctx context.Context, tx pgx.Tx, check CheckVersion
 		seq := h.seq + 1
 		rec, err := s.codec.Encode(e, seq)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %v", errEncode, err)
 		}
 		prev := h.hash // a copy: the head moves on below
 		hash := eventlog.ChainHash(prev, rec)
@@ -249,24 +269,6 @@ func (s *EventStore) ReadStream(ctx context.Context, tenantID, streamID string) 
 	return s.decodeRows(rows)
 }
 
-// TenantEvents pages through a tenant's events after a global position.
-func (s *EventStore) TenantEvents(ctx context.Context, tenantID string, after int64, limit int) ([]eventlog.Recorded, error) {
-	rows, err := db.New(s.pool).TenantEventsAfter(ctx, db.TenantEventsAfterParams{TenantID: tenantID, After: after, MaxRows: int32(limit)})
-	if err != nil {
-		return nil, fmt.Errorf("read tenant events: %w", err)
-	}
-	return s.decodeRows(rows)
-}
-
-// TenantChain pages through a tenant's chain by sequence.
-func (s *EventStore) TenantChain(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]eventlog.Recorded, error) {
-	rows, err := db.New(s.pool).TenantChainAfter(ctx, db.TenantChainAfterParams{TenantID: tenantID, AfterSeq: afterSeq, MaxRows: int32(limit)})
-	if err != nil {
-		return nil, fmt.Errorf("read tenant chain: %w", err)
-	}
-	return s.decodeRows(rows)
-}
-
 // VerifyTenant walks a tenant's whole chain from genesis and checks it
 // against the head row; it returns the verified length.
 func (s *EventStore) VerifyTenant(ctx context.Context, tenantID string) (int64, error) {
@@ -283,6 +285,9 @@ func (s *EventStore) VerifyTenant(ctx context.Context, tenantID string) (int64, 
 				return 0, err
 			}
 			if err := v.Next(l); err != nil {
+				return 0, err
+			}
+			if err := columnsMatchRecord(r); err != nil {
 				return 0, err
 			}
 			after = r.Seq
@@ -306,6 +311,21 @@ func (s *EventStore) VerifyTenant(ctx context.Context, tenantID string) (int64, 
 		return 0, &eventlog.ChainError{Seq: seq, Reason: "head hash does not match the last event"}
 	}
 	return seq, nil
+}
+
+// columnsMatchRecord checks the columns stored beside a verified record
+// against it: the record is what the hash covers, the columns only serve
+// queries, and an edit to them alone must not go unnoticed.
+func columnsMatchRecord(r db.Event) error {
+	h, err := eventcodec.ReadFullHeader(r.Record)
+	if err != nil {
+		return &eventlog.ChainError{Seq: r.Seq, Reason: "record unreadable: " + err.Error()}
+	}
+	if h.StreamID != r.StreamID || h.Version != int(r.StreamVersion) || h.ID != r.EventID || h.Type != r.Type ||
+		!h.OccurredAt.Equal(r.OccurredAt) || h.Actor != r.Actor || h.TraceID != r.TraceID {
+		return &eventlog.ChainError{Seq: r.Seq, Reason: "columns stored beside the record do not match it"}
+	}
+	return nil
 }
 
 func link(r db.Event) (eventlog.Link, error) {
@@ -344,7 +364,8 @@ func (s *EventStore) decode(r db.Event) (eventlog.Recorded, error) {
 	return eventlog.Recorded{Envelope: env, Position: r.Position, Seq: r.Seq, Record: r.Record, PrevHash: l.PrevHash, Hash: l.Hash}, nil
 }
 
-// TenantFeed pages a tenant's events as the raw feed shows them.
+// TenantFeed pages a tenant's events as the raw feed shows them, read from
+// the stored records.
 func (s *EventStore) TenantFeed(ctx context.Context, tenantID string, after int64, limit int) ([]query.EventView, error) {
 	rows, err := db.New(s.pool).TenantEventsAfter(ctx, db.TenantEventsAfterParams{TenantID: tenantID, After: after, MaxRows: int32(limit)})
 	if err != nil {
@@ -352,14 +373,14 @@ func (s *EventStore) TenantFeed(ctx context.Context, tenantID string, after int6
 	}
 	out := make([]query.EventView, len(rows))
 	for i, r := range rows {
-		data, err := eventcodec.Data(r.Record)
+		h, err := eventcodec.ReadFullHeader(r.Record)
 		if err != nil {
 			return nil, fmt.Errorf("event at position %d: %w", r.Position, err)
 		}
 		out[i] = query.EventView{
-			Position: r.Position, Seq: r.Seq, StreamID: r.StreamID, Version: int(r.StreamVersion), Type: r.Type,
-			TenantID: r.TenantID, OccurredAt: r.OccurredAt, Actor: r.Actor, TraceID: r.TraceID,
-			PrevHash: hex.EncodeToString(r.PrevHash), Hash: hex.EncodeToString(r.Hash), Data: data,
+			Position: r.Position, ID: h.ID, Seq: h.Seq, StreamID: h.StreamID, Version: h.Version, Type: h.Type,
+			TenantID: h.TenantID, OccurredAt: h.OccurredAt, Actor: h.Actor, TraceID: h.TraceID,
+			PrevHash: hex.EncodeToString(r.PrevHash), Hash: hex.EncodeToString(r.Hash), Data: h.Data, Record: r.Record,
 		}
 	}
 	return out, nil

@@ -87,7 +87,7 @@ func TestEventStore_RetriedAppendIsWrittenOnce(t *testing.T) {
 			t.Fatalf("attempt %d: %v", i, err)
 		}
 	}
-	evs, err := s.TenantEvents(ctx, "acme", 0, 100)
+	evs, err := s.TenantFeed(ctx, "acme", 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestEventStore_PositionsFollowCommitOrderWithinATenant(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	evs, err := s.TenantEvents(ctx, "acme", 0, 1000)
+	evs, err := s.TenantFeed(ctx, "acme", 0, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,6 +208,9 @@ func TestEventStore_ChainVerificationCatchesTampering(t *testing.T) {
 				`UPDATE events SET seq = 4 WHERE tenant_id = 'acme' AND seq = -3`,
 			}
 		}, 3},
+		{"altered column beside the record", func(t *testing.T, _ string) []string {
+			return []string{`UPDATE events SET actor = 'mallory' WHERE tenant_id = 'acme' AND seq = 2`}
+		}, 2},
 		{"cut from the end", func(t *testing.T, _ string) []string {
 			return []string{`DELETE FROM events WHERE tenant_id = 'acme' AND seq = 5`}
 		}, 5},

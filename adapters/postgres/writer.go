@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/gatehouse/gatehouse/domain/eventlog"
 )
@@ -189,13 +192,17 @@ func (w *Writer) loop(queue chan eventlog.Envelope) {
 	}
 }
 
-// flush appends a batch, retrying until it is written: the events stay in
-// memory (and their slots stay taken, so new work is refused) meanwhile.
+// flush appends a batch until it is written: the events stay in memory (and
+// their slots stay taken, so new work is refused) while Postgres is away.
+// An event that can never be written (it does not encode, or Postgres
+// rejects its data) must not hold the others hostage: the batch is split,
+// and that event alone is dropped with an error in the log.
 func (w *Writer) flush(batch []eventlog.Envelope) {
 	backoff := 50 * time.Millisecond
+	again := firstAttempt
 	for attempt := 1; ; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		_, err := w.store.Append(ctx, Unchecked, batch...)
+		_, err := w.store.appendAll(ctx, Unchecked, again, nil, batch)
 		cancel()
 		if err == nil {
 			w.lastErr.Store(nil)
@@ -203,16 +210,15 @@ func (w *Writer) flush(batch []eventlog.Envelope) {
 			w.batches.Add(1)
 			return
 		}
-		if errors.Is(err, eventlog.ErrConflict) && len(batch) > 1 {
-			// One bad event must not hold the others hostage: write them
-			// one by one, so the conflict stays with its own event.
-			for _, e := range batch {
-				w.flush([]eventlog.Envelope{e})
+		again = mayBeRetry
+		if permanent(err) {
+			if len(batch) > 1 {
+				for _, e := range batch {
+					w.flush([]eventlog.Envelope{e})
+				}
+				return
 			}
-			return
-		}
-		if errors.Is(err, eventlog.ErrConflict) {
-			w.log.Error("event dropped: stream version conflict", "type", batch[0].Event.EventType(), "stream", batch[0].StreamID, "err", err)
+			w.log.Error("event dropped: it cannot be written", "type", batch[0].Event.EventType(), "tenant", batch[0].TenantID, "stream", batch[0].StreamID, "err", err)
 			return
 		}
 		w.lastErr.Store(&err)
@@ -222,6 +228,20 @@ func (w *Writer) flush(batch []eventlog.Envelope) {
 			backoff *= 2
 		}
 	}
+}
+
+// permanent tells errors that retrying cannot cure: a version clash, an
+// event that does not encode, data Postgres rejects (SQLSTATE classes 22
+// and 23). Anything else (a connection, a restart, a timeout) is retried.
+func permanent(err error) bool {
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.Is(err, eventlog.ErrConflict), errors.Is(err, errEncode):
+		return true
+	case errors.As(err, &pgErr):
+		return strings.HasPrefix(pgErr.Code, "22") || strings.HasPrefix(pgErr.Code, "23")
+	}
+	return false
 }
 
 // Healthy reports the last append error, if the last append failed.

@@ -125,3 +125,35 @@ func TestWriter_KeepsEventsWhileTheDatabaseIsDownAndWritesThemAfter(t *testing.T
 		t.Fatalf("want the 10 events kept through the outage, found %d", n)
 	}
 }
+
+// unregistered is an event type the codec does not know: it can never be written.
+type unregistered struct{}
+
+func (unregistered) EventType() string { return "test.unregistered" }
+func (unregistered) EventVersion() int { return 1 }
+
+func TestWriter_AnEventThatCanNeverBeWrittenDoesNotHoldUpTheOthers(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	store := postgres.NewEventStore(pool, eventcodec.Gatehouse())
+	w := postgres.NewWriter(store, postgres.WriterConfig{Capacity: 100, Shards: 1, Linger: 50 * time.Millisecond}, quiet)
+	ctx := context.Background()
+	bad := requestEvent("acme")
+	bad.Event = unregistered{}
+	for _, e := range []eventlog.Envelope{requestEvent("acme"), bad, requestEvent("acme")} {
+		slot, err := w.Reserve(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slot.Submit(e)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := w.Close(cctx); err != nil {
+		t.Fatalf("the writer is stuck on an event it cannot write: %v", err)
+	}
+	var n int
+	pool.QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&n)
+	if n != 2 {
+		t.Fatalf("want the 2 good events written, found %d", n)
+	}
+}

@@ -6,6 +6,7 @@ package command
 import (
 	"context"
 	"errors"
+	"reflect"
 	"time"
 
 	"github.com/google/uuid"
@@ -68,10 +69,18 @@ func managedTenant(tenants Tenants, a Actor, tenantID string) error {
 	return nil
 }
 
+// mustNotBeNil panics on a missing dependency, typed nils included: that is
+// a wiring bug, found at start-up rather than on the first request.
 func mustNotBeNil(name string, deps ...any) {
 	for _, d := range deps {
 		if d == nil {
 			panic("command." + name + ": nil dependency")
+		}
+		switch v := reflect.ValueOf(d); v.Kind() {
+		case reflect.Pointer, reflect.Func, reflect.Map, reflect.Interface, reflect.Slice, reflect.Chan:
+			if v.IsNil() {
+				panic("command." + name + ": nil dependency")
+			}
 		}
 	}
 }

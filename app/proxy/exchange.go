@@ -50,9 +50,9 @@ func (x *Exchange) Next() ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if t, ok := readUsage(c); ok {
+		if t, found, alone := usageOf(c); found {
 			x.tokens = t
-			if !x.wantUsage && usageOnly(c) {
+			if alone && !x.wantUsage {
 				continue
 			}
 		}

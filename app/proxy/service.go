@@ -5,12 +5,10 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/gatehouse/gatehouse/app/proxy/jsontop"
 	"github.com/gatehouse/gatehouse/domain/key"
 	"github.com/gatehouse/gatehouse/domain/provider"
 	"github.com/gatehouse/gatehouse/domain/usage"
@@ -80,7 +78,7 @@ func (s *Service) ChatCompletions(ctx context.Context, k key.Key, in Inbound) (*
 		return nil, x.refuse(errInvalidKey)
 	}
 
-	req, refusal := parseChatRequest(in.Body)
+	req, refusal := readChatRequest(in.Body)
 	if refusal != nil {
 		return nil, x.refuse(refusal)
 	}
@@ -102,7 +100,7 @@ func (s *Service) ChatCompletions(ctx context.Context, k key.Key, in Inbound) (*
 		s.log.Error("provider connection unusable", "provider", route.Connection.Name, "tenant", k.TenantID, "err", err)
 		return nil, x.fail(&UpstreamError{Status: 0, Message: "the provider connection cannot be used"})
 	}
-	body, err := rewriteChatRequest(in.Body, route.UpstreamModel, req.stream)
+	body, err := req.rewrite(route.UpstreamModel)
 	if err != nil {
 		return nil, x.refuse(invalidRequest("", "We could not parse the JSON body of your request."))
 	}
@@ -122,77 +120,10 @@ func (s *Service) ChatCompletions(ctx context.Context, k key.Key, in Inbound) (*
 		return nil, x.fail(err)
 	}
 	x.Status, x.Header, x.Body = resp.Status, resp.Header, resp.Body
-	if t, ok := readUsage(resp.Body); ok {
+	if t, found, _ := usageOf(resp.Body); found {
 		x.tokens = t
 	}
 	return x, nil
-}
-
-type chatRequest struct {
-	model        string
-	stream       bool
-	includeUsage bool
-}
-
-// parseChatRequest reads only what the gateway needs; the rest passes through.
-func parseChatRequest(body []byte) (chatRequest, *Refusal) {
-	var r chatRequest
-	var modelRaw, streamRaw, optsRaw []byte
-	err := jsontop.Scan(body, func(m jsontop.Member) bool {
-		switch string(m.Key) {
-		case "model":
-			modelRaw = body[m.ValueStart:m.ValueEnd]
-		case "stream":
-			streamRaw = body[m.ValueStart:m.ValueEnd]
-		case "stream_options":
-			optsRaw = body[m.ValueStart:m.ValueEnd]
-		}
-		return true
-	})
-	if err != nil {
-		return r, invalidRequest("", "We could not parse the JSON body of your request: it must be one JSON object.")
-	}
-	model, err := strconv.Unquote(string(modelRaw))
-	if modelRaw == nil || modelRaw[0] != '"' || err != nil || model == "" {
-		return r, invalidRequest("model", "you must provide a model parameter as a string")
-	}
-	r.model = model
-	switch string(streamRaw) {
-	case "", "null", "false":
-	case "true":
-		r.stream = true
-	default:
-		return r, invalidRequest("stream", "stream must be a boolean")
-	}
-	if optsRaw != nil && string(optsRaw) != "null" {
-		v, ok, err := jsontop.Get(optsRaw, "include_usage")
-		if err != nil {
-			return r, invalidRequest("stream_options", "stream_options must be an object")
-		}
-		r.includeUsage = ok && string(v) == "true"
-	}
-	return r, nil
-}
-
-// rewriteChatRequest changes only what must change: the model becomes the
-// upstream's name, and a stream always asks for usage so it can be counted.
-func rewriteChatRequest(body []byte, upstreamModel string, stream bool) ([]byte, error) {
-	out, err := jsontop.Set(body, "model", []byte(strconv.Quote(upstreamModel)))
-	if err != nil || !stream {
-		return out, err
-	}
-	opts, ok, err := jsontop.Get(out, "stream_options")
-	if err != nil {
-		return nil, err
-	}
-	if !ok || string(opts) == "null" {
-		opts = []byte(`{}`)
-	}
-	opts, err = jsontop.Set(opts, "include_usage", []byte("true"))
-	if err != nil {
-		return nil, err
-	}
-	return jsontop.Set(out, "stream_options", opts)
 }
 
 func newRequestID() uuid.UUID {

@@ -186,3 +186,33 @@ func TestFinish_RecordsHowTheAnswerEnded(t *testing.T) {
 		}
 	}
 }
+
+func TestChatRequest_RefusesWhatTheUpstreamCouldReadDifferently(t *testing.T) {
+	for name, body := range map[string]string{
+		"escaped member name":  `{"model":"up/cheap","mod\u0065l":"gpt-4o"}`,
+		"repeated model":       `{"model":"up/cheap","model":"up/dear"}`,
+		"repeated stream":      `{"model":"up/m","stream":false,"stream":true}`,
+		"stream not a boolean": `{"model":"up/m","stream":"true"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			_, err := call(f, context.Background(), proxy.Inbound{Endpoint: "/v1/chat/completions", Body: []byte(body)})
+			if r, ok := proxy.IsRefusal(err); !ok || r.Status != 400 {
+				t.Fatalf("accepted: %v", err)
+			}
+		})
+	}
+}
+
+func TestChatRequest_ModelNamesAreJSONStringsBothWays(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	x, err := call(f, ctx, proxy.Inbound{Endpoint: "/v1/chat/completions", Body: []byte(`{"model":"up\/org\/m\u00e9"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.Finish(ctx, nil)
+	if string(f.upstream.got) != `{"model":"org/mé"}` {
+		t.Fatalf("upstream got %s", f.upstream.got)
+	}
+}

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"encoding/json"
 
 	"github.com/gatehouse/gatehouse/app/proxy/jsontop"
@@ -16,34 +17,36 @@ type wireUsage struct {
 	} `json:"prompt_tokens_details"`
 }
 
-// readUsage finds a top-level, non-null usage object in an answer or chunk.
-func readUsage(b []byte) (usage.Tokens, bool) {
-	raw, ok, err := jsontop.Get(b, "usage")
-	if err != nil || !ok || string(raw) == "null" {
-		return usage.Tokens{}, false
+var usageName = []byte(`"usage"`)
+
+// usageOf finds a top-level, non-null usage object in an answer or a chunk,
+// in one scan, and says whether the chunk carries usage alone (no choices):
+// the chunk a client gets only when it asked for stream_options.include_usage.
+func usageOf(b []byte) (t usage.Tokens, found, alone bool) {
+	if !bytes.Contains(b, usageName) {
+		return usage.Tokens{}, false, false // most chunks: no scan at all
+	}
+	var raw, choices []byte
+	hasChoices := false
+	err := jsontop.Scan(b, func(m jsontop.Member) bool {
+		switch string(m.Key) {
+		case "usage":
+			raw = b[m.ValueStart:m.ValueEnd]
+		case "choices":
+			choices, hasChoices = b[m.ValueStart:m.ValueEnd], true
+		}
+		return true
+	})
+	if err != nil || raw == nil || string(raw) == "null" {
+		return usage.Tokens{}, false, false
 	}
 	var u wireUsage
 	if json.Unmarshal(raw, &u) != nil {
-		return usage.Tokens{}, false
+		return usage.Tokens{}, false, false
 	}
-	t := usage.Tokens{Prompt: u.PromptTokens, Completion: u.CompletionTokens}
+	t = usage.Tokens{Prompt: u.PromptTokens, Completion: u.CompletionTokens}
 	if u.PromptTokensDetails != nil {
 		t.CachedPrompt = u.PromptTokensDetails.CachedTokens
 	}
-	return t, true
-}
-
-// usageOnly reports whether a chunk is the usage chunk a client gets only
-// when it asked for stream_options.include_usage: no choices, usage set.
-func usageOnly(chunk []byte) bool {
-	raw, ok, err := jsontop.Get(chunk, "choices")
-	if err != nil {
-		return false
-	}
-	return (!ok || string(raw) == "[]") && hasUsage(chunk)
-}
-
-func hasUsage(chunk []byte) bool {
-	_, ok := readUsage(chunk)
-	return ok
+	return t, true, !hasChoices || string(choices) == "[]"
 }

@@ -6,12 +6,17 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/gatehouse/gatehouse/domain/access"
 )
 
-// EventView is one event of the raw feed, as a SIEM reads it.
+// EventView is one event of the raw feed, as a SIEM reads it: every field
+// but Position comes from the stored record, which is included so that the
+// chain can be verified from the feed alone.
 type EventView struct {
 	Position   int64
+	ID         uuid.UUID
 	Seq        int64
 	StreamID   string
 	Version    int
@@ -23,6 +28,7 @@ type EventView struct {
 	PrevHash   string
 	Hash       string
 	Data       json.RawMessage // the event's data exactly as stored
+	Record     []byte          // the exact bytes the hash covers
 }
 
 // EventFeed pages through a tenant's events by position.

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -173,6 +174,7 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = routerErrors(log)
 	e.Use(middleware.Recover(log), middleware.Trace())
 	health.Register(e, log, []health.Check{
 		{Name: "database", Check: func(ctx context.Context) error { return pool.Ping(ctx) }},
@@ -305,4 +307,33 @@ func serveDebug(addr string, log *slog.Logger) (func(), error) {
 	go srv.Serve(ln)
 	log.Info("pprof listening", "addr", ln.Addr().String())
 	return func() { srv.Close() }, nil
+}
+
+// routerErrors answers the errors echo raises itself (no such route, wrong
+// method) in the shape of the API the path belongs to.
+func routerErrors(log *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		status, message := http.StatusInternalServerError, "internal error"
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			status, message = he.Code, fmt.Sprint(he.Message)
+		} else {
+			log.Error("unhandled error", "path", c.Request().URL.Path, "trace_id", middleware.TraceID(c), "err", err)
+		}
+		path := c.Request().URL.Path
+		switch {
+		case strings.HasPrefix(path, admin.Prefix):
+			err = admin.HTTPError(c, status, message)
+		case strings.HasPrefix(path, "/v1/"):
+			err = openai.HTTPError(c, status, message)
+		default:
+			err = c.JSON(status, map[string]string{"error": message})
+		}
+		if err != nil {
+			log.Warn("could not answer an error", "err", err)
+		}
+	}
 }

@@ -77,12 +77,6 @@ func NewVerifier(tenantID string, readHeader func([]byte) (Header, error)) *Veri
 	return &Verifier{TenantID: tenantID, next: 1, prev: GenesisHash, ReadHeader: readHeader}
 }
 
-// Resume starts after a link already trusted (seq and hash of it).
-func (v *Verifier) Resume(seq int64, hash Hash) {
-	v.next = seq + 1
-	v.prev = hash
-}
-
 // Next checks one link; links must come in sequence order.
 func (v *Verifier) Next(l Link) error {
 	fail := func(format string, args ...any) error {

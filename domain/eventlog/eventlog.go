@@ -18,10 +18,6 @@ type Event interface {
 	EventVersion() int
 }
 
-// AnyVersion appends without checking the stream's current version; used
-// for streams that are written once (a request's record).
-const AnyVersion = -1
-
 // Envelope is an event with what the log needs to place and attribute it.
 type Envelope struct {
 	ID         uuid.UUID // idempotency key: a retried append with the same ID is written once

@@ -82,8 +82,13 @@ func Connect(id uuid.UUID, tenantID, name string, kind Kind, baseURL, secret str
 		baseURL = def
 	}
 	if kind != KindEcho && known {
-		if u, err := url.Parse(baseURL); baseURL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		u, err := url.Parse(baseURL)
+		switch {
+		case baseURL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 			errs = append(errs, fmt.Errorf("%w: base_url must be an absolute http(s) URL", ErrInvalid))
+		case u.User != nil || u.RawQuery != "" || u.Fragment != "":
+			// The base URL is recorded and shown; credentials belong in api_key.
+			errs = append(errs, fmt.Errorf("%w: base_url must not carry credentials, a query or a fragment (put the secret in api_key)", ErrInvalid))
 		}
 		if secret == "" && kind == KindOpenAI {
 			errs = append(errs, fmt.Errorf("%w: api_key is required for kind %s", ErrInvalid, kind))

@@ -2,6 +2,7 @@ package projectors
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"sync"
 
@@ -51,13 +52,26 @@ func (d *Directory) Handle(_ context.Context, page []eventlog.Recorded) error {
 	return nil
 }
 
-// Apply folds events just appended on this replica.
+// Apply folds events just appended on this replica. Batches of traffic,
+// which it ignores, never take the lock the hot path reads under.
 func (d *Directory) Apply(recs []eventlog.Recorded) {
+	if !slices.ContainsFunc(recs, func(r eventlog.Recorded) bool { return shapesDirectory(r.Event) }) {
+		return
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, r := range recs {
 		_ = d.apply(r) // apply only errs on a malformed hash, which the log never holds
 	}
+}
+
+// shapesDirectory reports whether an event changes the directory.
+func shapesDirectory(e eventlog.Event) bool {
+	switch e.(type) {
+	case tenancy.TenantCreated, provider.ProviderConnected, key.KeyGranted, key.KeyRevoked:
+		return true
+	}
+	return false
 }
 
 func (d *Directory) apply(r eventlog.Recorded) error {

@@ -16,6 +16,7 @@ type events struct{ *Server }
 
 type eventJSON struct {
 	Position   int64           `json:"position"`
+	ID         string          `json:"id"`
 	Seq        int64           `json:"seq"`
 	StreamID   string          `json:"stream_id"`
 	Version    int             `json:"version"`
@@ -27,6 +28,7 @@ type eventJSON struct {
 	PrevHash   string          `json:"prev_hash"`
 	Hash       string          `json:"hash"`
 	Data       json.RawMessage `json:"data"`
+	Record     []byte          `json:"record"` // base64 of the exact bytes hashed
 }
 
 func (r *events) register(g *echo.Group) {
@@ -60,7 +62,7 @@ func (r *events) list(c echo.Context) error {
 	}
 	out := make([]eventJSON, len(page.Events))
 	for i, e := range page.Events {
-		out[i] = eventJSON{Position: e.Position, Seq: e.Seq, StreamID: e.StreamID, Version: e.Version, Type: e.Type, Tenant: e.TenantID,
+		out[i] = eventJSON{Position: e.Position, ID: e.ID.String(), Record: e.Record, Seq: e.Seq, StreamID: e.StreamID, Version: e.Version, Type: e.Type, Tenant: e.TenantID,
 			OccurredAt: e.OccurredAt, Actor: e.Actor, TraceID: e.TraceID, PrevHash: e.PrevHash, Hash: e.Hash, Data: e.Data}
 	}
 	return c.JSON(http.StatusOK, map[string]any{"events": out, "next_after": page.NextAfter})

@@ -112,3 +112,9 @@ func decodeBody(c echo.Context, v any, required bool) error {
 	}
 	return nil
 }
+
+// HTTPError answers an error raised by the router itself (no such route,
+// wrong method) as a problem document.
+func HTTPError(c echo.Context, status int, message string) error {
+	return problem(c, status, http.StatusText(status), message)
+}

@@ -60,3 +60,9 @@ func writeError(c echo.Context, err error, log *slog.Logger) error {
 	}
 	return c.JSON(status, b)
 }
+
+// HTTPError answers an error raised by the router itself (no such route,
+// wrong method) in OpenAI's shape.
+func HTTPError(c echo.Context, status int, message string) error {
+	return c.JSON(status, body(message, "invalid_request_error", "", ""))
+}

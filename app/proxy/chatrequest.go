@@ -1,0 +1,131 @@
+package proxy
+
+import (
+	"bytes"
+	"encoding/json"
+	"sort"
+
+	"github.com/gatehouse/gatehouse/app/proxy/jsontop"
+)
+
+// span is a value's place in the body.
+type span struct{ start, end int }
+
+// chatRequest is what the gateway reads of a chat completion request, and
+// where it found it: the rest of the body passes through untouched.
+type chatRequest struct {
+	body         []byte
+	model        string
+	stream       bool
+	includeUsage bool
+	modelAt      span
+	optsAt       *span // stream_options, when present
+	lastEnd      int   // just past the last member's value
+}
+
+// readChatRequest reads the members the gateway acts on, in one scan. The
+// gateway and the upstream must read the same request, so member names
+// written with escapes, and repeats of the members it reads (which JSON
+// parsers resolve differently), are refused.
+func readChatRequest(body []byte) (chatRequest, *Refusal) {
+	r := chatRequest{body: body}
+	var modelRaw, streamRaw, optsRaw []byte
+	var escaped bool
+	var repeated string
+	err := jsontop.Scan(body, func(m jsontop.Member) bool {
+		if bytes.IndexByte(m.Key, '\\') >= 0 {
+			escaped = true
+			return false
+		}
+		v := body[m.ValueStart:m.ValueEnd]
+		take := func(dst *[]byte) {
+			if *dst != nil {
+				repeated = string(m.Key)
+			}
+			*dst = v
+		}
+		switch string(m.Key) {
+		case "model":
+			take(&modelRaw)
+			r.modelAt = span{m.ValueStart, m.ValueEnd}
+		case "stream":
+			take(&streamRaw)
+		case "stream_options":
+			take(&optsRaw)
+			r.optsAt = &span{m.ValueStart, m.ValueEnd}
+		}
+		r.lastEnd = m.End
+		return repeated == ""
+	})
+	switch {
+	case err != nil:
+		return r, invalidRequest("", "We could not parse the JSON body of your request: it must be one JSON object.")
+	case escaped:
+		return r, invalidRequest("", "Member names of the request must be written without escape sequences.")
+	case repeated != "":
+		return r, invalidRequest(repeated, "%s appears more than once in the request", repeated)
+	}
+	if len(modelRaw) == 0 || modelRaw[0] != '"' || json.Unmarshal(modelRaw, &r.model) != nil || r.model == "" {
+		return r, invalidRequest("model", "you must provide a model parameter as a string")
+	}
+	switch string(streamRaw) {
+	case "", "null", "false":
+	case "true":
+		r.stream = true
+	default:
+		return r, invalidRequest("stream", "stream must be a boolean")
+	}
+	if optsRaw != nil && string(optsRaw) != "null" {
+		v, ok, err := jsontop.Get(optsRaw, "include_usage")
+		if err != nil {
+			return r, invalidRequest("stream_options", "stream_options must be an object")
+		}
+		r.includeUsage = ok && string(v) == "true"
+	}
+	return r, nil
+}
+
+// edit replaces body[start:end] with repl.
+type edit struct {
+	start, end int
+	repl       []byte
+}
+
+var includeUsage = []byte(`{"include_usage":true}`)
+
+// rewrite changes only what must change, in one copy: the model becomes the
+// upstream's name, and a stream always asks for usage so it can be counted.
+func (r chatRequest) rewrite(upstreamModel string) ([]byte, error) {
+	model, err := json.Marshal(upstreamModel)
+	if err != nil {
+		return nil, err
+	}
+	edits := []edit{{r.modelAt.start, r.modelAt.end, model}}
+	if r.stream {
+		switch {
+		case r.optsAt == nil:
+			edits = append(edits, edit{r.lastEnd, r.lastEnd, append([]byte(`,"stream_options":`), includeUsage...)})
+		case string(r.body[r.optsAt.start:r.optsAt.end]) == "null":
+			edits = append(edits, edit{r.optsAt.start, r.optsAt.end, includeUsage})
+		default:
+			opts, err := jsontop.Set(r.body[r.optsAt.start:r.optsAt.end], "include_usage", []byte("true"))
+			if err != nil {
+				return nil, err
+			}
+			edits = append(edits, edit{r.optsAt.start, r.optsAt.end, opts})
+		}
+	}
+	sort.Slice(edits, func(i, j int) bool { return edits[i].start < edits[j].start })
+	size := len(r.body)
+	for _, e := range edits {
+		size += len(e.repl) - (e.end - e.start)
+	}
+	out := make([]byte, 0, size)
+	at := 0
+	for _, e := range edits {
+		out = append(out, r.body[at:e.start]...)
+		out = append(out, e.repl...)
+		at = e.end
+	}
+	return append(out, r.body[at:]...), nil
+}
