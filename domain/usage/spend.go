@@ -30,9 +30,11 @@ type SpendFold struct {
 	Deltas []SpendDelta // one per cell, in the order cells were first seen
 }
 
-// Add counts a request if it succeeded: a failed upstream call costs nothing.
+// Add counts a request that succeeded, or that used tokens or money even
+// though it did not end well (an answer the upstream billed but the client
+// never received). A failed upstream call that used nothing costs nothing.
 func (f *SpendFold) Add(tenantID string, at time.Time, e RequestCompleted) {
-	if !e.Succeeded() {
+	if !e.Succeeded() && e.Tokens == (Tokens{}) && e.CostMicros == 0 {
 		return
 	}
 	if f.index == nil {

@@ -21,6 +21,16 @@ func TestSpendFold_AddsSuccessesByCellAndIgnoresFailures(t *testing.T) {
 	f.Add("acme", at.Add(time.Hour), ok(k1, "up/a", 2, 2, 2))      // next hour
 	f.Add("acme", at, ok(k2, "up/a", 3, 3, 3))
 	f.Add("acme", at, usage.RequestCompleted{KeyID: k1, Provider: "up", Model: "up/a", Status: 502})
+	if len(f.Deltas) != 3 || f.Deltas[0].Requests != 2 {
+		t.Fatalf("a failed call that used nothing was counted: %+v", f.Deltas)
+	}
+	// Billed upstream, never delivered: it used tokens, so it counts.
+	gone := ok(k2, "up/a", 4, 4, 4)
+	gone.Status = 499
+	f.Add("acme", at, gone)
+	if len(f.Deltas) != 3 || f.Deltas[2].Requests != 2 || f.Deltas[2].PromptTokens != 7 {
+		t.Fatalf("a billed but undelivered answer was not counted: %+v", f.Deltas[2])
+	}
 	if len(f.Deltas) != 3 {
 		t.Fatalf("want 3 cells, got %+v", f.Deltas)
 	}
