@@ -2,6 +2,7 @@ package eventcodec
 
 import (
 	"github.com/gatehouse/gatehouse/domain/key"
+	"github.com/gatehouse/gatehouse/domain/pricing"
 	"github.com/gatehouse/gatehouse/domain/provider"
 	"github.com/gatehouse/gatehouse/domain/tenancy"
 	"github.com/gatehouse/gatehouse/domain/usage"
@@ -11,9 +12,15 @@ import (
 func Gatehouse() *Registry {
 	return NewRegistry(
 		tenancy.TenantCreated{},
+		tenancy.TeamCreated{},
+		tenancy.TeamUpdated{},
 		provider.ProviderConnected{},
 		key.KeyGranted{},
+		key.KeyUpdated{},
+		key.KeyRotated{},
 		key.KeyRevoked{},
+		pricing.PriceSet{},
+		pricing.PriceMissing{},
 		usage.RequestCompleted{},
 		usage.RequestRejected{},
 	)

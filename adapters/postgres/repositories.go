@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse/gatehouse/adapters/postgres/db"
 	"github.com/gatehouse/gatehouse/domain/eventlog"
 	"github.com/gatehouse/gatehouse/domain/key"
+	"github.com/gatehouse/gatehouse/domain/pricing"
 	"github.com/gatehouse/gatehouse/domain/provider"
 	"github.com/gatehouse/gatehouse/domain/tenancy"
 )
@@ -62,33 +63,68 @@ func (r *Repositories) GrantKey(ctx context.Context, meta eventlog.Meta, tenantI
 	return err
 }
 
-// UpdateKey loads a key from its stream, lets decide produce events, and
-// appends them at the next versions; a concurrent change is retried.
+// UpdateKey loads a key, lets decide produce events and appends them.
 func (r *Repositories) UpdateKey(ctx context.Context, meta eventlog.Meta, tenantID string, id uuid.UUID, decide func(*key.Key) ([]eventlog.Event, error)) error {
-	stream := key.StreamID(id)
+	return updateStream(ctx, r.store, meta, tenantID, key.StreamID(id), key.ErrNotFound, (*key.Key).Apply, func(k *key.Key) int { return k.Version }, decide)
+}
+
+// CreateTeam appends a team's first event.
+func (r *Repositories) CreateTeam(ctx context.Context, meta eventlog.Meta, tenantID string, e tenancy.TeamCreated) error {
+	_, err := r.store.Append(ctx, Expect, meta.Envelope(uuid.New(), tenantID, tenancy.TeamStreamID(e.TeamID), 1, e))
+	return err
+}
+
+// UpdateTeam loads a team, lets decide produce events and appends them.
+func (r *Repositories) UpdateTeam(ctx context.Context, meta eventlog.Meta, tenantID string, id uuid.UUID, decide func(*tenancy.Team) ([]eventlog.Event, error)) error {
+	apply := func(t *tenancy.Team, rec eventlog.Recorded) error { t.Apply(rec); return nil }
+	return updateStream(ctx, r.store, meta, tenantID, tenancy.TeamStreamID(id), tenancy.ErrTeamNotFound, apply, func(t *tenancy.Team) int { return t.Version }, decide)
+}
+
+// updateStream is the repository move: load an aggregate from its stream,
+// let decide produce events, append them at the next versions, and retry a
+// bounded number of times when another writer got there first.
+func updateStream[T any](ctx context.Context, store *EventStore, meta eventlog.Meta, tenantID, stream string, notFound error,
+	apply func(*T, eventlog.Recorded) error, version func(*T) int, decide func(*T) ([]eventlog.Event, error)) error {
+	for attempt := 1; ; attempt++ {
+		history, err := store.ReadStream(ctx, tenantID, stream)
+		if err != nil {
+			return err
+		}
+		if len(history) == 0 {
+			return notFound
+		}
+		var agg T
+		for _, h := range history {
+			if err := apply(&agg, h); err != nil {
+				return err
+			}
+		}
+		events, err := decide(&agg)
+		if err != nil || len(events) == 0 {
+			return err
+		}
+		envs := make([]eventlog.Envelope, len(events))
+		for i, e := range events {
+			envs[i] = meta.Envelope(uuid.New(), tenantID, stream, version(&agg)+1+i, e)
+		}
+		_, err = store.Append(ctx, Expect, envs...)
+		if errors.Is(err, eventlog.ErrConflict) && attempt < updateAttempts {
+			continue
+		}
+		return err
+	}
+}
+
+// SetPrice appends a tenant's price for a model at the next version of the
+// model's price stream.
+func (r *Repositories) SetPrice(ctx context.Context, meta eventlog.Meta, tenantID string, e pricing.PriceSet) error {
+	stream := pricing.StreamID(e.Model)
 	for attempt := 1; ; attempt++ {
 		history, err := r.store.ReadStream(ctx, tenantID, stream)
 		if err != nil {
 			return err
 		}
-		if len(history) == 0 {
-			return key.ErrNotFound
-		}
-		var k key.Key
-		for _, h := range history {
-			if err := k.Apply(h); err != nil {
-				return err
-			}
-		}
-		events, err := decide(&k)
-		if err != nil {
-			return err
-		}
-		envs := make([]eventlog.Envelope, len(events))
-		for i, e := range events {
-			envs[i] = meta.Envelope(uuid.New(), tenantID, stream, k.Version+1+i, e)
-		}
-		_, err = r.store.Append(ctx, Expect, envs...)
+		_, err = r.store.Append(ctx, Expect, meta.Envelope(uuid.New(), tenantID, stream, len(history)+1, e))
 		if errors.Is(err, eventlog.ErrConflict) && attempt < updateAttempts {
 			continue
 		}

@@ -133,6 +133,19 @@ func (w *Writer) Reserve(ctx context.Context) (*Slot, error) {
 	}
 }
 
+// TryReserve takes room for one event only if there is some right now.
+func (w *Writer) TryReserve() (*Slot, bool) {
+	if w.closed.Load() {
+		return nil, false
+	}
+	select {
+	case w.slots <- struct{}{}:
+		return &Slot{w: w}, true
+	default:
+		return nil, false
+	}
+}
+
 // Submit hands the event to the buffer; it never blocks. A slot is used once.
 func (s *Slot) Submit(e eventlog.Envelope) {
 	if s.used.Swap(true) {
@@ -216,6 +229,12 @@ func (w *Writer) flush(batch []eventlog.Envelope) {
 				for _, e := range batch {
 					w.flush([]eventlog.Envelope{e})
 				}
+				return
+			}
+			if errors.Is(err, eventlog.ErrConflict) {
+				// A once-only event (its stream takes one) that another
+				// replica recorded first: nothing is lost.
+				w.log.Info("event already on record", "type", batch[0].Event.EventType(), "tenant", batch[0].TenantID, "stream", batch[0].StreamID)
 				return
 			}
 			w.log.Error("event dropped: it cannot be written", "type", batch[0].Event.EventType(), "tenant", batch[0].TenantID, "stream", batch[0].StreamID, "err", err)

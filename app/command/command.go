@@ -6,6 +6,7 @@ package command
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"time"
 
@@ -18,9 +19,10 @@ import (
 	"github.com/gatehouse/gatehouse/domain/tenancy"
 )
 
-// Tenants is the directory of existing tenants.
+// Tenants is the directory of existing tenants and their teams.
 type Tenants interface {
 	Tenant(id string) (tenancy.Tenant, bool)
+	Team(tenantID string, id uuid.UUID) (tenancy.Team, bool)
 }
 
 // TenantRepository founds tenants.
@@ -38,6 +40,12 @@ type ProviderRepository interface {
 type KeyRepository interface {
 	GrantKey(ctx context.Context, meta eventlog.Meta, tenantID string, e key.KeyGranted) error
 	UpdateKey(ctx context.Context, meta eventlog.Meta, tenantID string, id uuid.UUID, decide func(*key.Key) ([]eventlog.Event, error)) error
+}
+
+// TeamRepository founds teams and changes them through the team's rules.
+type TeamRepository interface {
+	CreateTeam(ctx context.Context, meta eventlog.Meta, tenantID string, e tenancy.TeamCreated) error
+	UpdateTeam(ctx context.Context, meta eventlog.Meta, tenantID string, id uuid.UUID, decide func(*tenancy.Team) ([]eventlog.Event, error)) error
 }
 
 // Sealer encrypts a secret bound to the record it belongs to.
@@ -83,4 +91,15 @@ func mustNotBeNil(name string, deps ...any) {
 			}
 		}
 	}
+}
+
+// teamInTenant checks that a key's team, if it names one, is the tenant's.
+func teamInTenant(tenants Tenants, tenantID string, team *uuid.UUID) error {
+	if team == nil {
+		return nil
+	}
+	if _, ok := tenants.Team(tenantID, *team); !ok {
+		return fmt.Errorf("%w: team %s does not exist in this tenant", key.ErrInvalid, team)
+	}
+	return nil
 }

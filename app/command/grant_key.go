@@ -7,18 +7,18 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse/gatehouse/domain/eventlog"
 	"github.com/gatehouse/gatehouse/domain/key"
 )
 
 // GrantKey issues a virtual key in a tenant.
 type GrantKey struct {
 	Actor
-	TenantID  string
-	Name      string
-	ExpiresAt *time.Time
+	TenantID string
+	Settings key.Settings
 }
 
-// GrantedKey is the new key and its secret, which is shown this once.
+// GrantedKey is a key and its new secret, which is shown this once.
 type GrantedKey struct {
 	Key    key.Key
 	Secret string
@@ -42,19 +42,23 @@ func (h GrantKeyHandler) Handle(ctx context.Context, c GrantKey) (GrantedKey, er
 	if err := managedTenant(h.tenants, c.Actor, c.TenantID); err != nil {
 		return GrantedKey{}, err
 	}
+	if err := teamInTenant(h.tenants, c.TenantID, c.Settings.TeamID); err != nil {
+		return GrantedKey{}, err
+	}
 	secret, err := key.NewSecret(rand.Reader)
 	if err != nil {
 		return GrantedKey{}, err
 	}
 	now := h.now()
-	id := uuid.New()
-	e, err := key.Grant(id, c.TenantID, c.Name, secret, c.ExpiresAt, now)
+	e, err := key.Grant(uuid.New(), secret, c.Settings, now)
 	if err != nil {
 		return GrantedKey{}, err
 	}
-	if err := h.repo.GrantKey(ctx, c.meta(now), c.TenantID, e); err != nil {
+	meta := c.meta(now)
+	if err := h.repo.GrantKey(ctx, meta, c.TenantID, e); err != nil {
 		return GrantedKey{}, err
 	}
-	k := key.Key{ID: id, TenantID: c.TenantID, Name: e.Name, Prefix: e.Prefix, SecretHash: key.HashSecret(secret), CreatedAt: now.UTC(), ExpiresAt: e.ExpiresAt, Version: 1}
-	return GrantedKey{Key: k, Secret: secret}, nil
+	var k key.Key
+	err = k.Apply(eventlog.Recorded{Envelope: meta.Envelope(uuid.Nil, c.TenantID, key.StreamID(e.KeyID), 1, e)})
+	return GrantedKey{Key: k, Secret: secret}, err
 }

@@ -37,17 +37,15 @@ func (h RevokeKeyHandler) Handle(ctx context.Context, c RevokeKey) (key.Key, err
 		return key.Key{}, err
 	}
 	now := h.now()
+	meta := c.meta(now)
 	var out key.Key
-	err := h.repo.UpdateKey(ctx, c.meta(now), c.TenantID, c.KeyID, func(k *key.Key) ([]eventlog.Event, error) {
+	err := h.repo.UpdateKey(ctx, meta, c.TenantID, c.KeyID, func(k *key.Key) ([]eventlog.Event, error) {
 		e, err := k.Revoke(c.Reason)
 		if err != nil {
 			return nil, err
 		}
 		out = *k
-		at := now.UTC()
-		out.RevokedAt = &at
-		out.Version++
-		return []eventlog.Event{e}, nil
+		return []eventlog.Event{e}, out.Apply(eventlog.Recorded{Envelope: meta.Envelope(uuid.Nil, c.TenantID, key.StreamID(k.ID), k.Version+1, e)})
 	})
 	return out, err
 }

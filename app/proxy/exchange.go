@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/domain/eventlog"
 	"github.com/gatehouse/gatehouse/domain/key"
+	"github.com/gatehouse/gatehouse/domain/pricing"
 	"github.com/gatehouse/gatehouse/domain/usage"
 )
 
@@ -36,6 +37,8 @@ type Exchange struct {
 	wantUsage     bool
 	chunks        ChunkStream
 	tokens        usage.Tokens
+	price         pricing.Price
+	priced        bool
 	start         time.Time
 	upstreamStart time.Time
 	done          bool
@@ -119,8 +122,24 @@ func (x *Exchange) complete(status int, code string) {
 	if !x.upstreamStart.IsZero() {
 		e.UpstreamMs = ms(end.Sub(x.upstreamStart))
 	}
-	e.CostMicros, e.Priced = x.svc.prices.Cost(x.route.Connection, x.UpstreamModel, x.tokens)
+	if x.priced {
+		e.CostMicros, e.Priced = x.price.Cost(x.tokens), true
+	}
 	x.slot.Submit(x.envelope(e))
+	if !x.priced && x.Provider != "" && x.svc.prices.FirstMissing(x.key.TenantID, x.model) {
+		x.recordMissingPrice()
+	}
+}
+
+// recordMissingPrice raises price.missing, once per tenant and model: its
+// stream takes one event only, so replicas that race write it once.
+func (x *Exchange) recordMissingPrice() {
+	slot, ok := x.svc.recorder.TryReserve()
+	if !ok {
+		return // another request will raise it
+	}
+	m := eventlog.Meta{Actor: "key:" + x.key.ID.String(), TraceID: x.TraceID, OccurredAt: x.svc.now()}
+	slot.Submit(m.Envelope(uuid.New(), x.key.TenantID, pricing.MissingStreamID(x.model), 1, pricing.PriceMissing{V: 1, Model: x.model}))
 }
 
 func (x *Exchange) envelope(e eventlog.Event) eventlog.Envelope {

@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"github.com/gatehouse/gatehouse/domain/provider"
-	"github.com/gatehouse/gatehouse/domain/usage"
 )
 
 // Connections finds a tenant's provider connection by name.
@@ -28,6 +27,10 @@ func NewDirectoryPolicy(conns Connections) DirectoryPolicy {
 
 // Decide finds the route or refuses the call.
 func (p DirectoryPolicy) Decide(_ context.Context, c Call) (Route, error) {
+	if err := c.Key.AllowsModel(c.Model); err != nil {
+		return Route{}, refuse(http.StatusForbidden, "model_not_allowed", "invalid_request_error", "model",
+			"This key may not use the model %q.", c.Model)
+	}
 	name, model, ok := provider.SplitModel(c.Model)
 	if !ok {
 		return Route{}, refuse(http.StatusNotFound, "model_not_found", "invalid_request_error", "model",
@@ -39,13 +42,4 @@ func (p DirectoryPolicy) Decide(_ context.Context, c Call) (Route, error) {
 			"The model %q does not exist: no provider connection named %q in this tenant.", c.Model, name)
 	}
 	return Route{Connection: conn, UpstreamModel: model}, nil
-}
-
-// EchoOnlyPrices knows one price: the offline echo provider is free. Every
-// other model is unpriced, and recorded as such rather than as $0.
-type EchoOnlyPrices struct{}
-
-// Cost prices echo calls at zero and nothing else.
-func (EchoOnlyPrices) Cost(c provider.Connection, _ string, _ usage.Tokens) (usage.Micros, bool) {
-	return 0, c.Kind == provider.KindEcho
 }

@@ -72,6 +72,9 @@ type ChunkStream interface {
 // work, so recording afterwards never blocks or fails.
 type Recorder interface {
 	Reserve(ctx context.Context) (Slot, error)
+	// TryReserve takes room only if there is some now: for events that
+	// another request will raise again if this one cannot.
+	TryReserve() (Slot, bool)
 }
 
 // Slot is room for one event.

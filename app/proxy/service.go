@@ -10,13 +10,16 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse/gatehouse/domain/key"
+	"github.com/gatehouse/gatehouse/domain/pricing"
 	"github.com/gatehouse/gatehouse/domain/provider"
-	"github.com/gatehouse/gatehouse/domain/usage"
 )
 
-// Prices says what a request cost; ok is false when the model has no price.
+// Prices says what a model costs; ok is false when it has no known price.
 type Prices interface {
-	Cost(c provider.Connection, model string, t usage.Tokens) (cost usage.Micros, ok bool)
+	Price(c provider.Connection, upstreamModel string) (p pricing.Price, ok bool)
+	// FirstMissing reports, once per tenant and model on this replica, that
+	// a price is missing and not yet on record, so it gets recorded.
+	FirstMissing(tenantID, model string) bool
 }
 
 // Service runs requests through the gateway.
@@ -54,8 +57,9 @@ func (s *Service) Authenticate(secret string) (key.Key, error) {
 	if !key.LooksLikeSecret(secret) {
 		return key.Key{}, errInvalidKey
 	}
-	k, ok := s.keys.KeyBySecret(key.HashSecret(secret))
-	if !ok {
+	h := key.HashSecret(secret)
+	k, ok := s.keys.KeyBySecret(h)
+	if !ok || k.Authenticates(h, s.now()) != nil {
 		return key.Key{}, errInvalidKey
 	}
 	return k, nil
@@ -94,6 +98,7 @@ func (s *Service) ChatCompletions(ctx context.Context, k key.Key, in Inbound) (*
 	}
 	x.route = route
 	x.Provider, x.UpstreamModel = route.Connection.Name, route.UpstreamModel
+	x.price, x.priced = s.prices.Price(route.Connection, route.UpstreamModel)
 
 	up, err := s.upstreams.For(ctx, route.Connection)
 	if err != nil {

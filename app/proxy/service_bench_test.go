@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse/gatehouse/app/proxy"
 	"github.com/gatehouse/gatehouse/domain/eventlog"
 	"github.com/gatehouse/gatehouse/domain/key"
+	"github.com/gatehouse/gatehouse/domain/pricing"
 	"github.com/gatehouse/gatehouse/domain/provider"
 )
 
@@ -68,6 +69,13 @@ func (c *chunks) Close() error { return nil }
 type recorderFunc func(eventlog.Envelope)
 
 func (f recorderFunc) Reserve(context.Context) (proxy.Slot, error) { return slot(f), nil }
+func (f recorderFunc) TryReserve() (proxy.Slot, bool)              { return slot(f), true }
+
+// noBook is a tenant that set no prices of its own.
+type noBook struct{}
+
+func (noBook) TenantPrice(string, string) (pricing.Price, bool) { return pricing.Price{}, false }
+func (noBook) PriceMissingRecorded(string, string) bool         { return false }
 
 type slot func(eventlog.Envelope)
 
@@ -100,7 +108,7 @@ func newFixture(tb testing.TB) *fixture {
 		proxy.NewDirectoryPolicy(connsFunc(func(t, n string) (provider.Connection, bool) { return conn, t == "acme" && n == "up" })),
 		upstreamsFunc(func(context.Context, provider.Connection) (proxy.Upstream, error) { return f.upstream, nil }),
 		recorderFunc(func(e eventlog.Envelope) { f.events = append(f.events, e) }),
-		proxy.EchoOnlyPrices{}, time.Now, slog.New(slog.NewTextHandler(io.Discard, nil)),
+		proxy.NewPriceList(noBook{}, pricing.NewCatalogue("2025-08-07", "test", map[string]pricing.Price{"openai/gpt-4o-mini": {Input: 150_000, Output: 600_000}})), time.Now, slog.New(slog.NewTextHandler(io.Discard, nil)),
 	)
 	return f
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/app/proxy"
+	"github.com/gatehouse/gatehouse/domain/pricing"
 	"github.com/gatehouse/gatehouse/domain/usage"
 )
 
@@ -27,7 +28,8 @@ func TestChatCompletions_RewritesOnlyTheModel(t *testing.T) {
 		t.Fatalf("upstream got\n%s\nwant\n%s", f.upstream.got, want)
 	}
 	e, ok := f.events[0].Event.(usage.RequestCompleted)
-	if !ok || e.Status != 200 || e.Tokens.Prompt != 24 || e.Tokens.Completion != 20 || e.Priced || e.Provider != "up" || e.UpstreamModel != "gpt-4o-mini" {
+	// 24 × $0.15 + 20 × $0.60 per million tokens = 15.6 micro-dollars, rounded up
+	if !ok || e.Status != 200 || e.Tokens.Prompt != 24 || e.Tokens.Completion != 20 || !e.Priced || e.CostMicros != 16 || e.Provider != "up" || e.UpstreamModel != "gpt-4o-mini" {
 		t.Fatalf("recorded %#v", f.events[0].Event)
 	}
 	if f.events[0].TenantID != "acme" || f.events[0].Version != 1 {
@@ -214,5 +216,35 @@ func TestChatRequest_ModelNamesAreJSONStringsBothWays(t *testing.T) {
 	x.Finish(ctx, nil)
 	if string(f.upstream.got) != `{"model":"org/mé"}` {
 		t.Fatalf("upstream got %s", f.upstream.got)
+	}
+}
+
+func TestUnpricedModel_IsRecordedAsUnpricedAndRaisesPriceMissingOnce(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		x, err := call(f, ctx, proxy.Inbound{Endpoint: "/v1/chat/completions", Body: []byte(`{"model":"up/mystery-model"}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		x.Finish(ctx, nil)
+	}
+	var missing, completed int
+	for _, e := range f.events {
+		switch ev := e.Event.(type) {
+		case pricing.PriceMissing:
+			missing++
+			if ev.Model != "up/mystery-model" || e.StreamID != pricing.MissingStreamID("up/mystery-model") || e.Version != 1 {
+				t.Fatalf("price.missing %+v", e)
+			}
+		case usage.RequestCompleted:
+			completed++
+			if ev.Priced || ev.CostMicros != 0 {
+				t.Fatalf("an unpriced request was recorded as priced: %+v", ev)
+			}
+		}
+	}
+	if missing != 1 || completed != 3 {
+		t.Fatalf("%d price.missing and %d request.completed events", missing, completed)
 	}
 }

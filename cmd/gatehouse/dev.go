@@ -138,8 +138,9 @@ func bootstrap(ctx context.Context, g *gateway, state *devState, getenv func(str
 			return fmt.Errorf("bootstrap provider %s: %w", c.Name, err)
 		}
 	}
-	if k, ok := g.directory.KeyBySecret(key.HashSecret(state.VirtualKey)); !ok || k.Usable(now) != nil {
-		granted, err := g.commands.grantKey.Handle(ctx, command.GrantKey{Actor: who, TenantID: devTenant, Name: "dev"})
+	h := key.HashSecret(state.VirtualKey)
+	if k, ok := g.directory.KeyBySecret(h); !ok || k.Usable(now) != nil || k.Authenticates(h, now) != nil {
+		granted, err := g.commands.grantKey.Handle(ctx, command.GrantKey{Actor: who, TenantID: devTenant, Settings: key.Settings{Name: "dev"}})
 		if err != nil {
 			return fmt.Errorf("bootstrap key: %w", err)
 		}

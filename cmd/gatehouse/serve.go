@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/adapters/eventcodec"
 	"github.com/gatehouse/gatehouse/adapters/postgres"
+	"github.com/gatehouse/gatehouse/adapters/pricing"
 	"github.com/gatehouse/gatehouse/adapters/providers"
 	"github.com/gatehouse/gatehouse/adapters/vault"
 	"github.com/gatehouse/gatehouse/app"
@@ -50,6 +51,7 @@ type gateway struct {
 // commands are the write use cases, shared by the admin API and dev's bootstrap.
 type commands struct {
 	createTenant    app.Handler[command.CreateTenant, tenancy.Tenant]
+	createTeam      app.Handler[command.CreateTeam, tenancy.Team]
 	connectProvider app.Handler[command.ConnectProvider, provider.Connection]
 	grantKey        app.Handler[command.GrantKey, command.GrantedKey]
 	revokeKey       app.Handler[command.RevokeKey, key.Key]
@@ -115,6 +117,11 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 		return nil, err
 	}
 
+	catalogue, err := pricing.Catalogue()
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
 	codec := eventcodec.Gatehouse()
 	g.store = postgres.NewEventStore(pool, codec)
 	g.directory = projectors.NewDirectory()
@@ -154,6 +161,7 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 		createTenant:    app.Logged(command.NewCreateTenantHandler(repos, now), log),
 		connectProvider: app.Logged(command.NewConnectProviderHandler(g.directory, repos, v, now), log),
 		grantKey:        app.Logged(command.NewGrantKeyHandler(g.directory, repos, now), log),
+		createTeam:      app.Logged(command.NewCreateTeamHandler(g.directory, repos, now), log),
 		revokeKey:       app.Logged(command.NewRevokeKeyHandler(g.directory, repos, now), log),
 	}
 	uc := admin.UseCases{
@@ -161,6 +169,14 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 		ConnectProvider: g.commands.connectProvider,
 		GrantKey:        g.commands.grantKey,
 		RevokeKey:       g.commands.revokeKey,
+		CreateTeam:      g.commands.createTeam,
+		UpdateTeam:      app.Logged(command.NewUpdateTeamHandler(g.directory, repos, now), log),
+		ListTeams:       app.Logged(query.NewListTeamsHandler(g.directory), log),
+		GetTeam:         app.Logged(query.NewGetTeamHandler(g.directory), log),
+		UpdateKey:       app.Logged(command.NewUpdateKeyHandler(g.directory, repos, now), log),
+		RotateKey:       app.Logged(command.NewRotateKeyHandler(g.directory, repos, now), log),
+		SetPrice:        app.Logged(command.NewSetPriceHandler(g.directory, repos, now), log),
+		ListPrices:      app.Logged(query.NewListPricesHandler(g.directory, catalogue), log),
 		ListTenants:     app.Logged(query.NewListTenantsHandler(g.directory), log),
 		GetTenant:       app.Logged(query.NewGetTenantHandler(g.directory), log),
 		ListProviders:   app.Logged(query.NewListProvidersHandler(g.directory), log),
@@ -170,7 +186,7 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 		Events:          app.Logged(query.NewEventsHandler(g.directory, g.store), log),
 	}
 	svc := proxy.NewService(g.directory, proxy.NewDirectoryPolicy(g.directory),
-		providers.NewRegistry(repos, v, now), recorder{g.writer}, proxy.EchoOnlyPrices{}, now, log)
+		providers.NewRegistry(repos, v, now), recorder{g.writer}, proxy.NewPriceList(g.directory, catalogue), now, log)
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -197,6 +213,14 @@ func (r recorder) Reserve(ctx context.Context) (proxy.Slot, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+func (r recorder) TryReserve() (proxy.Slot, bool) {
+	s, ok := r.w.TryReserve()
+	if !ok {
+		return nil, false
+	}
+	return s, true
 }
 
 // stop drains the event buffer, then stops the projections and the pool.

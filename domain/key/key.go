@@ -1,5 +1,6 @@
 // Package key owns virtual keys: how a secret is made and recognised, and
-// the lifecycle of a key (granted, revoked, expired).
+// the lifecycle of a key (granted, updated, rotated, revoked, expired) with
+// the rules on which models it may call.
 package key
 
 import (
@@ -14,8 +15,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-
-	"github.com/gatehouse/gatehouse/domain/eventlog"
 )
 
 // SecretPrefix starts every virtual key, so scanners can spot a leaked one.
@@ -36,6 +35,20 @@ func HashSecret(secret string) SecretHash { return sha256.Sum256([]byte(secret))
 // Equal compares two hashes in constant time.
 func (h SecretHash) Equal(o SecretHash) bool { return subtle.ConstantTimeCompare(h[:], o[:]) == 1 }
 
+func (h SecretHash) String() string { return hex.EncodeToString(h[:]) }
+
+// ParseSecretHash reads the hex hash stored in an event.
+func ParseSecretHash(s string) (SecretHash, error) {
+	var h SecretHash
+	if len(s) != 2*len(h) {
+		return h, fmt.Errorf("%w: secret hash has %d hex digits", ErrInvalid, len(s))
+	}
+	if _, err := hex.Decode(h[:], []byte(s)); err != nil {
+		return h, fmt.Errorf("%w: secret hash: %v", ErrInvalid, err)
+	}
+	return h, nil
+}
+
 // NewSecret draws a secret from random; it is shown once and never stored.
 func NewSecret(random io.Reader) (string, error) {
 	b := make([]byte, secretBytes)
@@ -51,10 +64,13 @@ func LooksLikeSecret(s string) bool {
 }
 
 var (
-	ErrInvalid  = errors.New("invalid key")
-	ErrNotFound = errors.New("key not found")
-	ErrRevoked  = errors.New("key revoked")
-	ErrExpired  = errors.New("key expired")
+	ErrInvalid    = errors.New("invalid key")
+	ErrNotFound   = errors.New("key not found")
+	ErrRevoked    = errors.New("key revoked")
+	ErrExpired    = errors.New("key expired")
+	ErrRotatedOut = errors.New("key secret rotated out")
+	// ErrModelNotAllowed is a call for a model outside the key's patterns.
+	ErrModelNotAllowed = errors.New("model not allowed for this key")
 )
 
 // Key is a virtual key as the governance side sees it.
@@ -64,62 +80,21 @@ type Key struct {
 	Name       string
 	Prefix     string
 	SecretHash SecretHash
+	TeamID     *uuid.UUID
+	Models     []string // patterns of the models it may call; empty: any
+	Metadata   map[string]string
 	CreatedAt  time.Time
 	ExpiresAt  *time.Time
 	RevokedAt  *time.Time
-	Version    int // stream version, for optimistic concurrency
+	// PreviousHash is the secret a rotation replaced, valid until
+	// PreviousValidUntil (the grace period), if that is set.
+	PreviousHash       SecretHash
+	PreviousValidUntil *time.Time
+	Version            int // stream version, for optimistic concurrency
 }
-
-// KeyGranted issues a key. It carries the secret's hash, never the secret,
-// so the key directory can be rebuilt from the log.
-type KeyGranted struct {
-	V          int        `json:"v"`
-	KeyID      uuid.UUID  `json:"key_id"`
-	Name       string     `json:"name"`
-	Prefix     string     `json:"prefix"`
-	SecretHash string     `json:"secret_sha256"`
-	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
-}
-
-func (KeyGranted) EventType() string { return "key.granted" }
-func (KeyGranted) EventVersion() int { return 1 }
-
-// KeyRevoked withdraws a key for good.
-type KeyRevoked struct {
-	V      int       `json:"v"`
-	KeyID  uuid.UUID `json:"key_id"`
-	Reason string    `json:"reason,omitempty"`
-}
-
-func (KeyRevoked) EventType() string { return "key.revoked" }
-func (KeyRevoked) EventVersion() int { return 1 }
 
 // StreamID is a key's stream.
 func StreamID(id uuid.UUID) string { return "key:" + id.String() }
-
-// Grant decides a new key for a freshly drawn secret.
-func Grant(id uuid.UUID, tenantID, name, secret string, expiresAt *time.Time, now time.Time) (KeyGranted, error) {
-	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 200 {
-		return KeyGranted{}, fmt.Errorf("%w: name must be 1-200 characters", ErrInvalid)
-	}
-	if !LooksLikeSecret(secret) {
-		return KeyGranted{}, fmt.Errorf("%w: malformed secret", ErrInvalid)
-	}
-	if expiresAt != nil && !expiresAt.After(now) {
-		return KeyGranted{}, fmt.Errorf("%w: expires_at must be in the future", ErrInvalid)
-	}
-	h := HashSecret(secret)
-	return KeyGranted{V: 1, KeyID: id, Name: name, Prefix: secret[:DisplayPrefixLen], SecretHash: hex.EncodeToString(h[:]), ExpiresAt: expiresAt}, nil
-}
-
-// Revoke decides a revocation.
-func (k *Key) Revoke(reason string) (KeyRevoked, error) {
-	if k.RevokedAt != nil {
-		return KeyRevoked{}, ErrRevoked
-	}
-	return KeyRevoked{V: 1, KeyID: k.ID, Reason: strings.TrimSpace(reason)}, nil
-}
 
 // Usable says whether traffic may use the key at now. A revocation takes
 // effect as soon as it is known, whatever the clocks of the replicas say.
@@ -133,31 +108,27 @@ func (k *Key) Usable(now time.Time) error {
 	return nil
 }
 
-// Apply folds one recorded event of the key's stream into the key.
-func (k *Key) Apply(r eventlog.Recorded) error {
-	switch e := r.Event.(type) {
-	case KeyGranted:
-		h, err := ParseSecretHash(e.SecretHash)
-		if err != nil {
-			return err
-		}
-		*k = Key{ID: e.KeyID, TenantID: r.TenantID, Name: e.Name, Prefix: e.Prefix, SecretHash: h, CreatedAt: r.OccurredAt, ExpiresAt: e.ExpiresAt}
-	case KeyRevoked:
-		at := r.OccurredAt
-		k.RevokedAt = &at
+// Authenticates says whether a presented secret's hash opens the key at
+// now: its current secret, or the one it replaced during the grace period.
+func (k *Key) Authenticates(h SecretHash, now time.Time) error {
+	if k.SecretHash.Equal(h) {
+		return nil
 	}
-	k.Version = r.Version
-	return nil
+	if k.PreviousValidUntil != nil && k.PreviousHash.Equal(h) && now.Before(*k.PreviousValidUntil) {
+		return nil
+	}
+	return ErrRotatedOut
 }
 
-// ParseSecretHash reads the hex hash stored in a KeyGranted event.
-func ParseSecretHash(s string) (SecretHash, error) {
-	var h SecretHash
-	if len(s) != 2*len(h) {
-		return h, fmt.Errorf("%w: secret hash has %d hex digits", ErrInvalid, len(s))
+// AllowsModel says whether the key may call model ("<provider>/<model>").
+func (k *Key) AllowsModel(model string) error {
+	if len(k.Models) == 0 {
+		return nil
 	}
-	if _, err := hex.Decode(h[:], []byte(s)); err != nil {
-		return h, fmt.Errorf("%w: secret hash: %v", ErrInvalid, err)
+	for _, p := range k.Models {
+		if MatchModel(p, model) {
+			return nil
+		}
 	}
-	return h, nil
+	return ErrModelNotAllowed
 }

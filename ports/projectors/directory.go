@@ -5,11 +5,13 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/gatehouse/gatehouse/domain/eventlog"
 	"github.com/gatehouse/gatehouse/domain/key"
+	"github.com/gatehouse/gatehouse/domain/pricing"
 	"github.com/gatehouse/gatehouse/domain/provider"
 	"github.com/gatehouse/gatehouse/domain/tenancy"
 )
@@ -25,18 +27,30 @@ const DirectoryName = "directory.v1"
 type Directory struct {
 	mu        sync.RWMutex
 	tenants   map[string]tenancy.Tenant
+	teams     map[uuid.UUID]*tenancy.Team
 	providers map[string]map[string]provider.Connection // tenant → name → connection
 	keys      map[uuid.UUID]*key.Key
-	bySecret  map[key.SecretHash]*key.Key
+	bySecret  map[key.SecretHash]*key.Key       // current and rotated-out secrets
+	prices    map[string]map[string]tenantPrice // tenant → model → price
+	missing   map[string]map[string]bool        // tenant → model → price.missing recorded
+}
+
+type tenantPrice struct {
+	price   pricing.Price
+	version int
+	setAt   time.Time
 }
 
 // NewDirectory builds an empty directory.
 func NewDirectory() *Directory {
 	return &Directory{
 		tenants:   map[string]tenancy.Tenant{},
+		teams:     map[uuid.UUID]*tenancy.Team{},
 		providers: map[string]map[string]provider.Connection{},
 		keys:      map[uuid.UUID]*key.Key{},
 		bySecret:  map[key.SecretHash]*key.Key{},
+		prices:    map[string]map[string]tenantPrice{},
+		missing:   map[string]map[string]bool{},
 	}
 }
 
@@ -68,7 +82,8 @@ func (d *Directory) Apply(recs []eventlog.Recorded) {
 // shapesDirectory reports whether an event changes the directory.
 func shapesDirectory(e eventlog.Event) bool {
 	switch e.(type) {
-	case tenancy.TenantCreated, provider.ProviderConnected, key.KeyGranted, key.KeyRevoked:
+	case tenancy.TenantCreated, tenancy.TeamCreated, tenancy.TeamUpdated, provider.ProviderConnected,
+		key.KeyGranted, key.KeyUpdated, key.KeyRotated, key.KeyRevoked, pricing.PriceSet, pricing.PriceMissing:
 		return true
 	}
 	return false
@@ -78,12 +93,88 @@ func (d *Directory) apply(r eventlog.Recorded) error {
 	switch e := r.Event.(type) {
 	case tenancy.TenantCreated:
 		d.OnTenantCreated(r, e)
+	case tenancy.TeamCreated, tenancy.TeamUpdated:
+		d.onTeamEvent(r)
 	case provider.ProviderConnected:
 		d.OnProviderConnected(r, e)
-	case key.KeyGranted, key.KeyRevoked:
+	case key.KeyGranted, key.KeyUpdated, key.KeyRotated, key.KeyRevoked:
 		return d.onKeyEvent(r)
+	case pricing.PriceSet:
+		d.OnPriceSet(r, e)
+	case pricing.PriceMissing:
+		d.OnPriceMissing(r, e)
 	}
 	return nil
+}
+
+// OnPriceSet records the tenant's price for a model (the newest version wins).
+func (d *Directory) OnPriceSet(r eventlog.Recorded, e pricing.PriceSet) {
+	byModel := d.prices[r.TenantID]
+	if byModel == nil {
+		byModel = map[string]tenantPrice{}
+		d.prices[r.TenantID] = byModel
+	}
+	if cur, ok := byModel[e.Model]; ok && cur.version >= r.Version {
+		return
+	}
+	byModel[e.Model] = tenantPrice{price: e.Price(), version: r.Version, setAt: r.OccurredAt}
+}
+
+// OnPriceMissing notes that price.missing is on record for the model.
+func (d *Directory) OnPriceMissing(r eventlog.Recorded, e pricing.PriceMissing) {
+	if d.missing[r.TenantID] == nil {
+		d.missing[r.TenantID] = map[string]bool{}
+	}
+	d.missing[r.TenantID][e.Model] = true
+}
+
+// TenantPrice is the tenant's own price for a model.
+func (d *Directory) TenantPrice(tenantID, model string) (pricing.Price, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	p, ok := d.prices[tenantID][model]
+	return p.price, ok
+}
+
+// PriceMissingRecorded says whether price.missing is on record for the model.
+func (d *Directory) PriceMissingRecorded(tenantID, model string) bool {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.missing[tenantID][model]
+}
+
+// TenantPrices lists the tenant's own prices by model.
+func (d *Directory) TenantPrices(tenantID string) []pricing.ModelPrice {
+	d.mu.RLock()
+	out := []pricing.ModelPrice{}
+	for m, p := range d.prices[tenantID] {
+		out = append(out, pricing.ModelPrice{Model: m, Price: p.price, SetAt: p.setAt})
+	}
+	d.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Model < out[j].Model })
+	return out
+}
+
+// onTeamEvent folds team.created and team.updated, skipping versions applied.
+func (d *Directory) onTeamEvent(r eventlog.Recorded) {
+	var id uuid.UUID
+	switch e := r.Event.(type) {
+	case tenancy.TeamCreated:
+		id = e.TeamID
+	case tenancy.TeamUpdated:
+		id = e.TeamID
+	}
+	t := d.teams[id]
+	if t == nil {
+		if _, created := r.Event.(tenancy.TeamCreated); !created {
+			return
+		}
+		t = &tenancy.Team{}
+		d.teams[id] = t
+	}
+	if r.Version > t.Version {
+		t.Apply(r)
+	}
 }
 
 // OnTenantCreated adds the tenant.
@@ -107,8 +198,9 @@ func (d *Directory) OnProviderConnected(r eventlog.Recorded, e provider.Provider
 	byName[e.Name] = provider.Connection{ID: e.ProviderID, TenantID: r.TenantID, Name: e.Name, Kind: e.Kind, BaseURL: e.BaseURL}
 }
 
-// onKeyEvent folds key.granted and key.revoked through the key's own rules,
-// skipping versions already applied.
+// onKeyEvent folds a key's events through the key's own rules, skipping
+// versions already applied; both its current and its rotated-out secret
+// find it (the key decides whether the latter still opens it).
 func (d *Directory) onKeyEvent(r eventlog.Recorded) error {
 	id := keyID(r.Event)
 	k := d.keys[id]
@@ -121,17 +213,28 @@ func (d *Directory) onKeyEvent(r eventlog.Recorded) error {
 	if r.Version <= k.Version {
 		return nil
 	}
+	stale := k.PreviousHash
 	if err := k.Apply(r); err != nil {
 		return err
 	}
+	if _, rotated := r.Event.(key.KeyRotated); rotated && stale != (key.SecretHash{}) {
+		delete(d.bySecret, stale) // the secret two rotations ago opens nothing
+	}
 	d.keys[id] = k
 	d.bySecret[k.SecretHash] = k
+	if _, rotated := r.Event.(key.KeyRotated); rotated && k.PreviousValidUntil == nil {
+		delete(d.bySecret, k.PreviousHash)
+	}
 	return nil
 }
 
 func keyID(e eventlog.Event) uuid.UUID {
 	switch e := e.(type) {
 	case key.KeyGranted:
+		return e.KeyID
+	case key.KeyUpdated:
+		return e.KeyID
+	case key.KeyRotated:
 		return e.KeyID
 	case key.KeyRevoked:
 		return e.KeyID
@@ -179,15 +282,41 @@ func (d *Directory) Providers(tenantID string) []provider.Connection {
 	return out
 }
 
-// KeyBySecret finds the key a presented secret's hash belongs to.
+// KeyBySecret finds the key a presented secret's hash belongs to, by its
+// current or its rotated-out secret: key.Authenticates tells them apart.
 func (d *Directory) KeyBySecret(h key.SecretHash) (key.Key, bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	k, ok := d.bySecret[h]
-	if !ok || !k.SecretHash.Equal(h) {
+	if !ok {
 		return key.Key{}, false
 	}
 	return *k, true
+}
+
+// Team finds a tenant's team.
+func (d *Directory) Team(tenantID string, id uuid.UUID) (tenancy.Team, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	t, ok := d.teams[id]
+	if !ok || t.TenantID != tenantID {
+		return tenancy.Team{}, false
+	}
+	return *t, true
+}
+
+// Teams lists a tenant's teams by name.
+func (d *Directory) Teams(tenantID string) []tenancy.Team {
+	d.mu.RLock()
+	out := []tenancy.Team{}
+	for _, t := range d.teams {
+		if t.TenantID == tenantID {
+			out = append(out, *t)
+		}
+	}
+	d.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }
 
 // Key finds a tenant's key by id.

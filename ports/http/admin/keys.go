@@ -1,7 +1,9 @@
 package admin
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -16,15 +18,21 @@ import (
 type keys struct{ *Server }
 
 type keyJSON struct {
-	ID        string     `json:"id"`
-	TenantID  string     `json:"tenant"`
-	Name      string     `json:"name"`
-	Prefix    string     `json:"prefix"`
-	Status    string     `json:"status"`
-	CreatedAt time.Time  `json:"created_at"`
-	ExpiresAt *time.Time `json:"expires_at"`
-	RevokedAt *time.Time `json:"revoked_at"`
-	Secret    string     `json:"secret,omitempty"` // only in the answer to the grant
+	ID        string            `json:"id"`
+	TenantID  string            `json:"tenant"`
+	Name      string            `json:"name"`
+	Prefix    string            `json:"prefix"`
+	Status    string            `json:"status"`
+	TeamID    *uuid.UUID        `json:"team_id"`
+	Models    []string          `json:"models"`
+	Metadata  map[string]string `json:"metadata"`
+	CreatedAt time.Time         `json:"created_at"`
+	ExpiresAt *time.Time        `json:"expires_at"`
+	RevokedAt *time.Time        `json:"revoked_at"`
+	// PreviousValidUntil: after a rotation with a grace period, until when
+	// the previous secret still works.
+	PreviousValidUntil *time.Time `json:"previous_secret_valid_until,omitempty"`
+	Secret             string     `json:"secret,omitempty"` // only in the answer to a grant or a rotation
 }
 
 func keyOut(k key.Key, now time.Time) keyJSON {
@@ -35,41 +43,62 @@ func keyOut(k key.Key, now time.Time) keyJSON {
 	case errors.Is(err, key.ErrExpired):
 		status = "expired"
 	}
-	return keyJSON{ID: k.ID.String(), TenantID: k.TenantID, Name: k.Name, Prefix: k.Prefix, Status: status,
-		CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt}
+	models, metadata := k.Models, k.Metadata
+	if models == nil {
+		models = []string{}
+	}
+	if metadata == nil {
+		metadata = map[string]string{}
+	}
+	out := keyJSON{ID: k.ID.String(), TenantID: k.TenantID, Name: k.Name, Prefix: k.Prefix, Status: status,
+		TeamID: k.TeamID, Models: models, Metadata: metadata, CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt}
+	if k.PreviousValidUntil != nil && now.Before(*k.PreviousValidUntil) {
+		out.PreviousValidUntil = k.PreviousValidUntil
+	}
+	return out
 }
 
 func (r *keys) register(g *echo.Group) {
 	g.POST("/tenants/:tenant/keys", r.grant)
 	g.GET("/tenants/:tenant/keys", r.list)
 	g.GET("/tenants/:tenant/keys/:key", r.get)
+	g.PATCH("/tenants/:tenant/keys/:key", r.update)
+	g.POST("/tenants/:tenant/keys/:key/rotate", r.rotate)
 	g.POST("/tenants/:tenant/keys/:key/revoke", r.revoke)
 }
 
-func keyParam(c echo.Context) (uuid.UUID, error) {
-	id, err := uuid.Parse(c.Param("key"))
+func uuidParam(c echo.Context, name string, notFound error) (uuid.UUID, error) {
+	id, err := uuid.Parse(c.Param(name))
 	if err != nil {
-		return uuid.Nil, key.ErrNotFound
+		return uuid.Nil, notFound
 	}
 	return id, nil
 }
 
 func (r *keys) grant(c echo.Context) error {
 	var in struct {
-		Name      string     `json:"name"`
-		ExpiresAt *time.Time `json:"expires_at"`
+		Name      string            `json:"name"`
+		TeamID    *uuid.UUID        `json:"team_id"`
+		Models    []string          `json:"models"`
+		Metadata  map[string]string `json:"metadata"`
+		ExpiresAt *time.Time        `json:"expires_at"`
 	}
 	if err := decode(c, &in); err != nil {
 		return r.fail(c, err)
 	}
-	g, err := r.uc.GrantKey.Handle(c.Request().Context(), command.GrantKey{Actor: actor(c), TenantID: c.Param("tenant"), Name: in.Name, ExpiresAt: in.ExpiresAt})
+	g, err := r.uc.GrantKey.Handle(c.Request().Context(), command.GrantKey{Actor: actor(c), TenantID: c.Param("tenant"),
+		Settings: key.Settings{Name: in.Name, TeamID: in.TeamID, Models: in.Models, Metadata: in.Metadata, ExpiresAt: in.ExpiresAt}})
 	if err != nil {
 		return r.fail(c, err)
 	}
-	out := keyOut(g.Key, g.Key.CreatedAt)
+	return r.withSecret(c, http.StatusCreated, g)
+}
+
+func (r *keys) withSecret(c echo.Context, status int, g command.GrantedKey) error {
+	out := keyOut(g.Key, time.Now())
 	out.Secret = g.Secret
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.JSON(http.StatusCreated, out)
+	return c.JSON(status, out)
 }
 
 func (r *keys) list(c echo.Context) error {
@@ -86,7 +115,7 @@ func (r *keys) list(c echo.Context) error {
 }
 
 func (r *keys) get(c echo.Context) error {
-	id, err := keyParam(c)
+	id, err := uuidParam(c, "key", key.ErrNotFound)
 	if err != nil {
 		return r.fail(c, err)
 	}
@@ -97,8 +126,74 @@ func (r *keys) get(c echo.Context) error {
 	return c.JSON(http.StatusOK, keyOut(k, time.Now()))
 }
 
+// patchField reads one member of a JSON merge patch: absent leaves the
+// setting alone, null clears it, a value sets it.
+func patchField[T any](raw map[string]json.RawMessage, name string, f *key.Field[T]) error {
+	v, ok := raw[name]
+	if !ok {
+		return nil
+	}
+	f.Set = true
+	if string(v) == "null" {
+		return nil
+	}
+	if err := json.Unmarshal(v, &f.Value); err != nil {
+		return errors.Join(errBadInput, fmt.Errorf("body: %s: %v", name, err))
+	}
+	return nil
+}
+
+func (r *keys) update(c echo.Context) error {
+	id, err := uuidParam(c, "key", key.ErrNotFound)
+	if err != nil {
+		return r.fail(c, err)
+	}
+	var raw map[string]json.RawMessage
+	if err := decode(c, &raw); err != nil {
+		return r.fail(c, err)
+	}
+	var p key.Patch
+	for name := range raw {
+		switch name {
+		case "name", "team_id", "models", "metadata", "expires_at":
+		default:
+			return r.fail(c, errors.Join(errBadInput, fmt.Errorf("body: unknown field %q", name)))
+		}
+	}
+	err = errors.Join(
+		patchField(raw, "name", &p.Name), patchField(raw, "team_id", &p.TeamID), patchField(raw, "models", &p.Models),
+		patchField(raw, "metadata", &p.Metadata), patchField(raw, "expires_at", &p.ExpiresAt))
+	if err != nil {
+		return r.fail(c, err)
+	}
+	k, err := r.uc.UpdateKey.Handle(c.Request().Context(), command.UpdateKey{Actor: actor(c), TenantID: c.Param("tenant"), KeyID: id, Patch: p})
+	if err != nil {
+		return r.fail(c, err)
+	}
+	return c.JSON(http.StatusOK, keyOut(k, time.Now()))
+}
+
+func (r *keys) rotate(c echo.Context) error {
+	id, err := uuidParam(c, "key", key.ErrNotFound)
+	if err != nil {
+		return r.fail(c, err)
+	}
+	var in struct {
+		GraceSeconds int64 `json:"grace_seconds"`
+	}
+	if err := decodeOptional(c, &in); err != nil {
+		return r.fail(c, err)
+	}
+	g, err := r.uc.RotateKey.Handle(c.Request().Context(), command.RotateKey{Actor: actor(c), TenantID: c.Param("tenant"), KeyID: id,
+		Grace: time.Duration(in.GraceSeconds) * time.Second})
+	if err != nil {
+		return r.fail(c, err)
+	}
+	return r.withSecret(c, http.StatusOK, g)
+}
+
 func (r *keys) revoke(c echo.Context) error {
-	id, err := keyParam(c)
+	id, err := uuidParam(c, "key", key.ErrNotFound)
 	if err != nil {
 		return r.fail(c, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/gatehouse/gatehouse/domain/access"
 	"github.com/gatehouse/gatehouse/domain/eventlog"
 	"github.com/gatehouse/gatehouse/domain/key"
+	"github.com/gatehouse/gatehouse/domain/pricing"
 	"github.com/gatehouse/gatehouse/domain/provider"
 	"github.com/gatehouse/gatehouse/domain/tenancy"
 	"github.com/gatehouse/gatehouse/ports/http/middleware"
@@ -48,10 +50,12 @@ var errorStatus = []struct {
 }{
 	{access.ErrNotVisible, http.StatusNotFound, "Not Found"},
 	{key.ErrNotFound, http.StatusNotFound, "Not Found"},
+	{tenancy.ErrTeamNotFound, http.StatusNotFound, "Not Found"},
 	{access.ErrForbidden, http.StatusForbidden, "Forbidden"},
 	{tenancy.ErrInvalid, http.StatusBadRequest, "Invalid Request"},
 	{provider.ErrInvalid, http.StatusBadRequest, "Invalid Request"},
 	{key.ErrInvalid, http.StatusBadRequest, "Invalid Request"},
+	{pricing.ErrInvalid, http.StatusBadRequest, "Invalid Request"},
 	{query.ErrInvalidQuery, http.StatusBadRequest, "Invalid Request"},
 	{errBadInput, http.StatusBadRequest, "Invalid Request"},
 	{command.ErrExists, http.StatusConflict, "Conflict"},
@@ -60,6 +64,11 @@ var errorStatus = []struct {
 }
 
 var errBadInput = errors.New("invalid input")
+
+// errBadInputf is input the port itself refuses.
+func errBadInputf(format string, args ...any) error {
+	return errors.Join(errBadInput, fmt.Errorf(format, args...))
+}
 
 // fail answers an error: known ones by the table, anything else as a 500
 // with a fixed message and the trace id, the error itself only in the log.

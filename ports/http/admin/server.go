@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse/gatehouse/app/command"
 	"github.com/gatehouse/gatehouse/app/query"
 	"github.com/gatehouse/gatehouse/domain/key"
+	"github.com/gatehouse/gatehouse/domain/pricing"
 	"github.com/gatehouse/gatehouse/domain/provider"
 	"github.com/gatehouse/gatehouse/domain/tenancy"
 )
@@ -27,10 +28,18 @@ type UseCases struct {
 	GetTenant       app.Handler[query.GetTenant, tenancy.Tenant]
 	ConnectProvider app.Handler[command.ConnectProvider, provider.Connection]
 	ListProviders   app.Handler[query.ListProviders, []provider.Connection]
+	CreateTeam      app.Handler[command.CreateTeam, tenancy.Team]
+	UpdateTeam      app.Handler[command.UpdateTeam, tenancy.Team]
+	ListTeams       app.Handler[query.ListTeams, []tenancy.Team]
+	GetTeam         app.Handler[query.GetTeam, tenancy.Team]
 	GrantKey        app.Handler[command.GrantKey, command.GrantedKey]
+	UpdateKey       app.Handler[command.UpdateKey, key.Key]
+	RotateKey       app.Handler[command.RotateKey, command.GrantedKey]
 	RevokeKey       app.Handler[command.RevokeKey, key.Key]
 	ListKeys        app.Handler[query.ListKeys, []key.Key]
 	GetKey          app.Handler[query.GetKey, key.Key]
+	SetPrice        app.Handler[command.SetPrice, pricing.ModelPrice]
+	ListPrices      app.Handler[query.ListPrices, query.PriceSheet]
 	Spend           app.Handler[query.Spend, query.SpendReport]
 	Events          app.Handler[query.Events, query.EventPage]
 }
@@ -57,7 +66,7 @@ func (s *Server) Register(e *echo.Echo) {
 	})
 	g := e.Group(Prefix, s.authenticate)
 	for _, r := range []interface{ register(*echo.Group) }{
-		&tenants{s}, &providers{s}, &keys{s}, &spend{s}, &events{s},
+		&tenants{s}, &teams{s}, &providers{s}, &keys{s}, &prices{s}, &spend{s}, &events{s},
 	} {
 		r.register(g)
 	}

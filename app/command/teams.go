@@ -1,0 +1,94 @@
+package command
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse/gatehouse/domain/eventlog"
+	"github.com/gatehouse/gatehouse/domain/tenancy"
+)
+
+// CreateTeam founds a team in a tenant.
+type CreateTeam struct {
+	Actor
+	TenantID string
+	Name     string
+}
+
+// CreateTeamHandler handles CreateTeam.
+type CreateTeamHandler struct {
+	tenants Tenants
+	repo    TeamRepository
+	now     func() time.Time
+}
+
+// NewCreateTeamHandler wires the handler.
+func NewCreateTeamHandler(tenants Tenants, repo TeamRepository, now func() time.Time) CreateTeamHandler {
+	mustNotBeNil("NewCreateTeamHandler", tenants, repo, now)
+	return CreateTeamHandler{tenants: tenants, repo: repo, now: now}
+}
+
+// Handle founds the team.
+func (h CreateTeamHandler) Handle(ctx context.Context, c CreateTeam) (tenancy.Team, error) {
+	if err := managedTenant(h.tenants, c.Actor, c.TenantID); err != nil {
+		return tenancy.Team{}, err
+	}
+	e, err := tenancy.CreateTeam(uuid.New(), c.Name)
+	if err != nil {
+		return tenancy.Team{}, err
+	}
+	now := h.now()
+	meta := c.meta(now)
+	if err := h.repo.CreateTeam(ctx, meta, c.TenantID, e); err != nil {
+		return tenancy.Team{}, err
+	}
+	var t tenancy.Team
+	t.Apply(eventlog.Recorded{Envelope: meta.Envelope(uuid.Nil, c.TenantID, tenancy.TeamStreamID(e.TeamID), 1, e)})
+	return t, nil
+}
+
+// UpdateTeam renames a team.
+type UpdateTeam struct {
+	Actor
+	TenantID string
+	TeamID   uuid.UUID
+	Name     *string
+}
+
+// UpdateTeamHandler handles UpdateTeam.
+type UpdateTeamHandler struct {
+	tenants Tenants
+	repo    TeamRepository
+	now     func() time.Time
+}
+
+// NewUpdateTeamHandler wires the handler.
+func NewUpdateTeamHandler(tenants Tenants, repo TeamRepository, now func() time.Time) UpdateTeamHandler {
+	mustNotBeNil("NewUpdateTeamHandler", tenants, repo, now)
+	return UpdateTeamHandler{tenants: tenants, repo: repo, now: now}
+}
+
+// Handle changes the team and returns it as changed.
+func (h UpdateTeamHandler) Handle(ctx context.Context, c UpdateTeam) (tenancy.Team, error) {
+	if err := managedTenant(h.tenants, c.Actor, c.TenantID); err != nil {
+		return tenancy.Team{}, err
+	}
+	now := h.now()
+	meta := c.meta(now)
+	var out tenancy.Team
+	err := h.repo.UpdateTeam(ctx, meta, c.TenantID, c.TeamID, func(t *tenancy.Team) ([]eventlog.Event, error) {
+		out = *t
+		if c.Name == nil {
+			return nil, nil
+		}
+		e, changed, err := t.Rename(*c.Name)
+		if err != nil || !changed {
+			return nil, err
+		}
+		out.Apply(eventlog.Recorded{Envelope: meta.Envelope(uuid.Nil, c.TenantID, tenancy.TeamStreamID(t.ID), t.Version+1, e)})
+		return []eventlog.Event{e}, nil
+	})
+	return out, err
+}

@@ -1,0 +1,104 @@
+// Package pricing says what a request costs: list prices from a dated
+// catalogue, a tenant's own prices on top, and the arithmetic, in integer
+// micro-dollars.
+package pricing
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/domain/usage"
+)
+
+// Price is a model's price in micro-dollars per million tokens.
+type Price struct {
+	Input       usage.Micros // per million prompt tokens
+	Output      usage.Micros // per million completion tokens
+	CachedInput usage.Micros // per million prompt tokens served from the provider's cache
+}
+
+// Cost prices token counts, rounding up to the micro-dollar: gatehouse
+// never under-counts. Cached tokens are part of the prompt count (OpenAI's
+// convention) and are charged at the cached rate when there is one.
+func (p Price) Cost(t usage.Tokens) usage.Micros {
+	cached := min(t.CachedPrompt, t.Prompt)
+	cachedRate := p.CachedInput
+	if cachedRate == 0 {
+		cachedRate = p.Input
+	}
+	micro := (t.Prompt-cached)*int64(p.Input) + cached*int64(cachedRate) + t.Completion*int64(p.Output)
+	return usage.Micros((micro + 999_999) / 1_000_000)
+}
+
+// ModelPrice is a tenant's own price for a model.
+type ModelPrice struct {
+	Model string
+	Price Price
+	SetAt time.Time
+}
+
+// ErrInvalid is a price that input got wrong.
+var ErrInvalid = errors.New("invalid price")
+
+// maxPerMTok bounds a price: $10,000 per million tokens.
+const maxPerMTok = 10_000
+
+// FromUSD converts dollars per million tokens to a Price, checking bounds.
+func FromUSD(input, output, cachedInput float64) (Price, error) {
+	conv := func(name string, v float64) (usage.Micros, error) {
+		if math.IsNaN(v) || v < 0 || v > maxPerMTok {
+			return 0, fmt.Errorf("%w: %s must be between 0 and %d dollars per million tokens", ErrInvalid, name, maxPerMTok)
+		}
+		return usage.Micros(math.Round(v * 1e6)), nil
+	}
+	in, err1 := conv("input_usd_per_mtok", input)
+	out, err2 := conv("output_usd_per_mtok", output)
+	cached, err3 := conv("cached_input_usd_per_mtok", cachedInput)
+	return Price{Input: in, Output: out, CachedInput: cached}, errors.Join(err1, err2, err3)
+}
+
+// Catalogue is the dated list of providers' list prices, keyed by provider
+// kind and model ("openai/gpt-4o-mini").
+type Catalogue struct {
+	Date   string // when the prices were taken from the providers' pages
+	Source string
+	prices map[string]Price
+}
+
+// NewCatalogue builds a catalogue.
+func NewCatalogue(date, source string, prices map[string]Price) Catalogue {
+	return Catalogue{Date: date, Source: source, prices: prices}
+}
+
+// Len is how many models the catalogue prices.
+func (c Catalogue) Len() int { return len(c.prices) }
+
+// Lookup finds a model's list price: its exact name, else the longest
+// catalogued name it extends with a dash (a dated snapshot such as
+// gpt-4o-mini-2024-07-18 takes gpt-4o-mini's price).
+func (c Catalogue) Lookup(kind, model string) (Price, bool) {
+	name := kind + "/" + model
+	if p, ok := c.prices[name]; ok {
+		return p, true
+	}
+	for i := len(name) - 1; i > len(kind)+1; i-- {
+		if name[i] == '-' || name[i] == '@' || name[i] == ':' {
+			if p, ok := c.prices[name[:i]]; ok {
+				return p, true
+			}
+		}
+	}
+	return Price{}, false
+}
+
+// ValidModel checks a "<provider>/<model>" name given for a price.
+func ValidModel(model string) error {
+	i := strings.IndexByte(model, '/')
+	if i <= 0 || i == len(model)-1 || len(model) > 300 || strings.ContainsAny(model, "*? ") {
+		return fmt.Errorf("%w: model must be <provider>/<model>, without wildcards", ErrInvalid)
+	}
+	return nil
+}
