@@ -102,7 +102,7 @@ func TestE2E_EverythingSurvivesARestartAndTheChainVerifies(t *testing.T) {
 		}
 		return nil
 	})
-	verifyFeed(t, s, admin, "acme", 7)
+	verifyFeed(t, s, admin, "acme", 8)
 	s.stop()
 
 	store := postgres.NewEventStore(in.pool(), eventcodec.Gatehouse())
@@ -110,7 +110,7 @@ func TestE2E_EverythingSurvivesARestartAndTheChainVerifies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != 1+1+1+4 { // tenant, provider, key, four requests
+	if n != 1+1+1+4+1 { // tenant, provider, key, four requests, price.missing for up/m
 		t.Fatalf("chain of %d events", n)
 	}
 }
