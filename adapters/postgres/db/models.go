@@ -40,6 +40,28 @@ type ProviderCredential struct {
 	CreatedAt  time.Time
 }
 
+type QuotaCounter struct {
+	TenantID string
+	Kind     string
+	Scope    string
+	ScopeID  string
+	Bucket   time.Time
+	Used     int64
+	Reserved int64
+}
+
+type QuotaHold struct {
+	TenantID  string
+	RequestID uuid.UUID
+	Line      int16
+	Kind      string
+	Scope     string
+	ScopeID   string
+	Bucket    time.Time
+	Amount    int64
+	ExpiresAt time.Time
+}
+
 type SpendHourly struct {
 	TenantID         string
 	Hour             time.Time

@@ -1,0 +1,109 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse/gatehouse/adapters/postgres"
+	"github.com/gatehouse/gatehouse/adapters/postgres/pgtest"
+	"github.com/gatehouse/gatehouse/domain/quota"
+)
+
+var tenantSubject = quota.Subject{TenantID: "acme", Scope: quota.ScopeTenant, ID: "acme"}
+
+func budgetLine(limit, amount int64, window time.Time) quota.Line {
+	return quota.Line{Kind: quota.KindBudget, Subject: tenantSubject, Bucket: window, Limit: limit, Amount: amount, Hard: true}
+}
+
+func TestQuotas_AHardBudgetNeverOvershootsUnderConcurrency(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	q := postgres.NewQuotas(pool, quiet)
+	ctx := context.Background()
+	now := time.Now()
+	window, _ := quota.Window(quota.Day, now)
+	const limit, cost = 1_000_000, 30_000 // room for 33
+	var admitted atomic.Int64
+	var wg sync.WaitGroup
+	for i := 0; i < 80; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := uuid.New()
+			_, err := q.Admit(ctx, "acme", id, []quota.Line{budgetLine(limit, cost, window)}, now)
+			var refused *quota.Refused
+			switch {
+			case err == nil:
+				admitted.Add(1)
+				q.Settle(id, quota.Settlement{TenantID: "acme", Cost: cost, Tokens: 10})
+			case errors.As(err, &refused):
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := q.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	used, reserved, err := q.Counter(ctx, quota.KindBudget, tenantSubject, window)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if admitted.Load() != limit/cost || used != admitted.Load()*cost || reserved != 0 {
+		t.Fatalf("admitted %d (room for %d), spent %d, still reserved %d", admitted.Load(), limit/cost, used, reserved)
+	}
+}
+
+func TestQuotas_AdmitsAllLinesOrNone(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	q := postgres.NewQuotas(pool, quiet)
+	defer q.Close(context.Background())
+	ctx := context.Background()
+	now := time.Now()
+	window, _ := quota.Window(quota.Day, now)
+	minute := now.UTC().Truncate(time.Minute)
+	key := quota.Subject{TenantID: "acme", Scope: quota.ScopeKey, ID: uuid.NewString()}
+	lines := []quota.Line{
+		budgetLine(1_000_000, 100, window),
+		{Kind: quota.KindRequests, Subject: key, Bucket: minute, Limit: 2, Amount: 1, Hard: true},
+	}
+	for i := 0; i < 2; i++ {
+		if _, err := q.Admit(ctx, "acme", uuid.New(), lines, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := q.Admit(ctx, "acme", uuid.New(), lines, now)
+	var refused *quota.Refused
+	if !errors.As(err, &refused) || refused.Line.Kind != quota.KindRequests {
+		t.Fatalf("third request in a minute of two: %v", err)
+	}
+	_, reserved, _ := q.Counter(ctx, quota.KindBudget, tenantSubject, window)
+	if reserved != 200 {
+		t.Fatalf("the refused admission left a budget reservation: %d reserved", reserved)
+	}
+}
+
+func TestQuotas_AnUnsettledHoldExpiresAndIsPostedAtItsAmount(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	ctx := context.Background()
+	q := postgres.NewQuotas(pool, quiet)
+	defer q.Close(ctx)
+	past := time.Now().Add(-postgres.HoldTTL - time.Minute) // admitted long ago, its replica gone
+	window, _ := quota.Window(quota.Total, past)
+	if _, err := q.Admit(ctx, "acme", uuid.New(), []quota.Line{budgetLine(1_000_000, 5_000, window)}, past); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `SELECT * FROM quota_expire(now(), 100)`); err != nil {
+		t.Fatal(err)
+	}
+	used, reserved, _ := q.Counter(ctx, quota.KindBudget, tenantSubject, window)
+	if used != 5_000 || reserved != 0 {
+		t.Fatalf("expired hold: spent %d, reserved %d; want it posted at 5000", used, reserved)
+	}
+}
