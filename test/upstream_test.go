@@ -81,9 +81,18 @@ func (f *fakeOpenAI) serve(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"error":{"message":"max_tokens is too large","type":"invalid_request_error","code":"invalid_value","param":"max_tokens"}}`)
 		return
 	}
+	// Completion tokens: max_tokens when the request sets it (so that a test
+	// knows a request's cost exactly), a given number for "verbose-N", else 7.
+	completion := 7
+	if mt, ok := body["max_tokens"].(float64); ok {
+		completion = int(mt)
+	}
+	if _, err := fmt.Sscanf(prompt, "verbose-%d", &completion); err == nil {
+		completion = max(completion, 0)
+	}
 	if stream, _ := body["stream"].(bool); !stream {
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":%q,"choices":[{"index":0,"message":{"role":"assistant","content":"hi from upstream"},"finish_reason":"stop","logprobs":null}],"usage":{"prompt_tokens":11,"completion_tokens":7,"total_tokens":18,"prompt_tokens_details":{"cached_tokens":3}}}`, model)
+		fmt.Fprintf(w, `{"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":%q,"choices":[{"index":0,"message":{"role":"assistant","content":"hi from upstream"},"finish_reason":"stop","logprobs":null}],"usage":{"prompt_tokens":11,"completion_tokens":%d,"total_tokens":%d,"prompt_tokens_details":{"cached_tokens":3}}}`, model, completion, 11+completion)
 		return
 	}
 	includeUsage := false

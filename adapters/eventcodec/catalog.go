@@ -4,6 +4,7 @@ import (
 	"github.com/gatehouse/gatehouse/domain/key"
 	"github.com/gatehouse/gatehouse/domain/pricing"
 	"github.com/gatehouse/gatehouse/domain/provider"
+	"github.com/gatehouse/gatehouse/domain/quota"
 	"github.com/gatehouse/gatehouse/domain/tenancy"
 	"github.com/gatehouse/gatehouse/domain/usage"
 )
@@ -21,6 +22,10 @@ func Gatehouse() *Registry {
 		key.KeyRevoked{},
 		pricing.PriceSet{},
 		pricing.PriceMissing{},
+		quota.BudgetSet{},
+		quota.BudgetAlerted{},
+		quota.BudgetExceeded{},
+		quota.RateLimitSet{},
 		usage.RequestCompleted{},
 		usage.RequestRejected{},
 	)

@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse/gatehouse/domain/key"
 	"github.com/gatehouse/gatehouse/domain/pricing"
 	"github.com/gatehouse/gatehouse/domain/provider"
+	"github.com/gatehouse/gatehouse/domain/quota"
 	"github.com/gatehouse/gatehouse/domain/tenancy"
 )
 
@@ -118,7 +119,22 @@ func updateStream[T any](ctx context.Context, store *EventStore, meta eventlog.M
 // SetPrice appends a tenant's price for a model at the next version of the
 // model's price stream.
 func (r *Repositories) SetPrice(ctx context.Context, meta eventlog.Meta, tenantID string, e pricing.PriceSet) error {
-	stream := pricing.StreamID(e.Model)
+	return r.appendNext(ctx, meta, tenantID, pricing.StreamID(e.Model), e)
+}
+
+// SetBudget appends a subject's budget at the next version of its stream.
+func (r *Repositories) SetBudget(ctx context.Context, meta eventlog.Meta, s quota.Subject, e quota.BudgetSet) error {
+	return r.appendNext(ctx, meta, s.TenantID, quota.BudgetStreamID(s), e)
+}
+
+// SetRateLimit appends a subject's rate limit at the next version of its stream.
+func (r *Repositories) SetRateLimit(ctx context.Context, meta eventlog.Meta, s quota.Subject, e quota.RateLimitSet) error {
+	return r.appendNext(ctx, meta, s.TenantID, quota.RateLimitStreamID(s), e)
+}
+
+// appendNext appends a setting that replaces the previous one: at the
+// stream's next version, retried when another writer got there first.
+func (r *Repositories) appendNext(ctx context.Context, meta eventlog.Meta, tenantID, stream string, e eventlog.Event) error {
 	for attempt := 1; ; attempt++ {
 		history, err := r.store.ReadStream(ctx, tenantID, stream)
 		if err != nil {

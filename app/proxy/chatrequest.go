@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/gatehouse/gatehouse/app/proxy/jsontop"
+	"github.com/gatehouse/gatehouse/domain/quota"
 )
 
 // span is a value's place in the body.
@@ -21,6 +22,8 @@ type chatRequest struct {
 	modelAt      span
 	optsAt       *span // stream_options, when present
 	lastEnd      int   // just past the last member's value
+	maxOutput    int64 // max_tokens or max_completion_tokens; 0 when absent
+	images       int   // image parts, for the prompt's worst case
 }
 
 // readChatRequest reads the members the gateway acts on, in one scan. The
@@ -53,6 +56,13 @@ func readChatRequest(body []byte) (chatRequest, *Refusal) {
 		case "stream_options":
 			take(&optsRaw)
 			r.optsAt = &span{m.ValueStart, m.ValueEnd}
+		case "max_tokens", "max_completion_tokens":
+			var n int64
+			if json.Unmarshal(v, &n) == nil && n > r.maxOutput {
+				r.maxOutput = n
+			}
+		case "messages":
+			r.images = bytes.Count(v, imageURL)
 		}
 		r.lastEnd = m.End
 		return repeated == ""
@@ -83,6 +93,17 @@ func readChatRequest(body []byte) (chatRequest, *Refusal) {
 		r.includeUsage = ok && string(v) == "true"
 	}
 	return r, nil
+}
+
+var imageURL = []byte(`"image_url"`)
+
+// estimate is the request's worst case for budgets and token limits.
+func (r chatRequest) estimate() quota.Estimate {
+	out := r.maxOutput
+	if out <= 0 {
+		out = quota.DefaultMaxOutput
+	}
+	return quota.Estimate{PromptTokens: quota.EstimatePrompt(len(r.body), r.images), MaxOutput: out}
 }
 
 // edit replaces body[start:end] with repl.

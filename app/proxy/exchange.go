@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse/gatehouse/domain/eventlog"
 	"github.com/gatehouse/gatehouse/domain/key"
 	"github.com/gatehouse/gatehouse/domain/pricing"
+	"github.com/gatehouse/gatehouse/domain/quota"
 	"github.com/gatehouse/gatehouse/domain/usage"
 )
 
@@ -39,10 +40,15 @@ type Exchange struct {
 	tokens        usage.Tokens
 	price         pricing.Price
 	priced        bool
+	held          bool    // quota holds to settle when done
+	limits        *Limits // x-ratelimit-* figures, when limits apply
 	start         time.Time
 	upstreamStart time.Time
 	done          bool
 }
+
+// RateLimits are the x-ratelimit-* figures for the answer, or nil.
+func (x *Exchange) RateLimits() *Limits { return x.limits }
 
 // Next returns the next chunk of a streamed answer, io.EOF at the end. It
 // reads usage on the way and holds back the usage-only chunk from a client
@@ -105,7 +111,7 @@ func (x *Exchange) fail(err error) error {
 	var ue *UpstreamError
 	if !errors.As(err, &ue) {
 		ue = &UpstreamError{Message: "the upstream could not be reached"}
-		x.svc.log.Warn("upstream unreachable", "provider", x.Provider, "err", err)
+		x.svc.Log.Warn("upstream unreachable", "provider", x.Provider, "err", err)
 	}
 	x.complete(ue.ClientStatus(), "upstream_error")
 	return ue
@@ -113,7 +119,7 @@ func (x *Exchange) fail(err error) error {
 
 func (x *Exchange) complete(status int, code string) {
 	x.done = true
-	end := x.svc.now()
+	end := x.svc.Now()
 	e := usage.RequestCompleted{
 		V: 1, RequestID: x.RequestID, KeyID: x.key.ID, Endpoint: x.in.Endpoint, Model: x.model,
 		Provider: x.Provider, UpstreamModel: x.UpstreamModel, Stream: x.Stream, Status: status, ErrorCode: code,
@@ -125,8 +131,11 @@ func (x *Exchange) complete(status int, code string) {
 	if x.priced {
 		e.CostMicros, e.Priced = x.price.Cost(x.tokens), true
 	}
+	if x.held {
+		x.svc.Quotas.Settle(x.RequestID, quota.Settlement{TenantID: x.key.TenantID, Cost: e.CostMicros, Tokens: x.tokens.Prompt + x.tokens.Completion})
+	}
 	x.slot.Submit(x.envelope(e))
-	if !x.priced && x.Provider != "" && x.svc.prices.FirstMissing(x.key.TenantID, x.model) {
+	if !x.priced && x.Provider != "" && x.svc.Prices.FirstMissing(x.key.TenantID, x.model) {
 		x.recordMissingPrice()
 	}
 }
@@ -134,16 +143,16 @@ func (x *Exchange) complete(status int, code string) {
 // recordMissingPrice raises price.missing, once per tenant and model: its
 // stream takes one event only, so replicas that race write it once.
 func (x *Exchange) recordMissingPrice() {
-	slot, ok := x.svc.recorder.TryReserve()
+	slot, ok := x.svc.Recorder.TryReserve()
 	if !ok {
 		return // another request will raise it
 	}
-	m := eventlog.Meta{Actor: "key:" + x.key.ID.String(), TraceID: x.TraceID, OccurredAt: x.svc.now()}
+	m := eventlog.Meta{Actor: "key:" + x.key.ID.String(), TraceID: x.TraceID, OccurredAt: x.svc.Now()}
 	slot.Submit(m.Envelope(uuid.New(), x.key.TenantID, pricing.MissingStreamID(x.model), 1, pricing.PriceMissing{V: 1, Model: x.model}))
 }
 
 func (x *Exchange) envelope(e eventlog.Event) eventlog.Envelope {
-	m := eventlog.Meta{Actor: "key:" + x.key.ID.String(), TraceID: x.TraceID, OccurredAt: x.svc.now()}
+	m := eventlog.Meta{Actor: "key:" + x.key.ID.String(), TraceID: x.TraceID, OccurredAt: x.svc.Now()}
 	return m.Envelope(uuid.New(), x.key.TenantID, usage.StreamID(x.RequestID), 1, e)
 }
 

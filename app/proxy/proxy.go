@@ -10,10 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/gatehouse/gatehouse/domain/eventlog"
 	"github.com/gatehouse/gatehouse/domain/key"
 	"github.com/gatehouse/gatehouse/domain/provider"
+	"github.com/gatehouse/gatehouse/domain/quota"
 )
 
 // Keys finds the key a presented secret belongs to.
@@ -40,6 +44,20 @@ type Route struct {
 // *Refusal for a call it refuses.
 type Policy interface {
 	Decide(ctx context.Context, c Call) (Route, error)
+}
+
+// Governance says which budgets and rate limits apply to a key's requests.
+type Governance interface {
+	Quotas(k key.Key) ([]quota.Budget, []quota.RateLimit)
+	Budget(s quota.Subject) (quota.Budget, bool)
+}
+
+// Quotas are the shared counters: Admit reserves a request's lines in one
+// round trip (or refuses with *quota.Refused); Settle posts what it used,
+// off the request path.
+type Quotas interface {
+	Admit(ctx context.Context, tenantID string, requestID uuid.UUID, lines []quota.Line, now time.Time) ([]int64, error)
+	Settle(requestID uuid.UUID, s quota.Settlement)
 }
 
 // Upstreams gives the client for a provider connection.
@@ -86,11 +104,12 @@ type Slot interface {
 // Refusal is a request refused before any upstream call, with its HTTP
 // status and the wire code of PRODUCT.md's table.
 type Refusal struct {
-	Status  int
-	Code    string
-	Type    string
-	Param   string
-	Message string
+	Status     int
+	Code       string
+	Type       string
+	Param      string
+	Message    string
+	RetryAfter time.Duration // when trying again may succeed (429s)
 }
 
 func (r *Refusal) Error() string { return fmt.Sprintf("%s: %s", r.Code, r.Message) }

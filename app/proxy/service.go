@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse/gatehouse/domain/key"
 	"github.com/gatehouse/gatehouse/domain/pricing"
 	"github.com/gatehouse/gatehouse/domain/provider"
+	"github.com/gatehouse/gatehouse/domain/quota"
 )
 
 // Prices says what a model costs; ok is false when it has no known price.
@@ -22,23 +23,29 @@ type Prices interface {
 	FirstMissing(tenantID, model string) bool
 }
 
-// Service runs requests through the gateway.
-type Service struct {
-	keys      Keys
-	policy    Policy
-	upstreams Upstreams
-	recorder  Recorder
-	prices    Prices
-	now       func() time.Time
-	log       *slog.Logger
+// Deps are what the request path is built from.
+type Deps struct {
+	Keys       Keys
+	Policy     Policy
+	Upstreams  Upstreams
+	Recorder   Recorder
+	Prices     Prices
+	Governance Governance
+	Quotas     Quotas
+	Now        func() time.Time
+	Log        *slog.Logger
 }
 
+// Service runs requests through the gateway.
+type Service struct{ Deps }
+
 // NewService wires the request path.
-func NewService(keys Keys, policy Policy, upstreams Upstreams, recorder Recorder, prices Prices, now func() time.Time, log *slog.Logger) *Service {
-	if keys == nil || policy == nil || upstreams == nil || recorder == nil || prices == nil || now == nil || log == nil {
+func NewService(d Deps) *Service {
+	if d.Keys == nil || d.Policy == nil || d.Upstreams == nil || d.Recorder == nil || d.Prices == nil ||
+		d.Governance == nil || d.Quotas == nil || d.Now == nil || d.Log == nil {
 		panic("proxy.NewService: nil dependency")
 	}
-	return &Service{keys: keys, policy: policy, upstreams: upstreams, recorder: recorder, prices: prices, now: now, log: log}
+	return &Service{Deps: d}
 }
 
 // Inbound is a request as the port received it, once its key is known.
@@ -58,8 +65,8 @@ func (s *Service) Authenticate(secret string) (key.Key, error) {
 		return key.Key{}, errInvalidKey
 	}
 	h := key.HashSecret(secret)
-	k, ok := s.keys.KeyBySecret(h)
-	if !ok || k.Authenticates(h, s.now()) != nil {
+	k, ok := s.Keys.KeyBySecret(h)
+	if !ok || k.Authenticates(h, s.Now()) != nil {
 		return key.Key{}, errInvalidKey
 	}
 	return k, nil
@@ -69,8 +76,8 @@ func (s *Service) Authenticate(secret string) (key.Key, error) {
 // success the caller copies the Exchange to the client and calls Finish;
 // on error nothing is owed (the refusal or failure is already recorded).
 func (s *Service) ChatCompletions(ctx context.Context, k key.Key, in Inbound) (*Exchange, error) {
-	start := s.now()
-	slot, err := s.recorder.Reserve(ctx)
+	start := s.Now()
+	slot, err := s.Recorder.Reserve(ctx)
 	if err != nil {
 		if errors.Is(err, ErrUnavailable) {
 			return nil, ErrUnavailable
@@ -88,7 +95,7 @@ func (s *Service) ChatCompletions(ctx context.Context, k key.Key, in Inbound) (*
 	}
 	x.model, x.Stream, x.wantUsage = req.model, req.stream, req.includeUsage
 
-	route, err := s.policy.Decide(ctx, Call{Key: k, Endpoint: in.Endpoint, Model: req.model, Metadata: in.Metadata})
+	route, err := s.Policy.Decide(ctx, Call{Key: k, Endpoint: in.Endpoint, Model: req.model, Metadata: in.Metadata})
 	if err != nil {
 		if r, ok := IsRefusal(err); ok {
 			return nil, x.refuse(r)
@@ -98,11 +105,14 @@ func (s *Service) ChatCompletions(ctx context.Context, k key.Key, in Inbound) (*
 	}
 	x.route = route
 	x.Provider, x.UpstreamModel = route.Connection.Name, route.UpstreamModel
-	x.price, x.priced = s.prices.Price(route.Connection, route.UpstreamModel)
+	x.price, x.priced = s.Prices.Price(route.Connection, route.UpstreamModel)
+	if err := s.admit(ctx, x, req); err != nil {
+		return nil, err
+	}
 
-	up, err := s.upstreams.For(ctx, route.Connection)
+	up, err := s.Upstreams.For(ctx, route.Connection)
 	if err != nil {
-		s.log.Error("provider connection unusable", "provider", route.Connection.Name, "tenant", k.TenantID, "err", err)
+		s.Log.Error("provider connection unusable", "provider", route.Connection.Name, "tenant", k.TenantID, "err", err)
 		return nil, x.fail(&UpstreamError{Status: 0, Message: "the provider connection cannot be used"})
 	}
 	body, err := req.rewrite(route.UpstreamModel)
@@ -110,7 +120,7 @@ func (s *Service) ChatCompletions(ctx context.Context, k key.Key, in Inbound) (*
 		return nil, x.refuse(invalidRequest("", "We could not parse the JSON body of your request."))
 	}
 
-	x.upstreamStart = s.now()
+	x.upstreamStart = s.Now()
 	if req.stream {
 		cs, err := up.ChatCompletionStream(ctx, body)
 		if err != nil {
@@ -137,4 +147,78 @@ func newRequestID() uuid.UUID {
 		return uuid.New()
 	}
 	return id
+}
+
+// admit reserves the request's worst case against every budget and rate
+// limit that applies, in one round trip to the shared counters. A refusal
+// is recorded; counters that cannot be reached refuse the request too
+// (fail closed: a budget that cannot be checked is not skipped).
+func (s *Service) admit(ctx context.Context, x *Exchange, req chatRequest) error {
+	budgets, limits := s.Governance.Quotas(x.key)
+	if len(budgets) == 0 && len(limits) == 0 {
+		return nil
+	}
+	now := s.Now()
+	plan, err := quota.NewPlan(now, budgets, limits, x.price, x.priced, req.estimate())
+	if err != nil {
+		return x.refuse(refuse(http.StatusForbidden, "price_unknown", "invalid_request_error", "model",
+			"The model %q has no known price and a hard budget applies; set its price first.", x.model))
+	}
+	remaining, err := s.Quotas.Admit(ctx, x.key.TenantID, x.RequestID, plan.Lines, now)
+	var refused *quota.Refused
+	switch {
+	case errors.As(err, &refused):
+		return x.refuse(refusalFor(refused.Line, plan, now))
+	case err != nil:
+		s.Log.Error("quota admission failed", "tenant", x.key.TenantID, "err", err)
+		x.slot.Release()
+		x.done = true
+		return ErrUnavailable
+	}
+	x.held = true
+	x.limits = limitHeaders(plan.Lines, remaining)
+	return nil
+}
+
+// refusalFor turns a line that did not fit into the answer PRODUCT.md names.
+func refusalFor(l quota.Line, plan quota.Plan, now time.Time) *Refusal {
+	retry := quota.RetryAfter(l, plan.Budgets[l.Subject], now)
+	if l.Kind == quota.KindBudget {
+		r := refuse(http.StatusTooManyRequests, "budget_exceeded", "insufficient_quota", "",
+			"The %s budget is exhausted for this period.", l.Subject.Scope)
+		r.RetryAfter = retry
+		return r
+	}
+	what := map[quota.Kind]string{quota.KindRequests: "requests per minute", quota.KindTokens: "tokens per minute", quota.KindConcurrency: "requests in flight"}[l.Kind]
+	r := refuse(http.StatusTooManyRequests, "rate_limit_exceeded", "requests", "",
+		"Rate limit reached for the %s: %d %s.", l.Subject.Scope, l.Limit, what)
+	r.RetryAfter = retry
+	return r
+}
+
+// Limits are the OpenAI-style x-ratelimit-* figures of the tightest
+// per-minute limits a request passed.
+type Limits struct {
+	Requests, RemainingRequests int64
+	Tokens, RemainingTokens     int64
+}
+
+func limitHeaders(lines []quota.Line, remaining []int64) *Limits {
+	var out *Limits
+	for i, l := range lines {
+		if i >= len(remaining) || (l.Kind != quota.KindRequests && l.Kind != quota.KindTokens) {
+			continue
+		}
+		if out == nil {
+			out = &Limits{Requests: -1, Tokens: -1}
+		}
+		rem := max(remaining[i], 0)
+		switch {
+		case l.Kind == quota.KindRequests && (out.Requests < 0 || rem < out.RemainingRequests):
+			out.Requests, out.RemainingRequests = l.Limit, rem
+		case l.Kind == quota.KindTokens && (out.Tokens < 0 || rem < out.RemainingTokens):
+			out.Tokens, out.RemainingTokens = l.Limit, rem
+		}
+	}
+	return out
 }

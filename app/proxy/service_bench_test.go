@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse/domain/key"
 	"github.com/gatehouse/gatehouse/domain/pricing"
 	"github.com/gatehouse/gatehouse/domain/provider"
+	"github.com/gatehouse/gatehouse/domain/quota"
 )
 
 type keysFunc func(key.SecretHash) (key.Key, bool)
@@ -85,6 +86,8 @@ func (s slot) Release()                   {}
 const secret = "sk-gh-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 
 type fixture struct {
+	gov      *governance
+	quotas   *fakeQuotas
 	key      *key.Key
 	svc      *proxy.Service
 	upstream *fakeUpstream
@@ -103,13 +106,19 @@ func newFixture(tb testing.TB) *fixture {
 	k := &key.Key{ID: uuid.New(), TenantID: "acme", SecretHash: key.HashSecret(secret), Version: 1}
 	f.key = k
 	conn := provider.Connection{ID: uuid.New(), TenantID: "acme", Name: "up", Kind: provider.KindOpenAI}
-	f.svc = proxy.NewService(
-		keysFunc(func(h key.SecretHash) (key.Key, bool) { return *k, h == k.SecretHash }),
-		proxy.NewDirectoryPolicy(connsFunc(func(t, n string) (provider.Connection, bool) { return conn, t == "acme" && n == "up" })),
-		upstreamsFunc(func(context.Context, provider.Connection) (proxy.Upstream, error) { return f.upstream, nil }),
-		recorderFunc(func(e eventlog.Envelope) { f.events = append(f.events, e) }),
-		proxy.NewPriceList(noBook{}, pricing.NewCatalogue("2025-08-07", "test", map[string]pricing.Price{"openai/gpt-4o-mini": {Input: 150_000, Output: 600_000}})), time.Now, slog.New(slog.NewTextHandler(io.Discard, nil)),
-	)
+	f.gov = &governance{budgets: map[quota.Subject]quota.Budget{}}
+	f.quotas = &fakeQuotas{}
+	f.svc = proxy.NewService(proxy.Deps{
+		Keys:       keysFunc(func(h key.SecretHash) (key.Key, bool) { return *k, h == k.SecretHash }),
+		Policy:     proxy.NewDirectoryPolicy(connsFunc(func(t, n string) (provider.Connection, bool) { return conn, t == "acme" && n == "up" })),
+		Upstreams:  upstreamsFunc(func(context.Context, provider.Connection) (proxy.Upstream, error) { return f.upstream, nil }),
+		Recorder:   recorderFunc(func(e eventlog.Envelope) { f.events = append(f.events, e) }),
+		Prices:     proxy.NewPriceList(noBook{}, pricing.NewCatalogue("2025-08-07", "test", map[string]pricing.Price{"openai/gpt-4o-mini": {Input: 150_000, Output: 600_000}})),
+		Governance: f.gov,
+		Quotas:     f.quotas,
+		Now:        time.Now,
+		Log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
 	return f
 }
 
@@ -160,3 +169,44 @@ func call(f *fixture, ctx context.Context, in proxy.Inbound) (*proxy.Exchange, e
 	}
 	return f.svc.ChatCompletions(ctx, k, in)
 }
+
+// governance holds the budgets and limits the fixture's key is under.
+type governance struct {
+	budgets map[quota.Subject]quota.Budget
+	limits  []quota.RateLimit
+}
+
+func (g *governance) Quotas(key.Key) ([]quota.Budget, []quota.RateLimit) {
+	var bs []quota.Budget
+	for _, b := range g.budgets {
+		bs = append(bs, b)
+	}
+	return bs, g.limits
+}
+
+func (g *governance) Budget(s quota.Subject) (quota.Budget, bool) {
+	b, ok := g.budgets[s]
+	return b, ok
+}
+
+// fakeQuotas admits by a func and records settlements: the shared counters'
+// own behaviour is tested against Postgres in adapters/postgres.
+type fakeQuotas struct {
+	admit   func(lines []quota.Line) ([]int64, error)
+	admits  [][]quota.Line
+	settled []quota.Settlement
+}
+
+func (q *fakeQuotas) Admit(_ context.Context, _ string, _ uuid.UUID, lines []quota.Line, _ time.Time) ([]int64, error) {
+	q.admits = append(q.admits, lines)
+	if q.admit == nil {
+		rem := make([]int64, len(lines))
+		for i, l := range lines {
+			rem[i] = l.Limit - l.Amount
+		}
+		return rem, nil
+	}
+	return q.admit(lines)
+}
+
+func (q *fakeQuotas) Settle(_ uuid.UUID, s quota.Settlement) { q.settled = append(q.settled, s) }

@@ -42,6 +42,7 @@ type gateway struct {
 	pool      *pgxpool.Pool
 	store     *postgres.EventStore
 	writer    *postgres.Writer
+	quotas    *postgres.Quotas
 	proj      *postgres.Projections
 	directory *projectors.Directory
 	handler   http.Handler
@@ -157,6 +158,7 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 	}
 
 	repos := postgres.NewRepositories(g.store)
+	g.quotas = postgres.NewQuotas(pool, log)
 	g.commands = commands{
 		createTenant:    app.Logged(command.NewCreateTenantHandler(repos, now), log),
 		connectProvider: app.Logged(command.NewConnectProviderHandler(g.directory, repos, v, now), log),
@@ -177,6 +179,10 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 		RotateKey:       app.Logged(command.NewRotateKeyHandler(g.directory, repos, now), log),
 		SetPrice:        app.Logged(command.NewSetPriceHandler(g.directory, repos, now), log),
 		ListPrices:      app.Logged(query.NewListPricesHandler(g.directory, catalogue), log),
+		SetBudget:       app.Logged(command.NewSetBudgetHandler(g.directory, g.directory, repos, now), log),
+		SetRateLimit:    app.Logged(command.NewSetRateLimitHandler(g.directory, g.directory, repos, now), log),
+		GetBudget:       app.Logged(query.NewGetBudgetHandler(g.directory, g.quotas), log),
+		GetRateLimit:    app.Logged(query.NewGetRateLimitHandler(g.directory, g.quotas), log),
 		ListTenants:     app.Logged(query.NewListTenantsHandler(g.directory), log),
 		GetTenant:       app.Logged(query.NewGetTenantHandler(g.directory), log),
 		ListProviders:   app.Logged(query.NewListProvidersHandler(g.directory), log),
@@ -185,8 +191,12 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 		Spend:           app.Logged(query.NewSpendHandler(g.directory, spendStore), log),
 		Events:          app.Logged(query.NewEventsHandler(g.directory, g.store), log),
 	}
-	svc := proxy.NewService(g.directory, proxy.NewDirectoryPolicy(g.directory),
-		providers.NewRegistry(repos, v, now), recorder{g.writer}, proxy.NewPriceList(g.directory, catalogue), now, log)
+	svc := proxy.NewService(proxy.Deps{
+		Keys: g.directory, Policy: proxy.NewDirectoryPolicy(g.directory), Upstreams: providers.NewRegistry(repos, v, now),
+		Recorder: recorder{g.writer}, Prices: proxy.NewPriceList(g.directory, catalogue),
+		Governance: g.directory, Quotas: g.quotas, Now: now, Log: log,
+	})
+	g.quotas.OnPosted(svc.Posted)
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -223,11 +233,15 @@ func (r recorder) TryReserve() (proxy.Slot, bool) {
 	return s, true
 }
 
-// stop drains the event buffer, then stops the projections and the pool.
+// stop posts the last quota settlements (whose alerts are events), drains
+// the event buffer, then stops the projections and the pool.
 func (g *gateway) stop(ctx context.Context) error {
 	var err error
+	if g.quotas != nil {
+		err = g.quotas.Close(ctx)
+	}
 	if g.writer != nil {
-		err = g.writer.Close(ctx)
+		err = errors.Join(err, g.writer.Close(ctx))
 		st := g.writer.Stats()
 		g.log.Info("event writer drained", "events_appended", st.Appended, "batches", st.Batches)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse/gatehouse/domain/key"
 	"github.com/gatehouse/gatehouse/domain/pricing"
 	"github.com/gatehouse/gatehouse/domain/provider"
+	"github.com/gatehouse/gatehouse/domain/quota"
 	"github.com/gatehouse/gatehouse/domain/tenancy"
 )
 
@@ -33,6 +34,8 @@ type Directory struct {
 	bySecret  map[key.SecretHash]*key.Key       // current and rotated-out secrets
 	prices    map[string]map[string]tenantPrice // tenant → model → price
 	missing   map[string]map[string]bool        // tenant → model → price.missing recorded
+	budgets   map[quota.Subject]quota.Budget
+	limits    map[quota.Subject]quota.RateLimit
 }
 
 type tenantPrice struct {
@@ -51,6 +54,8 @@ func NewDirectory() *Directory {
 		bySecret:  map[key.SecretHash]*key.Key{},
 		prices:    map[string]map[string]tenantPrice{},
 		missing:   map[string]map[string]bool{},
+		budgets:   map[quota.Subject]quota.Budget{},
+		limits:    map[quota.Subject]quota.RateLimit{},
 	}
 }
 
@@ -83,7 +88,7 @@ func (d *Directory) Apply(recs []eventlog.Recorded) {
 func shapesDirectory(e eventlog.Event) bool {
 	switch e.(type) {
 	case tenancy.TenantCreated, tenancy.TeamCreated, tenancy.TeamUpdated, provider.ProviderConnected,
-		key.KeyGranted, key.KeyUpdated, key.KeyRotated, key.KeyRevoked, pricing.PriceSet, pricing.PriceMissing:
+		key.KeyGranted, key.KeyUpdated, key.KeyRotated, key.KeyRevoked, pricing.PriceSet, pricing.PriceMissing, quota.BudgetSet, quota.RateLimitSet:
 		return true
 	}
 	return false
@@ -103,8 +108,73 @@ func (d *Directory) apply(r eventlog.Recorded) error {
 		d.OnPriceSet(r, e)
 	case pricing.PriceMissing:
 		d.OnPriceMissing(r, e)
+	case quota.BudgetSet:
+		d.OnBudgetSet(r, e)
+	case quota.RateLimitSet:
+		d.OnRateLimitSet(r, e)
 	}
 	return nil
+}
+
+// OnBudgetSet records a subject's budget (the newest version wins).
+func (d *Directory) OnBudgetSet(r eventlog.Recorded, e quota.BudgetSet) {
+	b := e.Budget(r.TenantID, r.Version)
+	if cur, ok := d.budgets[b.Subject]; ok && cur.Version >= b.Version {
+		return
+	}
+	d.budgets[b.Subject] = b
+}
+
+// OnRateLimitSet records a subject's rate limit (the newest version wins).
+func (d *Directory) OnRateLimitSet(r eventlog.Recorded, e quota.RateLimitSet) {
+	l := e.RateLimit(r.TenantID, r.Version)
+	if cur, ok := d.limits[l.Subject]; ok && cur.Version >= l.Version {
+		return
+	}
+	d.limits[l.Subject] = l
+}
+
+// subjectsOf are the subjects whose budgets and limits apply to a key's
+// requests: the key, its team, its tenant.
+func subjectsOf(k key.Key) []quota.Subject {
+	s := []quota.Subject{{TenantID: k.TenantID, Scope: quota.ScopeKey, ID: k.ID.String()}}
+	if k.TeamID != nil {
+		s = append(s, quota.Subject{TenantID: k.TenantID, Scope: quota.ScopeTeam, ID: k.TeamID.String()})
+	}
+	return append(s, quota.Subject{TenantID: k.TenantID, Scope: quota.ScopeTenant, ID: k.TenantID})
+}
+
+// Quotas returns the budgets and rate limits that apply to a key's requests.
+func (d *Directory) Quotas(k key.Key) ([]quota.Budget, []quota.RateLimit) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	var budgets []quota.Budget
+	var limits []quota.RateLimit
+	for _, s := range subjectsOf(k) {
+		if b, ok := d.budgets[s]; ok {
+			budgets = append(budgets, b)
+		}
+		if l, ok := d.limits[s]; ok {
+			limits = append(limits, l)
+		}
+	}
+	return budgets, limits
+}
+
+// Budget finds a subject's budget.
+func (d *Directory) Budget(s quota.Subject) (quota.Budget, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	b, ok := d.budgets[s]
+	return b, ok
+}
+
+// RateLimit finds a subject's rate limit.
+func (d *Directory) RateLimit(s quota.Subject) (quota.RateLimit, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	l, ok := d.limits[s]
+	return l, ok
 }
 
 // OnPriceSet records the tenant's price for a model (the newest version wins).

@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse/gatehouse/domain/eventlog"
 	"github.com/gatehouse/gatehouse/domain/key"
 	"github.com/gatehouse/gatehouse/domain/pricing"
+	"github.com/gatehouse/gatehouse/domain/quota"
 	"github.com/gatehouse/gatehouse/domain/provider"
 	"github.com/gatehouse/gatehouse/domain/tenancy"
 	"github.com/gatehouse/gatehouse/ports/http/middleware"
@@ -56,6 +57,8 @@ var errorStatus = []struct {
 	{provider.ErrInvalid, http.StatusBadRequest, "Invalid Request"},
 	{key.ErrInvalid, http.StatusBadRequest, "Invalid Request"},
 	{pricing.ErrInvalid, http.StatusBadRequest, "Invalid Request"},
+	{quota.ErrInvalid, http.StatusBadRequest, "Invalid Request"},
+	{query.ErrNoQuota, http.StatusNotFound, "Not Found"},
 	{query.ErrInvalidQuery, http.StatusBadRequest, "Invalid Request"},
 	{errBadInput, http.StatusBadRequest, "Invalid Request"},
 	{command.ErrExists, http.StatusConflict, "Conflict"},

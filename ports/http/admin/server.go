@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse/gatehouse/app/query"
 	"github.com/gatehouse/gatehouse/domain/key"
 	"github.com/gatehouse/gatehouse/domain/pricing"
+	"github.com/gatehouse/gatehouse/domain/quota"
 	"github.com/gatehouse/gatehouse/domain/provider"
 	"github.com/gatehouse/gatehouse/domain/tenancy"
 )
@@ -40,6 +41,10 @@ type UseCases struct {
 	GetKey          app.Handler[query.GetKey, key.Key]
 	SetPrice        app.Handler[command.SetPrice, pricing.ModelPrice]
 	ListPrices      app.Handler[query.ListPrices, query.PriceSheet]
+	SetBudget       app.Handler[command.SetBudget, quota.Budget]
+	GetBudget       app.Handler[query.GetBudget, query.BudgetStatus]
+	SetRateLimit    app.Handler[command.SetRateLimit, quota.RateLimit]
+	GetRateLimit    app.Handler[query.GetRateLimit, query.RateLimitStatus]
 	Spend           app.Handler[query.Spend, query.SpendReport]
 	Events          app.Handler[query.Events, query.EventPage]
 }
@@ -66,7 +71,7 @@ func (s *Server) Register(e *echo.Echo) {
 	})
 	g := e.Group(Prefix, s.authenticate)
 	for _, r := range []interface{ register(*echo.Group) }{
-		&tenants{s}, &teams{s}, &providers{s}, &keys{s}, &prices{s}, &spend{s}, &events{s},
+		&tenants{s}, &teams{s}, &providers{s}, &keys{s}, &prices{s}, &quotas{s}, &spend{s}, &events{s},
 	} {
 		r.register(g)
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -105,6 +106,9 @@ func (h *Chat) completions(c echo.Context) error {
 	hdr.Set("x-gatehouse-provider", x.Provider)
 	hdr.Set("x-gatehouse-model", x.UpstreamModel)
 	hdr.Set("x-gatehouse-retries", "0")
+	if l := x.RateLimits(); l != nil {
+		setLimitHeaders(hdr, l)
+	}
 	if x.Stream {
 		return h.stream(c, x)
 	}
@@ -178,4 +182,16 @@ func (h *Chat) streamError(c echo.Context, x *proxy.Exchange, ctx context.Contex
 	w := c.Response()
 	w.Write(append(append([]byte("data: "), data...), "\n\n"...))
 	w.Flush()
+}
+
+// setLimitHeaders writes OpenAI's x-ratelimit-* headers.
+func setLimitHeaders(h http.Header, l *proxy.Limits) {
+	if l.Requests >= 0 {
+		h.Set("x-ratelimit-limit-requests", strconv.FormatInt(l.Requests, 10))
+		h.Set("x-ratelimit-remaining-requests", strconv.FormatInt(l.RemainingRequests, 10))
+	}
+	if l.Tokens >= 0 {
+		h.Set("x-ratelimit-limit-tokens", strconv.FormatInt(l.Tokens, 10))
+		h.Set("x-ratelimit-remaining-tokens", strconv.FormatInt(l.RemainingTokens, 10))
+	}
 }

@@ -3,7 +3,9 @@ package openai
 import (
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -57,6 +59,9 @@ func writeError(c echo.Context, err error, log *slog.Logger) error {
 	status, b := describe(err, middleware.TraceID(c), log)
 	if status == http.StatusServiceUnavailable {
 		c.Response().Header().Set("Retry-After", "1")
+	}
+	if r, ok := proxy.IsRefusal(err); ok && r.RetryAfter > 0 {
+		c.Response().Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(r.RetryAfter.Seconds())), 10))
 	}
 	return c.JSON(status, b)
 }

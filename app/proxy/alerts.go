@@ -1,0 +1,43 @@
+package proxy
+
+import (
+	"github.com/google/uuid"
+
+	"github.com/gatehouse/gatehouse/domain/eventlog"
+	"github.com/gatehouse/gatehouse/domain/quota"
+)
+
+// systemActor is who raises events nobody asked for, such as budget alerts.
+const systemActor = "gatehouse"
+
+// Posted raises budget.alerted for each threshold spend passed and
+// budget.exceeded when it reached the limit. Each lives on a once-only
+// stream per budget, window and threshold, so replicas that notice the same
+// crossing record it once.
+func (s *Service) Posted(postings []quota.Posting) {
+	for _, p := range postings {
+		b, ok := s.Governance.Budget(p.Subject)
+		if !ok {
+			continue
+		}
+		thresholds, exceeded := b.Crossed(p.Before, p.After)
+		for _, t := range thresholds {
+			s.raise(p.Subject.TenantID, quota.AlertStreamID(p.Subject, p.Window, t), quota.BudgetAlerted{
+				V: 1, Scope: p.Subject.Scope, ScopeID: p.Subject.ID, WindowStart: p.Window, Threshold: t, SpentMicros: p.After, LimitMicros: b.Limit})
+		}
+		if exceeded {
+			s.raise(p.Subject.TenantID, quota.ExceededStreamID(p.Subject, p.Window), quota.BudgetExceeded{
+				V: 1, Scope: p.Subject.Scope, ScopeID: p.Subject.ID, WindowStart: p.Window, SpentMicros: p.After, LimitMicros: b.Limit})
+		}
+	}
+}
+
+func (s *Service) raise(tenantID, stream string, e eventlog.Event) {
+	slot, ok := s.Recorder.TryReserve()
+	if !ok {
+		s.Log.Warn("event buffer full: budget alert not recorded", "type", e.EventType(), "tenant", tenantID, "stream", stream)
+		return
+	}
+	m := eventlog.Meta{Actor: systemActor, OccurredAt: s.Now()}
+	slot.Submit(m.Envelope(uuid.New(), tenantID, stream, 1, e))
+}
