@@ -47,7 +47,9 @@ func TestE2E_AHardBudgetHoldsAcrossTwoReplicasUnderConcurrency(t *testing.T) {
 	b := sc.in.start()
 	a.mustAdmin(200, "PUT", "/admin/v1/tenants/acme/budgets/key/"+k.ID, admin, map[string]any{"limit_usd": 2.5, "period": "day", "hard": true}, nil)
 	eventually(t, 5*time.Second, func() error { // replica b knows the budget and the price
-		var st struct{ LimitUSD float64 `json:"limit_usd"` }
+		var st struct {
+			LimitUSD float64 `json:"limit_usd"`
+		}
 		if b.adminDo("GET", "/admin/v1/tenants/acme/budgets/key/"+k.ID, admin, nil, &st) != 200 {
 			return errors.New("replica b does not know the budget yet")
 		}

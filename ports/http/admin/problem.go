@@ -17,8 +17,8 @@ import (
 	"github.com/gatehouse/gatehouse/domain/eventlog"
 	"github.com/gatehouse/gatehouse/domain/key"
 	"github.com/gatehouse/gatehouse/domain/pricing"
-	"github.com/gatehouse/gatehouse/domain/quota"
 	"github.com/gatehouse/gatehouse/domain/provider"
+	"github.com/gatehouse/gatehouse/domain/quota"
 	"github.com/gatehouse/gatehouse/domain/tenancy"
 	"github.com/gatehouse/gatehouse/ports/http/middleware"
 )

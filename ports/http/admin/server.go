@@ -14,8 +14,8 @@ import (
 	"github.com/gatehouse/gatehouse/app/query"
 	"github.com/gatehouse/gatehouse/domain/key"
 	"github.com/gatehouse/gatehouse/domain/pricing"
-	"github.com/gatehouse/gatehouse/domain/quota"
 	"github.com/gatehouse/gatehouse/domain/provider"
+	"github.com/gatehouse/gatehouse/domain/quota"
 	"github.com/gatehouse/gatehouse/domain/tenancy"
 )
 
