@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
 )
 
 // apiStatus calls the proxy and returns the HTTP status and OpenAI error code.
@@ -245,6 +246,82 @@ func TestE2E_PricesCostEveryRequestAndAMissingPriceIsRaisedOnce(t *testing.T) {
 			if got[i] != want[i] {
 				return fmt.Errorf("request %d recorded %+v, want %+v", i, got[i], want[i])
 			}
+		}
+		return nil
+	})
+}
+
+func TestE2E_RequestLogFiltersAndPagesAndSpendGroupsByTeam(t *testing.T) {
+	sc := newTenantScenario(t)
+	s, admin := sc.s, sc.admin
+	var team struct{ ID string }
+	s.mustAdmin(201, "POST", "/admin/v1/tenants/acme/teams", admin, map[string]any{"name": "search"}, &team)
+	var teamKey keyOut
+	s.mustAdmin(201, "POST", "/admin/v1/tenants/acme/keys", admin, map[string]any{"name": "t", "team_id": team.ID}, &teamKey)
+	call := func(secret, model, feature string) {
+		c := openai.NewClient(option.WithBaseURL(s.URL+"/v1/"), option.WithAPIKey(secret), option.WithMaxRetries(0),
+			option.WithHeader("x-gatehouse-metadata", `{"feature":"`+feature+`"}`))
+		c.Chat.Completions.New(context.Background(), chat(model, "hello"))
+	}
+	call(sc.key.Secret, "up/gpt-4o-mini", "chat")
+	call(sc.key.Secret, "up/gpt-4o-mini", "search")
+	call(teamKey.Secret, "up/gpt-4o-mini", "search")
+	call(teamKey.Secret, "nope/x", "search") // rejected: unknown provider
+
+	type page struct {
+		Requests []struct {
+			KeyID    string            `json:"key_id"`
+			Outcome  string            `json:"outcome"`
+			Status   int               `json:"status"`
+			Code     string            `json:"code"`
+			Metadata map[string]string `json:"metadata"`
+			CostUSD  float64           `json:"cost_usd"`
+		} `json:"requests"`
+		NextCursor string `json:"next_cursor"`
+	}
+	eventually(t, 10*time.Second, func() error {
+		var p page
+		s.mustAdmin(200, "GET", "/admin/v1/tenants/acme/requests", admin, nil, &p)
+		if len(p.Requests) != 4 {
+			return fmt.Errorf("%d rows", len(p.Requests))
+		}
+		return nil
+	})
+	var p page
+	s.mustAdmin(200, "GET", "/admin/v1/tenants/acme/requests?metadata.feature=search&status=200", admin, nil, &p)
+	if len(p.Requests) != 2 || p.Requests[0].Metadata["feature"] != "search" || p.Requests[0].CostUSD <= 0 {
+		t.Fatalf("metadata and status filter: %+v", p.Requests)
+	}
+	s.mustAdmin(200, "GET", "/admin/v1/tenants/acme/requests?key="+teamKey.ID, admin, nil, &p)
+	if len(p.Requests) != 2 || p.Requests[0].Outcome != "rejected" || p.Requests[0].Code != "model_not_found" {
+		t.Fatalf("key filter, newest first: %+v", p.Requests)
+	}
+	s.mustAdmin(200, "GET", "/admin/v1/tenants/acme/requests?model=up/gpt-4o-mini&limit=2", admin, nil, &p)
+	first := p
+	if len(first.Requests) != 2 || first.NextCursor == "" {
+		t.Fatalf("first page %+v", first)
+	}
+	s.mustAdmin(200, "GET", "/admin/v1/tenants/acme/requests?model=up/gpt-4o-mini&limit=2&cursor="+first.NextCursor, admin, nil, &p)
+	if len(p.Requests) != 1 || p.NextCursor != "" {
+		t.Fatalf("second page %+v", p)
+	}
+	s.mustAdmin(400, "GET", "/admin/v1/tenants/acme/requests?cursor=nonsense", admin, nil, nil)
+	s.mustAdmin(400, "GET", "/admin/v1/tenants/acme/requests?limit=1000", admin, nil, nil)
+
+	eventually(t, 10*time.Second, func() error {
+		var spend struct {
+			Groups []struct {
+				Group    string `json:"group"`
+				Requests int64  `json:"requests"`
+			} `json:"groups"`
+		}
+		s.mustAdmin(200, "GET", "/admin/v1/tenants/acme/spend?group_by=team", admin, nil, &spend)
+		got := map[string]int64{}
+		for _, g := range spend.Groups {
+			got[g.Group] = g.Requests
+		}
+		if len(got) != 2 || got[team.ID] != 1 || got["none"] != 2 {
+			return fmt.Errorf("spend by team %v", got)
 		}
 		return nil
 	})

@@ -115,29 +115,50 @@ func TestE2E_EverythingSurvivesARestartAndTheChainVerifies(t *testing.T) {
 	}
 }
 
-func TestE2E_ReplayRebuildsSpendFromTheLog(t *testing.T) {
+func TestE2E_ReplayRebuildsSpendAndTheRequestLogToTheSameResult(t *testing.T) {
 	sc := newTenantScenario(t)
-	in, s, k := sc.in, sc.s, sc.key
+	in, s, admin, k := sc.in, sc.s, sc.admin, sc.key
 	c := sdk(s, k.Secret)
-	for i := 0; i < 3; i++ {
-		if _, err := c.Chat.Completions.New(context.Background(), chat("up/m", "hello")); err != nil {
-			t.Fatal(err)
-		}
+	for i, m := range []string{"up/gpt-4o-mini", "up/m", "nope/x", "up/gpt-4o-mini"} {
+		c.Chat.Completions.New(context.Background(), chat(m, fmt.Sprint("hello ", i)))
 	}
+	s.mustAdmin(200, "POST", "/admin/v1/tenants/acme/keys/"+k.ID+"/revoke", admin, nil, nil)
+	c.Chat.Completions.New(context.Background(), chat("up/m", "refused"))
+	eventually(t, 10*time.Second, func() error {
+		var page struct {
+			Requests []struct{} `json:"requests"`
+		}
+		s.mustAdmin(200, "GET", "/admin/v1/tenants/acme/requests", admin, nil, &page)
+		if len(page.Requests) != 5 {
+			return fmt.Errorf("request log has %d rows", len(page.Requests))
+		}
+		return nil
+	})
 	s.stop()
 	pool := in.pool()
-	// Damage the projection; the log is the truth it is rebuilt from.
-	if _, err := pool.Exec(context.Background(), `UPDATE spend_hourly SET requests = 999`); err != nil {
+	snapshot := func() string {
+		var out string
+		err := pool.QueryRow(context.Background(), `SELECT
+			coalesce((SELECT string_agg(t::text, E'\n' ORDER BY t::text) FROM spend_hourly t), '') || E'\n--\n' ||
+			coalesce((SELECT string_agg(t::text, E'\n' ORDER BY t::text) FROM request_log t), '')`).Scan(&out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	before := snapshot()
+	// Damage both projections; the log is the truth they are rebuilt from.
+	if _, err := pool.Exec(context.Background(), `UPDATE spend_hourly SET requests = 999; DELETE FROM request_log WHERE status = 200`); err != nil {
 		t.Fatal(err)
 	}
-	out, err := runBinary(in, "replay", "--projection", "spend.v1")
-	if err != nil {
+	if out, err := runBinary(in, "replay"); err != nil {
 		t.Fatalf("replay: %v\n%s", err, out)
 	}
-	var requests, prompt int64
-	pool.QueryRow(context.Background(), `SELECT sum(requests), sum(prompt_tokens) FROM spend_hourly WHERE tenant_id = 'acme'`).Scan(&requests, &prompt)
-	if requests != 3 || prompt != 33 {
-		t.Fatalf("after replay: %d requests, %d prompt tokens", requests, prompt)
+	if after := snapshot(); after != before {
+		t.Fatalf("replay did not rebuild the same projections:\nbefore\n%s\nafter\n%s", before, after)
+	}
+	if out, err := runBinary(in, "replay", "--projection", "nope.v1"); err == nil || !strings.Contains(out, "spend.v2") {
+		t.Fatalf("an unknown projection: %v %s", err, out)
 	}
 }
 

@@ -35,6 +35,7 @@ func (s *SpendStore) AddSpend(ctx context.Context, deltas []usage.SpendDelta) er
 		p.TenantIds = append(p.TenantIds, d.Cell.TenantID)
 		p.Hours = append(p.Hours, d.Cell.Hour)
 		p.KeyIds = append(p.KeyIds, d.Cell.KeyID)
+		p.TeamIds = append(p.TeamIds, d.Cell.TeamID)
 		p.Providers = append(p.Providers, d.Cell.Provider)
 		p.Models = append(p.Models, d.Cell.Model)
 		p.Requests = append(p.Requests, d.Requests)
@@ -58,7 +59,7 @@ func (s *SpendStore) SpendRows(ctx context.Context, tenantID string, from, to ti
 	out := make([]query.SpendRow, len(rows))
 	for i, r := range rows {
 		out[i] = query.SpendRow{
-			Day: r.Day.Time, KeyID: r.KeyID, Provider: r.Provider, Model: r.Model,
+			Day: r.Day.Time, KeyID: r.KeyID, TeamID: r.TeamID, Provider: r.Provider, Model: r.Model,
 			Requests: r.Requests, PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens, Cost: usage.Micros(r.CostMicros),
 		}
 	}

@@ -99,7 +99,7 @@ func (x *Exchange) Finish(ctx context.Context, err error) {
 func (x *Exchange) refuse(r *Refusal) error {
 	x.done = true
 	x.slot.Submit(x.envelope(usage.RequestRejected{
-		V: 1, RequestID: x.RequestID, KeyID: x.key.ID, Endpoint: x.in.Endpoint, Model: x.model,
+		V: 1, RequestID: x.RequestID, KeyID: x.key.ID, TeamID: x.key.TeamID, Endpoint: x.in.Endpoint, Model: x.model,
 		Status: r.Status, Code: r.Code, Reason: r.Message, Metadata: x.in.Metadata,
 	}))
 	return r
@@ -121,7 +121,7 @@ func (x *Exchange) complete(status int, code string) {
 	x.done = true
 	end := x.svc.Now()
 	e := usage.RequestCompleted{
-		V: 1, RequestID: x.RequestID, KeyID: x.key.ID, Endpoint: x.in.Endpoint, Model: x.model,
+		V: 1, RequestID: x.RequestID, KeyID: x.key.ID, TeamID: x.key.TeamID, Endpoint: x.in.Endpoint, Model: x.model,
 		Provider: x.Provider, UpstreamModel: x.UpstreamModel, Stream: x.Stream, Status: status, ErrorCode: code,
 		Tokens: x.tokens, DurationMs: ms(end.Sub(x.start)), Metadata: x.in.Metadata,
 	}

@@ -16,6 +16,7 @@ import (
 type SpendRow struct {
 	Day              time.Time
 	KeyID            uuid.UUID
+	TeamID           uuid.UUID // uuid.Nil: no team
 	Provider         string
 	Model            string
 	Requests         int64
@@ -34,7 +35,7 @@ type Spend struct {
 	Principal access.Principal
 	TenantID  string
 	From, To  time.Time
-	GroupBy   string // key, model, provider, day, or empty for the total only
+	GroupBy   string // key, team, model, provider, day, or empty for the total only
 }
 
 // SpendTotals is one line of a spend report.
@@ -65,7 +66,13 @@ type SpendReport struct {
 var ErrInvalidQuery = fmt.Errorf("invalid query")
 
 var spendGroups = map[string]func(SpendRow) string{
-	"key":      func(r SpendRow) string { return r.KeyID.String() },
+	"key": func(r SpendRow) string { return r.KeyID.String() },
+	"team": func(r SpendRow) string {
+		if r.TeamID == uuid.Nil {
+			return "none"
+		}
+		return r.TeamID.String()
+	},
 	"model":    func(r SpendRow) string { return r.Model },
 	"provider": func(r SpendRow) string { return r.Provider },
 	"day":      func(r SpendRow) string { return r.Day.Format("2006-01-02") },
@@ -92,7 +99,7 @@ func (h SpendHandler) Handle(ctx context.Context, q Spend) (SpendReport, error) 
 	}
 	groupOf, ok := spendGroups[q.GroupBy]
 	if q.GroupBy != "" && !ok {
-		return SpendReport{}, fmt.Errorf("%w: group_by must be one of key, model, provider, day", ErrInvalidQuery)
+		return SpendReport{}, fmt.Errorf("%w: group_by must be one of key, team, model, provider, day", ErrInvalidQuery)
 	}
 	if !q.From.Before(q.To) {
 		return SpendReport{}, fmt.Errorf("%w: from must be before to", ErrInvalidQuery)

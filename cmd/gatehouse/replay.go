@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/adapters/eventcodec"
@@ -25,34 +26,32 @@ func replay(ctx context.Context, cfg Config, only string, stdout, stderr io.Writ
 		return fmt.Errorf("database schema: %w (run gatehouse migrate)", err)
 	}
 	spendStore := postgres.NewSpendStore(pool)
-	durable := []struct {
-		projection postgres.Projection
-		reset      func(context.Context) error
-	}{
-		{
-			postgres.Projection{Name: projectors.SpendName, Topic: postgres.TopicTraffic, Durable: true, Handle: projectors.NewSpend(spendStore).Handle},
-			func(ctx context.Context) error { return spendStore.ResetSpend(ctx, projectors.SpendName) },
-		},
+	requestLog := postgres.NewRequestLogStore(pool)
+	resets := map[string]func(context.Context) error{
+		projectors.SpendName:      func(ctx context.Context) error { return spendStore.ResetSpend(ctx, projectors.SpendName) },
+		projectors.RequestLogName: func(ctx context.Context) error { return requestLog.ResetRequestLog(ctx, projectors.RequestLogName) },
 	}
 	proj, err := postgres.NewProjections(pool, eventcodec.Gatehouse(), log, 20*time.Millisecond)
 	if err != nil {
 		return err
 	}
 	var chosen []postgres.Projection
-	for _, d := range durable {
-		if only != "" && only != d.projection.Name {
+	var names []string
+	for _, p := range durableProjections(spendStore, requestLog) {
+		names = append(names, p.Name)
+		if only != "" && only != p.Name {
 			continue
 		}
-		if err := d.reset(ctx); err != nil {
-			return fmt.Errorf("reset %s: %w", d.projection.Name, err)
+		if err := resets[p.Name](ctx); err != nil {
+			return fmt.Errorf("reset %s: %w", p.Name, err)
 		}
-		if err := proj.Add(d.projection); err != nil {
+		if err := proj.Add(p); err != nil {
 			return err
 		}
-		chosen = append(chosen, d.projection)
+		chosen = append(chosen, p)
 	}
 	if len(chosen) == 0 {
-		return fmt.Errorf("replay: no durable projection named %q (known: %s)", only, projectors.SpendName)
+		return fmt.Errorf("replay: no durable projection named %q (known: %s)", only, strings.Join(names, ", "))
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()

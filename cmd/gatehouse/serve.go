@@ -135,10 +135,10 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 		return nil, err
 	}
 	spendStore := postgres.NewSpendStore(pool)
-	for _, p := range []postgres.Projection{
+	requestLog := postgres.NewRequestLogStore(pool)
+	for _, p := range append([]postgres.Projection{
 		{Name: projectors.DirectoryName, Topic: postgres.TopicGovernance, Durable: false, Handle: g.directory.Handle},
-		{Name: projectors.SpendName, Topic: postgres.TopicTraffic, Durable: true, Handle: projectors.NewSpend(spendStore).Handle},
-	} {
+	}, durableProjections(spendStore, requestLog)...) {
 		if err := g.proj.Add(p); err != nil {
 			pool.Close()
 			return nil, err
@@ -189,6 +189,7 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 		ListKeys:        app.Logged(query.NewListKeysHandler(g.directory), log),
 		GetKey:          app.Logged(query.NewGetKeyHandler(g.directory), log),
 		Spend:           app.Logged(query.NewSpendHandler(g.directory, spendStore), log),
+		ListRequests:    app.Logged(query.NewListRequestsHandler(g.directory, requestLog), log),
 		Events:          app.Logged(query.NewEventsHandler(g.directory, g.store), log),
 	}
 	svc := proxy.NewService(proxy.Deps{
@@ -373,5 +374,13 @@ func routerErrors(log *slog.Logger) echo.HTTPErrorHandler {
 		if err != nil {
 			log.Warn("could not answer an error", "err", err)
 		}
+	}
+}
+
+// durableProjections are the read models kept in Postgres, which replay rebuilds.
+func durableProjections(spend *postgres.SpendStore, requestLog *postgres.RequestLogStore) []postgres.Projection {
+	return []postgres.Projection{
+		{Name: projectors.SpendName, Topic: postgres.TopicTraffic, Durable: true, Handle: projectors.NewSpend(spend).Handle},
+		{Name: projectors.RequestLogName, Topic: postgres.TopicTraffic, Durable: true, Handle: projectors.NewRequestLog(requestLog).Handle},
 	}
 }

@@ -11,6 +11,7 @@ type SpendCell struct {
 	TenantID string
 	Hour     time.Time
 	KeyID    uuid.UUID
+	TeamID   uuid.UUID // uuid.Nil for a key without a team
 	Provider string
 	Model    string
 }
@@ -41,6 +42,9 @@ func (f *SpendFold) Add(tenantID string, at time.Time, e RequestCompleted) {
 		f.index = map[SpendCell]int{}
 	}
 	c := SpendCell{TenantID: tenantID, Hour: Hour(at), KeyID: e.KeyID, Provider: e.Provider, Model: e.Model}
+	if e.TeamID != nil {
+		c.TeamID = *e.TeamID
+	}
 	i, ok := f.index[c]
 	if !ok {
 		i = len(f.Deltas)

@@ -26,6 +26,7 @@ type RequestCompleted struct {
 	V             int               `json:"v"`
 	RequestID     uuid.UUID         `json:"request_id"`
 	KeyID         uuid.UUID         `json:"key_id"`
+	TeamID        *uuid.UUID        `json:"team_id,omitempty"` // the key's team when the request ran
 	Endpoint      string            `json:"endpoint"`
 	Model         string            `json:"model"`
 	Provider      string            `json:"provider"`
@@ -52,6 +53,7 @@ type RequestRejected struct {
 	V         int               `json:"v"`
 	RequestID uuid.UUID         `json:"request_id"`
 	KeyID     uuid.UUID         `json:"key_id"`
+	TeamID    *uuid.UUID        `json:"team_id,omitempty"`
 	Endpoint  string            `json:"endpoint"`
 	Model     string            `json:"model,omitempty"`
 	Status    int               `json:"status"`

@@ -9,7 +9,7 @@ import (
 
 // SpendName is the spend projector's handler name; bump the version to
 // rebuild the projection from position 0.
-const SpendName = "spend.v1"
+const SpendName = "spend.v2"
 
 // SpendWriter stores the spend projection's cells.
 type SpendWriter interface {

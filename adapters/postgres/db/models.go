@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type Event struct {
@@ -62,6 +63,31 @@ type QuotaHold struct {
 	ExpiresAt time.Time
 }
 
+type RequestLog struct {
+	TenantID         string
+	RequestID        uuid.UUID
+	OccurredAt       time.Time
+	Outcome          string
+	KeyID            uuid.UUID
+	TeamID           pgtype.UUID
+	Endpoint         string
+	Model            string
+	Provider         string
+	UpstreamModel    string
+	Stream           bool
+	Status           int32
+	Code             string
+	Reason           string
+	PromptTokens     int64
+	CompletionTokens int64
+	CachedTokens     int64
+	CostMicros       int64
+	Priced           bool
+	DurationMs       float64
+	TraceID          string
+	Metadata         []byte
+}
+
 type SpendHourly struct {
 	TenantID         string
 	Hour             time.Time
@@ -72,6 +98,7 @@ type SpendHourly struct {
 	PromptTokens     int64
 	CompletionTokens int64
 	CostMicros       int64
+	TeamID           uuid.UUID
 }
 
 type TenantHead struct {

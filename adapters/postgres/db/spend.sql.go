@@ -14,11 +14,11 @@ import (
 )
 
 const addSpendBatch = `-- name: AddSpendBatch :exec
-INSERT INTO spend_hourly (tenant_id, hour, key_id, provider, model, requests, prompt_tokens, completion_tokens, cost_micros)
-SELECT unnest($1::text[]), unnest($2::timestamptz[]), unnest($3::uuid[]), unnest($4::text[]),
-       unnest($5::text[]), unnest($6::bigint[]), unnest($7::bigint[]),
-       unnest($8::bigint[]), unnest($9::bigint[])
-ON CONFLICT (tenant_id, hour, key_id, provider, model) DO UPDATE SET
+INSERT INTO spend_hourly (tenant_id, hour, key_id, team_id, provider, model, requests, prompt_tokens, completion_tokens, cost_micros)
+SELECT unnest($1::text[]), unnest($2::timestamptz[]), unnest($3::uuid[]), unnest($4::uuid[]),
+       unnest($5::text[]), unnest($6::text[]), unnest($7::bigint[]), unnest($8::bigint[]),
+       unnest($9::bigint[]), unnest($10::bigint[])
+ON CONFLICT (tenant_id, hour, key_id, team_id, provider, model) DO UPDATE SET
     requests          = spend_hourly.requests + excluded.requests,
     prompt_tokens     = spend_hourly.prompt_tokens + excluded.prompt_tokens,
     completion_tokens = spend_hourly.completion_tokens + excluded.completion_tokens,
@@ -29,6 +29,7 @@ type AddSpendBatchParams struct {
 	TenantIds        []string
 	Hours            []time.Time
 	KeyIds           []uuid.UUID
+	TeamIds          []uuid.UUID
 	Providers        []string
 	Models           []string
 	Requests         []int64
@@ -43,6 +44,7 @@ func (q *Queries) AddSpendBatch(ctx context.Context, arg AddSpendBatchParams) er
 		arg.TenantIds,
 		arg.Hours,
 		arg.KeyIds,
+		arg.TeamIds,
 		arg.Providers,
 		arg.Models,
 		arg.Requests,
@@ -63,14 +65,14 @@ func (q *Queries) ClearSpend(ctx context.Context) error {
 }
 
 const spendRows = `-- name: SpendRows :many
-SELECT key_id, provider, model, date_trunc('day', hour AT TIME ZONE 'UTC')::date AS day,
+SELECT key_id, team_id, provider, model, date_trunc('day', hour AT TIME ZONE 'UTC')::date AS day,
        sum(requests)::bigint AS requests,
        sum(prompt_tokens)::bigint AS prompt_tokens,
        sum(completion_tokens)::bigint AS completion_tokens,
        sum(cost_micros)::bigint AS cost_micros
 FROM spend_hourly
 WHERE tenant_id = $1 AND hour >= $2 AND hour < $3
-GROUP BY key_id, provider, model, day
+GROUP BY key_id, team_id, provider, model, day
 ORDER BY day, key_id, provider, model
 `
 
@@ -82,6 +84,7 @@ type SpendRowsParams struct {
 
 type SpendRowsRow struct {
 	KeyID            uuid.UUID
+	TeamID           uuid.UUID
 	Provider         string
 	Model            string
 	Day              pgtype.Date
@@ -102,6 +105,7 @@ func (q *Queries) SpendRows(ctx context.Context, arg SpendRowsParams) ([]SpendRo
 		var i SpendRowsRow
 		if err := rows.Scan(
 			&i.KeyID,
+			&i.TeamID,
 			&i.Provider,
 			&i.Model,
 			&i.Day,

@@ -46,6 +46,7 @@ type UseCases struct {
 	SetRateLimit    app.Handler[command.SetRateLimit, quota.RateLimit]
 	GetRateLimit    app.Handler[query.GetRateLimit, query.RateLimitStatus]
 	Spend           app.Handler[query.Spend, query.SpendReport]
+	ListRequests    app.Handler[query.ListRequests, query.RequestPage]
 	Events          app.Handler[query.Events, query.EventPage]
 }
 
@@ -71,7 +72,7 @@ func (s *Server) Register(e *echo.Echo) {
 	})
 	g := e.Group(Prefix, s.authenticate)
 	for _, r := range []interface{ register(*echo.Group) }{
-		&tenants{s}, &teams{s}, &providers{s}, &keys{s}, &prices{s}, &quotas{s}, &spend{s}, &events{s},
+		&tenants{s}, &teams{s}, &providers{s}, &keys{s}, &prices{s}, &quotas{s}, &spend{s}, &requests{s}, &events{s},
 	} {
 		r.register(g)
 	}

@@ -1,0 +1,123 @@
+package admin
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/gatehouse/gatehouse/app/query"
+)
+
+// requests serves the request log.
+type requests struct{ *Server }
+
+type requestJSON struct {
+	RequestID        string            `json:"request_id"`
+	OccurredAt       time.Time         `json:"occurred_at"`
+	Outcome          string            `json:"outcome"`
+	KeyID            string            `json:"key_id"`
+	TeamID           *uuid.UUID        `json:"team_id"`
+	Endpoint         string            `json:"endpoint"`
+	Model            string            `json:"model"`
+	Provider         string            `json:"provider"`
+	UpstreamModel    string            `json:"upstream_model"`
+	Stream           bool              `json:"stream"`
+	Status           int               `json:"status"`
+	Code             string            `json:"code"`
+	Reason           string            `json:"reason"`
+	PromptTokens     int64             `json:"prompt_tokens"`
+	CompletionTokens int64             `json:"completion_tokens"`
+	CachedTokens     int64             `json:"cached_tokens"`
+	CostUSD          float64           `json:"cost_usd"`
+	CostMicros       int64             `json:"cost_micros"`
+	Priced           bool              `json:"priced"`
+	DurationMs       float64           `json:"duration_ms"`
+	TraceID          string            `json:"trace_id"`
+	Metadata         map[string]string `json:"metadata"`
+}
+
+func (r *requests) register(g *echo.Group) {
+	g.GET("/tenants/:tenant/requests", r.list)
+}
+
+func encodeCursor(c *query.RequestCursor) string {
+	if c == nil {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(c.At.UTC().Format(time.RFC3339Nano) + "|" + c.RequestID.String()))
+}
+
+func decodeCursor(s string) (*query.RequestCursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	at, id, ok := strings.Cut(string(b), "|")
+	if err != nil || !ok {
+		return nil, errBadInputf("cursor is not one this API gave")
+	}
+	t, err1 := time.Parse(time.RFC3339Nano, at)
+	u, err2 := uuid.Parse(id)
+	if err1 != nil || err2 != nil {
+		return nil, errBadInputf("cursor is not one this API gave")
+	}
+	return &query.RequestCursor{At: t, RequestID: u}, nil
+}
+
+func (r *requests) list(c echo.Context) error {
+	from, to, err := timeRange(c, time.Now())
+	if err != nil {
+		return r.fail(c, err)
+	}
+	f := query.RequestFilter{From: from, To: to, Metadata: map[string]string{}}
+	for name, values := range c.QueryParams() {
+		if k, ok := strings.CutPrefix(name, "metadata."); ok && len(values) > 0 {
+			f.Metadata[k] = values[0]
+		}
+	}
+	if v := c.QueryParam("key"); v != "" {
+		id, err := uuid.Parse(v)
+		if err != nil {
+			return r.fail(c, errBadInputf("key must be a key id"))
+		}
+		f.KeyID = &id
+	}
+	if v := c.QueryParam("model"); v != "" {
+		f.Model = &v
+	}
+	if v := c.QueryParam("status"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return r.fail(c, errBadInputf("status must be an HTTP status code"))
+		}
+		f.Status = &n
+	}
+	limit, err := intParam(c, "limit")
+	if err != nil {
+		return r.fail(c, err)
+	}
+	f.Limit = int(limit)
+	if v := c.QueryParam("cursor"); v != "" {
+		if f.Before, err = decodeCursor(v); err != nil {
+			return r.fail(c, err)
+		}
+	}
+	page, err := r.uc.ListRequests.Handle(c.Request().Context(), query.ListRequests{Principal: principal(c), TenantID: c.Param("tenant"), Filter: f})
+	if err != nil {
+		return r.fail(c, err)
+	}
+	out := make([]requestJSON, len(page.Requests))
+	for i, q := range page.Requests {
+		md := q.Metadata
+		if md == nil {
+			md = map[string]string{}
+		}
+		out[i] = requestJSON{RequestID: q.RequestID.String(), OccurredAt: q.OccurredAt, Outcome: q.Outcome, KeyID: q.KeyID.String(), TeamID: q.TeamID,
+			Endpoint: q.Endpoint, Model: q.Model, Provider: q.Provider, UpstreamModel: q.UpstreamModel, Stream: q.Stream, Status: q.Status,
+			Code: q.Code, Reason: q.Reason, PromptTokens: q.Tokens.Prompt, CompletionTokens: q.Tokens.Completion, CachedTokens: q.Tokens.CachedPrompt,
+			CostUSD: q.Cost.USD(), CostMicros: int64(q.Cost), Priced: q.Priced, DurationMs: q.DurationMs, TraceID: q.TraceID, Metadata: md}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"requests": out, "next_cursor": encodeCursor(page.Next)})
+}
