@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -25,7 +26,8 @@ type Config struct {
 	DebugAddr       string // pprof, on its own listener; off when empty
 	MasterKey       []byte
 	Auth            admin.AuthConfig
-	SigningKey      any // what `gatehouse token` signs with: the HS256 secret or a private key
+	JWKSURL         string // fetched at start into Auth.JWKS
+	SigningKey      any    // what `gatehouse token` signs with: the HS256 secret or a private key
 	LogLevel        slog.Level
 	LogFormat       string
 	EventBuffer     int
@@ -44,6 +46,7 @@ var settings = []setting{
 	{"GATEHOUSE_MASTER_KEY", "32 bytes, base64: seals provider credentials at rest (required by serve)"},
 	{"GATEHOUSE_ADMIN_JWT_SECRET", "HS256 secret for admin tokens, at least 32 bytes"},
 	{"GATEHOUSE_ADMIN_JWT_PUBLIC_KEY", "PEM file with an RSA, ECDSA (P-256/P-384) or Ed25519 public key for admin tokens"},
+	{"GATEHOUSE_ADMIN_JWT_JWKS_URL", "instead of a secret or key file: the identity provider's JWKS URL (keys picked by kid, refreshed on an unknown kid)"},
 	{"GATEHOUSE_ADMIN_JWT_PRIVATE_KEY", "PEM file with the matching private key, used only by `gatehouse token`"},
 	{"GATEHOUSE_ADMIN_JWT_ISSUER", "required iss of admin tokens, when set"},
 	{"GATEHOUSE_ADMIN_JWT_AUDIENCE", "required aud of admin tokens, when set"},
@@ -122,11 +125,24 @@ func loadConfig(get lookup, n need) (Config, error) {
 
 	secret, pubFile, privFile := get("GATEHOUSE_ADMIN_JWT_SECRET"), get("GATEHOUSE_ADMIN_JWT_PUBLIC_KEY"), get("GATEHOUSE_ADMIN_JWT_PRIVATE_KEY")
 	cfg.Auth.Issuer, cfg.Auth.Audience = get("GATEHOUSE_ADMIN_JWT_ISSUER"), get("GATEHOUSE_ADMIN_JWT_AUDIENCE")
+	jwksURL := get("GATEHOUSE_ADMIN_JWT_JWKS_URL")
+	set := 0
+	for _, v := range []string{secret, pubFile, jwksURL} {
+		if v != "" {
+			set++
+		}
+	}
 	switch {
-	case get("GATEHOUSE_ADMIN_JWT_JWKS_URL") != "":
-		bad("GATEHOUSE_ADMIN_JWT_JWKS_URL", "is not supported by this version; use GATEHOUSE_ADMIN_JWT_PUBLIC_KEY")
-	case secret != "" && pubFile != "":
-		bad("GATEHOUSE_ADMIN_JWT_SECRET", "set either it or GATEHOUSE_ADMIN_JWT_PUBLIC_KEY, not both")
+	case set > 1:
+		bad("GATEHOUSE_ADMIN_JWT_SECRET", "set only one of it, GATEHOUSE_ADMIN_JWT_PUBLIC_KEY and GATEHOUSE_ADMIN_JWT_JWKS_URL")
+	case jwksURL != "":
+		if u, err := url.Parse(jwksURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			bad("GATEHOUSE_ADMIN_JWT_JWKS_URL", "must be an absolute http(s) URL")
+		}
+		cfg.JWKSURL = jwksURL
+		if n.signing && privFile == "" {
+			bad("GATEHOUSE_ADMIN_JWT_JWKS_URL", "admin tokens come from the identity provider that publishes it; gatehouse token needs GATEHOUSE_ADMIN_JWT_PRIVATE_KEY")
+		}
 	case secret != "":
 		if len(secret) < 32 {
 			bad("GATEHOUSE_ADMIN_JWT_SECRET", "must be at least 32 bytes")
@@ -139,7 +155,7 @@ func loadConfig(get lookup, n need) (Config, error) {
 		}
 		cfg.Auth.PublicKey = pk
 	case n.adminAuth || n.signing:
-		bad("GATEHOUSE_ADMIN_JWT_SECRET", "is required (or GATEHOUSE_ADMIN_JWT_PUBLIC_KEY)")
+		bad("GATEHOUSE_ADMIN_JWT_SECRET", "is required (or GATEHOUSE_ADMIN_JWT_PUBLIC_KEY, or GATEHOUSE_ADMIN_JWT_JWKS_URL)")
 	}
 	if privFile != "" {
 		k, err := readPrivateKey(privFile)
@@ -150,7 +166,7 @@ func loadConfig(get lookup, n need) (Config, error) {
 	} else if n.signing && pubFile != "" {
 		bad("GATEHOUSE_ADMIN_JWT_PRIVATE_KEY", "is required to mint tokens when admin tokens are checked with a public key")
 	}
-	if n.adminAuth && (cfg.Auth.HMACSecret != nil || cfg.Auth.PublicKey != nil) {
+	if n.adminAuth && cfg.JWKSURL == "" && (cfg.Auth.HMACSecret != nil || cfg.Auth.PublicKey != nil) {
 		if _, err := admin.NewVerifier(cfg.Auth); err != nil {
 			bad("GATEHOUSE_ADMIN_JWT_PUBLIC_KEY", "%v", err)
 		}

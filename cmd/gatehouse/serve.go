@@ -112,6 +112,12 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 		pool.Close()
 		return nil, err
 	}
+	if cfg.JWKSURL != "" {
+		if cfg.Auth.JWKS, err = admin.NewJWKS(ctx, cfg.JWKSURL, nil); err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("GATEHOUSE_ADMIN_JWT_JWKS_URL: %w", err)
+		}
+	}
 	verifier, err := admin.NewVerifier(cfg.Auth)
 	if err != nil {
 		pool.Close()

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -23,6 +24,7 @@ import (
 type AuthConfig struct {
 	HMACSecret []byte
 	PublicKey  crypto.PublicKey
+	JWKS       *JWKS // keys picked by the token's kid
 	Issuer     string
 	Audience   string
 }
@@ -46,6 +48,10 @@ func NewVerifier(cfg AuthConfig) (*Verifier, error) {
 	var key any
 	switch pk := cfg.PublicKey.(type) {
 	case nil:
+		if cfg.JWKS != nil {
+			methods, key = []string{"RS256", "RS384", "RS512", "ES256", "ES384", "EdDSA"}, cfg.JWKS
+			break
+		}
 		if len(cfg.HMACSecret) < 32 {
 			return nil, errors.New("admin JWT secret must be at least 32 bytes")
 		}
@@ -67,8 +73,8 @@ func NewVerifier(cfg AuthConfig) (*Verifier, error) {
 	default:
 		return nil, fmt.Errorf("admin JWT public key of type %T is not supported", cfg.PublicKey)
 	}
-	if cfg.PublicKey != nil && len(cfg.HMACSecret) > 0 {
-		return nil, errors.New("admin JWT: configure a secret or a public key, not both")
+	if (cfg.PublicKey != nil || cfg.JWKS != nil) && len(cfg.HMACSecret) > 0 || cfg.PublicKey != nil && cfg.JWKS != nil {
+		return nil, errors.New("admin JWT: configure one of a secret, a public key or a JWKS URL")
 	}
 	opts := []jwt.ParserOption{jwt.WithValidMethods(methods), jwt.WithExpirationRequired(), jwt.WithLeeway(30 * time.Second)}
 	if cfg.Issuer != "" {
@@ -86,7 +92,21 @@ var errUnauthenticated = errors.New("unauthenticated")
 // Verify checks a token and returns who it names.
 func (v *Verifier) Verify(token string) (access.Principal, error) {
 	var claims Claims
-	_, err := v.parser.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return v.key, nil })
+	_, err := v.parser.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
+		set, ok := v.key.(*JWKS)
+		if !ok {
+			return v.key, nil
+		}
+		kid, _ := t.Header["kid"].(string)
+		pk, err := set.Key(context.Background(), kid)
+		if err != nil {
+			return nil, err
+		}
+		if !algFits(t.Method.Alg(), pk) {
+			return nil, fmt.Errorf("alg %s does not fit the key %q", t.Method.Alg(), kid)
+		}
+		return pk, nil
+	})
 	if err != nil {
 		return access.Principal{}, fmt.Errorf("%w: %v", errUnauthenticated, err)
 	}
@@ -156,4 +176,17 @@ func Mint(signingKey any, claims Claims) (string, error) {
 		return "", fmt.Errorf("cannot sign with a key of type %T", signingKey)
 	}
 	return jwt.NewWithClaims(m, claims).SignedString(signingKey)
+}
+
+// algFits keeps a JWKS key to the algorithms of its own kind.
+func algFits(alg string, pk crypto.PublicKey) bool {
+	switch k := pk.(type) {
+	case *rsa.PublicKey:
+		return alg == "RS256" || alg == "RS384" || alg == "RS512"
+	case *ecdsa.PublicKey:
+		return (alg == "ES256" && k.Curve == elliptic.P256()) || (alg == "ES384" && k.Curve == elliptic.P384())
+	case ed25519.PublicKey:
+		return alg == "EdDSA"
+	}
+	return false
 }
