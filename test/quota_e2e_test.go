@@ -240,3 +240,36 @@ func TestE2E_RateLimitsRefuseWithRetryAfterAndReportHeaders(t *testing.T) {
 		return nil
 	})
 }
+
+func TestE2E_BudgetAndLimitChangesReachAnotherReplicaWithinASecond(t *testing.T) {
+	sc := pricedScenario(t)
+	a, admin, k := sc.s, sc.admin, sc.key
+	b := sc.in.start()
+	eventually(t, 5*time.Second, func() error {
+		if st, _ := apiStatus(t, b, k.Secret, "up/metered"); st != 200 {
+			return fmt.Errorf("replica b: %d", st)
+		}
+		return nil
+	})
+	within := func(what string, change func(), refusedOnB func() bool) {
+		t.Helper()
+		change()
+		at := time.Now()
+		for !refusedOnB() {
+			if time.Since(at) > time.Second {
+				t.Fatalf("%s: replica b still serves after %s", what, time.Since(at))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	within("a zero budget", func() {
+		a.mustAdmin(200, "PUT", "/admin/v1/tenants/acme/budgets/key/"+k.ID, admin, map[string]any{"limit_usd": 0}, nil)
+	}, func() bool { st, code := apiStatus(t, b, k.Secret, "up/metered"); return st == 429 && code == "budget_exceeded" })
+	a.mustAdmin(200, "PUT", "/admin/v1/tenants/acme/budgets/key/"+k.ID, admin, map[string]any{"limit_usd": 1000}, nil)
+	within("a limit of one request a minute", func() {
+		a.mustAdmin(200, "PUT", "/admin/v1/tenants/acme/rate-limits/tenant/acme", admin, map[string]any{"rpm": 1}, nil)
+	}, func() bool {
+		st, code := apiStatus(t, b, k.Secret, "up/metered")
+		return st == 429 && code == "rate_limit_exceeded"
+	})
+}
