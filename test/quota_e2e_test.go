@@ -264,7 +264,10 @@ func TestE2E_BudgetAndLimitChangesReachAnotherReplicaWithinASecond(t *testing.T)
 	}
 	within("a zero budget", func() {
 		a.mustAdmin(200, "PUT", "/admin/v1/tenants/acme/budgets/key/"+k.ID, admin, map[string]any{"limit_usd": 0}, nil)
-	}, func() bool { st, code := apiStatus(t, b, k.Secret, "up/metered"); return st == 429 && code == "budget_exceeded" })
+	}, func() bool {
+		st, code := apiStatus(t, b, k.Secret, "up/metered")
+		return st == 429 && code == "budget_exceeded"
+	})
 	a.mustAdmin(200, "PUT", "/admin/v1/tenants/acme/budgets/key/"+k.ID, admin, map[string]any{"limit_usd": 1000}, nil)
 	within("a limit of one request a minute", func() {
 		a.mustAdmin(200, "PUT", "/admin/v1/tenants/acme/rate-limits/tenant/acme", admin, map[string]any{"rpm": 1}, nil)
