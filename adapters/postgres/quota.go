@@ -21,13 +21,16 @@ import (
 // is posted at its full amount (its replica is presumed dead).
 const HoldTTL = 15 * time.Minute
 
-// Quotas are the shared counters of budgets and rate limits: one round trip
-// admits a request against all that apply; settlements are batched off the
-// request path; expired holds are posted by a sweeper on every replica.
+// Quotas are the shared counters of budgets and rate limits. Admissions
+// are batched: one goroutine admits in one transaction (one commit) every
+// request that arrived while the previous batch was committing, each
+// all-or-nothing. Settlements are batched off the request path; expired
+// holds are posted by a sweeper on every replica.
 type Quotas struct {
 	pool *pgxpool.Pool
 	log  *slog.Logger
 
+	admits  chan *admission
 	queue   chan settlement
 	closing chan struct{}
 	done    chan struct{}
@@ -47,10 +50,29 @@ func NewQuotas(pool *pgxpool.Pool, log *slog.Logger) *Quotas {
 	if pool == nil || log == nil {
 		panic("postgres.NewQuotas: nil dependency")
 	}
-	q := &Quotas{pool: pool, log: log, queue: make(chan settlement, 20000), closing: make(chan struct{}), done: make(chan struct{})}
+	q := &Quotas{pool: pool, log: log, admits: make(chan *admission, 4096), queue: make(chan settlement, 20000),
+		closing: make(chan struct{}), done: make(chan struct{})}
 	go q.run()
+	go q.admitLoop()
 	return q
 }
+
+// admission is one request waiting in the admission batch.
+type admission struct {
+	tenantID  string
+	requestID uuid.UUID
+	lines     []quota.Line
+	now       time.Time
+	done      chan admitted
+}
+
+type admitted struct {
+	remaining []int64
+	err       error
+}
+
+// maxAdmitBatch bounds the requests admitted in one transaction.
+const maxAdmitBatch = 256
 
 // OnPosted registers what to do with budgets' spend after settlements
 // (raise alerts); it runs on the settlement writer.
@@ -60,33 +82,118 @@ func (q *Quotas) OnPosted(fn func([]quota.Posting)) {
 	q.onPosted = fn
 }
 
-const admitSQL = `SELECT refused_line, remaining FROM quota_admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
+const admitSQL = `SELECT request_index, refused_line, remaining FROM quota_admit_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
 
 // Admit reserves every line for the request, or none: a line that does not
-// fit comes back as *quota.Refused.
+// fit comes back as *quota.Refused. Once queued, it waits for its batch even
+// if ctx ends, so that an admission is never left unanswered while its hold
+// exists.
 func (q *Quotas) Admit(ctx context.Context, tenantID string, requestID uuid.UUID, lines []quota.Line, now time.Time) ([]int64, error) {
-	n := len(lines)
-	kinds, scopes, ids := make([]string, n), make([]string, n), make([]string, n)
-	buckets, limits, amounts, hards := make([]time.Time, n), make([]int64, n), make([]int64, n), make([]bool, n)
-	for i, l := range lines {
-		kinds[i], scopes[i], ids[i] = string(l.Kind), string(l.Subject.Scope), l.Subject.ID
-		buckets[i], limits[i], amounts[i], hards[i] = l.Bucket, l.Limit, l.Amount, l.Hard
+	a := &admission{tenantID: tenantID, requestID: requestID, lines: lines, now: now, done: make(chan admitted, 1)}
+	select {
+	case q.admits <- a:
+	case <-q.closing:
+		return nil, errors.New("quota admissions closed")
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	var refused int32
-	var remaining []int64
-	err := q.pool.QueryRow(ctx, admitSQL, tenantID, requestID, now, now.Add(HoldTTL),
-		kinds, scopes, ids, buckets, limits, amounts, hards).Scan(&refused, &remaining)
-	if err != nil {
-		return nil, fmt.Errorf("quota admission: %w", err)
-	}
-	if refused > 0 {
-		return nil, &quota.Refused{Line: lines[refused-1]}
-	}
-	return remaining, nil
+	r := <-a.done
+	return r.remaining, r.err
 }
 
-// Settle hands a finished request's usage to the settlement writer. It
-// blocks only when the writer is far behind.
+func (q *Quotas) admitLoop() {
+	batch := make([]*admission, 0, maxAdmitBatch)
+	for {
+		select {
+		case a := <-q.admits:
+			batch = append(batch[:0], a)
+		case <-q.closing:
+			for {
+				select {
+				case a := <-q.admits:
+					a.done <- admitted{err: errors.New("quota admissions closed")}
+				default:
+					return
+				}
+			}
+		}
+	gather:
+		for len(batch) < maxAdmitBatch {
+			select {
+			case a := <-q.admits:
+				batch = append(batch, a)
+			default:
+				break gather
+			}
+		}
+		q.admitBatch(batch)
+	}
+}
+
+// admitBatch runs one batch and answers each of its requests.
+func (q *Quotas) admitBatch(batch []*admission) {
+	var (
+		tenants  []string
+		requests []uuid.UUID
+		lineReq  []int32
+		kinds    []string
+		scopes   []string
+		ids      []string
+		buckets  []time.Time
+		limits   []int64
+		amounts  []int64
+		hards    []bool
+	)
+	for r, a := range batch {
+		tenants = append(tenants, a.tenantID)
+		requests = append(requests, a.requestID)
+		for _, l := range a.lines {
+			lineReq = append(lineReq, int32(r+1))
+			kinds, scopes, ids = append(kinds, string(l.Kind)), append(scopes, string(l.Subject.Scope)), append(ids, l.Subject.ID)
+			buckets, limits, amounts, hards = append(buckets, l.Bucket), append(limits, l.Limit), append(amounts, l.Amount), append(hards, l.Hard)
+		}
+	}
+	now := batch[0].now
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// Answers go out only once the statement, and so its commit, has
+	// succeeded: no request may run on a hold that was not kept.
+	type answer struct {
+		refused   int32
+		remaining []int64
+	}
+	answers := make([]*answer, len(batch))
+	rows, err := q.pool.Query(ctx, admitSQL, now, now.Add(HoldTTL), tenants, requests, lineReq, kinds, scopes, ids, buckets, limits, amounts, hards)
+	if err == nil {
+		for rows.Next() {
+			var idx int32
+			var a answer
+			if err = rows.Scan(&idx, &a.refused, &a.remaining); err != nil {
+				break
+			}
+			if idx >= 1 && int(idx) <= len(batch) {
+				answers[idx-1] = &a
+			}
+		}
+		rows.Close()
+		if err == nil {
+			err = rows.Err()
+		}
+	}
+	for i, a := range batch {
+		switch ans := answers[i]; {
+		case err != nil:
+			a.done <- admitted{err: fmt.Errorf("quota admission: %w", err)}
+		case ans == nil:
+			a.done <- admitted{err: errors.New("quota admission: no answer for a request")}
+		case ans.refused > 0:
+			a.done <- admitted{err: &quota.Refused{Line: a.lines[ans.refused-1]}}
+		default:
+			a.done <- admitted{remaining: ans.remaining}
+		}
+	}
+}
+
 func (q *Quotas) Settle(requestID uuid.UUID, s quota.Settlement) {
 	q.queue <- settlement{requestID: requestID, Settlement: s}
 }

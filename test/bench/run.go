@@ -233,16 +233,37 @@ func runBenchmark(s settings) error {
 	if err != nil {
 		return err
 	}
-	var key struct {
+	var key, governed struct {
+		ID     string `json:"id"`
 		Secret string `json:"secret"`
 	}
-	for _, step := range []error{
-		adminCall(base, token, "POST", "/admin/v1/tenants", map[string]string{"id": "bench", "name": "bench"}, nil),
-		adminCall(base, token, "POST", "/admin/v1/tenants/bench/providers", map[string]string{"name": "up", "kind": "openai-compatible", "base_url": "http://" + upAddr}, nil),
-		adminCall(base, token, "POST", "/admin/v1/tenants/bench/keys", map[string]string{"name": "bench"}, &key),
+	for _, step := range []func() error{
+		func() error {
+			return adminCall(base, token, "POST", "/admin/v1/tenants", map[string]string{"id": "bench", "name": "bench"}, nil)
+		},
+		func() error {
+			return adminCall(base, token, "POST", "/admin/v1/tenants/bench/providers", map[string]string{"name": "up", "kind": "openai-compatible", "base_url": "http://" + upAddr}, nil)
+		},
+		func() error {
+			return adminCall(base, token, "POST", "/admin/v1/tenants/bench/prices", map[string]any{"model": "up/m", "input_usd_per_mtok": 0.15, "output_usd_per_mtok": 0.6}, nil)
+		},
+		func() error {
+			return adminCall(base, token, "POST", "/admin/v1/tenants/bench/keys", map[string]string{"name": "bench"}, &key)
+		},
+		func() error {
+			return adminCall(base, token, "POST", "/admin/v1/tenants/bench/keys", map[string]string{"name": "governed"}, &governed)
+		},
+		// A hard budget and a rate limit on the governed key, both far from
+		// full: every request is admitted through the shared counters.
+		func() error {
+			return adminCall(base, token, "PUT", "/admin/v1/tenants/bench/budgets/key/"+governed.ID, map[string]any{"limit_usd": 1e6, "period": "day"}, nil)
+		},
+		func() error {
+			return adminCall(base, token, "PUT", "/admin/v1/tenants/bench/rate-limits/key/"+governed.ID, map[string]any{"rpm": 1e8, "tpm": 1e11}, nil)
+		},
 	} {
-		if step != nil {
-			return step
+		if err := step(); err != nil {
+			return err
 		}
 	}
 
@@ -250,10 +271,11 @@ func runBenchmark(s settings) error {
 		{name: "direct", url: "http://" + upAddr + "/chat/completions", model: "m", client: newClient()},
 		{name: "reverse proxy", url: "http://" + rpAddr + "/chat/completions", model: "m", client: newClient()},
 		{name: "gatehouse", url: base + "/v1/chat/completions", auth: key.Secret, model: "up/m", client: newClient()},
+		{name: governedTarget, url: base + "/v1/chat/completions", auth: governed.Secret, model: "up/m", client: newClient()},
 	}
 	var gatehouseAnswered int64
 	count := func(t target, n int64) {
-		if t.name == "gatehouse" {
+		if t.name == "gatehouse" || t.name == governedTarget {
 			gatehouseAnswered += n
 		}
 	}
@@ -344,6 +366,9 @@ func runBenchmark(s settings) error {
 	}
 	return nil
 }
+
+// governedTarget is gatehouse with a key under a hard budget and a rate limit.
+const governedTarget = "gatehouse, budget + rate limit"
 
 func key2(name string, stream bool) string {
 	if stream {
