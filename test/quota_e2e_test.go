@@ -216,19 +216,27 @@ func TestE2E_RateLimitsRefuseWithRetryAfterAndReportHeaders(t *testing.T) {
 	s.mustAdmin(200, "PUT", "/admin/v1/tenants/acme/rate-limits/key/"+k.ID, admin, map[string]any{"concurrency": 1}, nil)
 	time.Sleep(200 * time.Millisecond)
 	first := make(chan error, 1)
+	admitted := make(chan struct{})
 	go func() {
 		held := sdk(s, k.Secret)
 		st := held.Chat.Completions.NewStreaming(context.Background(), chat("up/m", "hold"))
+		if st.Next() {
+			close(admitted) // in flight: its first chunk is here, the rest is held upstream
+		}
 		for st.Next() {
 		}
 		first <- st.Err()
 	}()
-	eventually(t, 5*time.Second, func() error {
-		if st, code := apiStatus(t, s, k.Secret, "up/m"); st != 429 || code != "rate_limit_exceeded" {
-			return fmt.Errorf("second request while one is in flight: %d %s", st, code)
-		}
-		return nil
-	})
+	select {
+	case <-admitted:
+	case err := <-first:
+		t.Fatalf("the held request ended early: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the held request was not answered")
+	}
+	if st, code := apiStatus(t, s, k.Secret, "up/m"); st != 429 || code != "rate_limit_exceeded" {
+		t.Fatalf("second request while one is in flight: %d %s", st, code)
+	}
 	close(sc.up.released)
 	if err := <-first; err != nil {
 		t.Fatal(err)
