@@ -132,6 +132,13 @@ func TestE2E_ReplayRebuildsSpendAndTheRequestLogToTheSameResult(t *testing.T) {
 		if len(page.Requests) != 5 {
 			return fmt.Errorf("request log has %d rows", len(page.Requests))
 		}
+		var spend struct {
+			Total struct{ Requests int64 } `json:"total"`
+		}
+		s.mustAdmin(200, "GET", "/admin/v1/tenants/acme/spend", admin, nil, &spend)
+		if spend.Total.Requests != 3 { // both projections caught up before the snapshot
+			return fmt.Errorf("spend counts %d requests", spend.Total.Requests)
+		}
 		return nil
 	})
 	s.stop()
