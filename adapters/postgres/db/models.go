@@ -41,6 +41,17 @@ type ProviderCredential struct {
 	CreatedAt  time.Time
 }
 
+type QuotaAdmission struct {
+	TenantID  string
+	RequestID uuid.UUID
+	Kinds     []string
+	Scopes    []string
+	ScopeIds  []string
+	Buckets   []time.Time
+	Amounts   []int64
+	ExpiresAt time.Time
+}
+
 type QuotaCounter struct {
 	TenantID string
 	Kind     string
@@ -49,18 +60,6 @@ type QuotaCounter struct {
 	Bucket   time.Time
 	Used     int64
 	Reserved int64
-}
-
-type QuotaHold struct {
-	TenantID  string
-	RequestID uuid.UUID
-	Line      int16
-	Kind      string
-	Scope     string
-	ScopeID   string
-	Bucket    time.Time
-	Amount    int64
-	ExpiresAt time.Time
 }
 
 type RequestLog struct {
