@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/gatehouse/gatehouse/adapters/postgres/db"
@@ -30,6 +32,8 @@ type Quotas struct {
 	pool *pgxpool.Pool
 	log  *slog.Logger
 
+	leases  *leases
+	stats   struct{ fromSlices, fromPostgres atomic.Int64 }
 	admits  chan *admission
 	queue   chan settlement
 	closing chan struct{}
@@ -40,9 +44,13 @@ type Quotas struct {
 	onPosted func([]quota.Posting)
 }
 
+// settlement is a finished request to post: through its holds, or (for a
+// request admitted from slices) as what it spent of budget slices.
 type settlement struct {
 	requestID uuid.UUID
 	quota.Settlement
+	fromSlices bool
+	spent      []consumption
 }
 
 // NewQuotas starts the settlement writer and the expiry sweeper.
@@ -50,7 +58,7 @@ func NewQuotas(pool *pgxpool.Pool, log *slog.Logger) *Quotas {
 	if pool == nil || log == nil {
 		panic("postgres.NewQuotas: nil dependency")
 	}
-	q := &Quotas{pool: pool, log: log, admits: make(chan *admission, 4096), queue: make(chan settlement, 20000),
+	q := &Quotas{pool: pool, log: log, leases: newLeases(), admits: make(chan *admission, 4096), queue: make(chan settlement, 20000),
 		closing: make(chan struct{}), done: make(chan struct{})}
 	go q.run()
 	go q.admitLoop()
@@ -82,13 +90,18 @@ func (q *Quotas) OnPosted(fn func([]quota.Posting)) {
 	q.onPosted = fn
 }
 
-const admitSQL = `SELECT request_index, refused_line, remaining FROM quota_admit_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
+const admitSQL = `SELECT request_index, refused_line, remaining, granted FROM quota_admit_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
 
 // Admit reserves every line for the request, or none: a line that does not
 // fit comes back as *quota.Refused. Once queued, it waits for its batch even
 // if ctx ends, so that an admission is never left unanswered while its hold
 // exists.
 func (q *Quotas) Admit(ctx context.Context, tenantID string, requestID uuid.UUID, lines []quota.Line, now time.Time) ([]int64, error) {
+	if remaining, ok := q.leases.admit(tenantID, requestID, lines, now); ok {
+		q.stats.fromSlices.Add(1)
+		return remaining, nil
+	}
+	q.stats.fromPostgres.Add(1)
 	a := &admission{tenantID: tenantID, requestID: requestID, lines: lines, now: now, done: make(chan admitted, 1)}
 	select {
 	case q.admits <- a:
@@ -143,6 +156,8 @@ func (q *Quotas) admitBatch(batch []*admission) {
 		limits   []int64
 		amounts  []int64
 		hards    []bool
+		extras   []int64
+		leaseIDs []uuid.UUID
 	)
 	for r, a := range batch {
 		tenants = append(tenants, a.tenantID)
@@ -151,6 +166,8 @@ func (q *Quotas) admitBatch(batch []*admission) {
 			lineReq = append(lineReq, int32(r+1))
 			kinds, scopes, ids = append(kinds, string(l.Kind)), append(scopes, string(l.Subject.Scope)), append(ids, l.Subject.ID)
 			buckets, limits, amounts, hards = append(buckets, l.Bucket), append(limits, l.Limit), append(amounts, l.Amount), append(hards, l.Hard)
+			extra, leaseID := q.leases.ask(a.tenantID, l)
+			extras, leaseIDs = append(extras, extra), append(leaseIDs, leaseID)
 		}
 	}
 	now := batch[0].now
@@ -158,30 +175,26 @@ func (q *Quotas) admitBatch(batch []*admission) {
 	defer cancel()
 	// Answers go out only once the statement, and so its commit, has
 	// succeeded: no request may run on a hold that was not kept.
-	type answer struct {
-		refused   int32
-		remaining []int64
+	args := []any{now, now.Add(HoldTTL), tenants, requests, lineReq, kinds, scopes, ids, buckets, limits, amounts, hards,
+		extras, leaseIDs, now.Add(leaseTTL)}
+	answers, err := q.admitOnce(ctx, len(batch), args)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001") {
+		// A deadlock or serialization failure rolled the batch back: once more.
+		answers, err = q.admitOnce(ctx, len(batch), args)
 	}
-	answers := make([]*answer, len(batch))
-	rows, err := q.pool.Query(ctx, admitSQL, now, now.Add(HoldTTL), tenants, requests, lineReq, kinds, scopes, ids, buckets, limits, amounts, hards)
-	if err == nil {
-		for rows.Next() {
-			var idx int32
-			var a answer
-			if err = rows.Scan(&idx, &a.refused, &a.remaining); err != nil {
-				break
-			}
-			if idx >= 1 && int(idx) <= len(batch) {
-				answers[idx-1] = &a
-			}
-		}
-		rows.Close()
-		if err == nil {
-			err = rows.Err()
-		}
-	}
+	line := 0
 	for i, a := range batch {
-		switch ans := answers[i]; {
+		first := line
+		line += len(a.lines)
+		var ans *admissionAnswer
+		if err == nil {
+			ans = answers[i]
+		}
+		if ans == nil || ans.refused > 0 {
+			q.leases.answered(a.tenantID, a.lines, leaseIDs[first:line])
+		}
+		switch {
 		case err != nil:
 			a.done <- admitted{err: fmt.Errorf("quota admission: %w", err)}
 		case ans == nil:
@@ -189,22 +202,65 @@ func (q *Quotas) admitBatch(batch []*admission) {
 		case ans.refused > 0:
 			a.done <- admitted{err: &quota.Refused{Line: a.lines[ans.refused-1]}}
 		default:
+			q.leases.granted(a.tenantID, a.lines, ans.granted, ans.remaining, leaseIDs[first:line], now)
+			q.leases.answered(a.tenantID, a.lines, leaseIDs[first:line])
 			a.done <- admitted{remaining: ans.remaining}
 		}
 	}
 }
 
+// admissionAnswer is one request's outcome in a batch.
+type admissionAnswer struct {
+	refused   int32
+	remaining []int64
+	granted   []int64
+}
+
+func (q *Quotas) admitOnce(ctx context.Context, n int, args []any) ([]*admissionAnswer, error) {
+	answers := make([]*admissionAnswer, n)
+	rows, err := q.pool.Query(ctx, admitSQL, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var idx int32
+		var a admissionAnswer
+		if err := rows.Scan(&idx, &a.refused, &a.remaining, &a.granted); err != nil {
+			return nil, err
+		}
+		if idx >= 1 && int(idx) <= n {
+			answers[idx-1] = &a
+		}
+	}
+	return answers, rows.Err()
+}
+
+// Settle finishes a request: one admitted from slices gives back to them
+// what it did not use (and its spending from budget slices is posted);
+// one admitted through Postgres is handed to the settlement writer. It
+// blocks only when the writer is far behind.
 func (q *Quotas) Settle(requestID uuid.UUID, s quota.Settlement) {
+	if spent, ok := q.leases.settle(requestID, s); ok {
+		if len(spent) > 0 {
+			q.queue <- settlement{requestID: requestID, Settlement: s, fromSlices: true, spent: spent}
+		}
+		return
+	}
 	q.queue <- settlement{requestID: requestID, Settlement: s}
 }
 
 const settleSQL = `SELECT tenant_id, scope, scope_id, bucket, used_before, used_after FROM quota_settle($1, $2, $3, $4)`
 const expireSQL = `SELECT tenant_id, scope, scope_id, bucket, used_before, used_after FROM quota_expire($1, $2)`
+const consumeSQL = `SELECT tenant_id, scope, scope_id, bucket, used_before, used_after FROM quota_consume($1, $2)`
+const releaseSQL = `SELECT quota_release($1, $2, $3)`
 
 func (q *Quotas) run() {
 	defer close(q.done)
 	sweep := time.NewTicker(10 * time.Second)
 	defer sweep.Stop()
+	tidy := time.NewTicker(time.Second)
+	defer tidy.Stop()
 	batch := make([]settlement, 0, 1000)
 	for {
 		select {
@@ -223,6 +279,8 @@ func (q *Quotas) run() {
 			batch = batch[:0]
 		case <-sweep.C:
 			q.expire()
+		case <-tidy.C:
+			q.release(q.leases.tidy(time.Now(), false))
 		case <-q.closing:
 			for {
 				select {
@@ -232,6 +290,7 @@ func (q *Quotas) run() {
 					if len(batch) > 0 {
 						q.settle(batch)
 					}
+					q.release(q.leases.tidy(time.Now(), true))
 					return
 				}
 			}
@@ -240,27 +299,64 @@ func (q *Quotas) run() {
 }
 
 // settle posts a batch, retrying while Postgres is away: a settlement that
-// never arrives is posted at its reserved amount when its hold expires.
+// never arrives is posted at its reserved amount when its hold (or its
+// slice) expires.
 func (q *Quotas) settle(batch []settlement) {
-	n := len(batch)
-	tenants, requests, costs, tokens := make([]string, n), make([]uuid.UUID, n), make([]int64, n), make([]int64, n)
-	for i, s := range batch {
-		tenants[i], requests[i], costs[i], tokens[i] = s.TenantID, s.requestID, int64(s.Cost), s.Tokens
+	var tenants []string
+	var requests []uuid.UUID
+	var costs, tokens []int64
+	var leaseIDs []uuid.UUID
+	var spent []int64
+	for _, s := range batch {
+		if s.fromSlices {
+			for _, c := range s.spent {
+				leaseIDs, spent = append(leaseIDs, c.leaseID), append(spent, c.amount)
+			}
+			continue
+		}
+		tenants, requests = append(tenants, s.TenantID), append(requests, s.requestID)
+		costs, tokens = append(costs, int64(s.Cost)), append(tokens, s.Tokens)
 	}
+	if len(requests) > 0 {
+		q.postRetrying("settlements", len(requests), settleSQL, tenants, requests, costs, tokens)
+	}
+	if len(leaseIDs) > 0 {
+		q.postRetrying("spending from slices", len(leaseIDs), consumeSQL, leaseIDs, spent)
+	}
+}
+
+func (q *Quotas) postRetrying(what string, n int, sql string, args ...any) {
 	backoff := 50 * time.Millisecond
 	for attempt := 1; attempt <= 8; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		postings, err := q.post(ctx, settleSQL, tenants, requests, costs, tokens)
+		postings, err := q.post(ctx, sql, args...)
 		cancel()
 		if err == nil {
 			q.posted(postings)
 			return
 		}
-		q.log.Warn("quota settlement failed; retrying", "requests", n, "attempt", attempt, "err", err)
+		q.log.Warn("quota posting failed; retrying", "what", what, "count", n, "attempt", attempt, "err", err)
 		time.Sleep(backoff)
 		backoff = min(2*backoff, 5*time.Second)
 	}
-	q.log.Error("quota settlements given up: their holds will be posted at the reserved amounts when they expire", "requests", n)
+	q.log.Error("quota postings given up: their holds and slices are posted at their reserved amounts when they expire", "what", what, "count", n)
+}
+
+// release gives back unused budget slices and renews live ones.
+func (q *Quotas) release(rs []release) {
+	if len(rs) == 0 {
+		return
+	}
+	ids, amounts := make([]uuid.UUID, len(rs)), make([]int64, len(rs))
+	for i, r := range rs {
+		ids[i], amounts[i] = r.leaseID, r.amount
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := q.pool.Exec(ctx, releaseSQL, ids, amounts, time.Now().Add(leaseTTL)); err != nil {
+		// Not given back: the slices expire and are posted at what they hold.
+		q.log.Warn("giving back budget slices failed", "slices", len(rs), "err", err)
+	}
 }
 
 func (q *Quotas) expire() {
@@ -310,6 +406,14 @@ func (q *Quotas) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("quota settlements: %d not posted before the deadline: %w", len(q.queue), ctx.Err())
 	}
+}
+
+// QuotaStats count where admissions were decided.
+type QuotaStats struct{ FromSlices, FromPostgres int64 }
+
+// Stats reads the counts.
+func (q *Quotas) Stats() QuotaStats {
+	return QuotaStats{FromSlices: q.stats.fromSlices.Load(), FromPostgres: q.stats.fromPostgres.Load()}
 }
 
 // Counter reads a budget's or limit's counter in one bucket.

@@ -70,7 +70,7 @@ func TestQuotas_AdmitsAllLinesOrNone(t *testing.T) {
 	minute := now.UTC().Truncate(time.Minute)
 	key := quota.Subject{TenantID: "acme", Scope: quota.ScopeKey, ID: uuid.NewString()}
 	lines := []quota.Line{
-		budgetLine(1_000_000, 100, window),
+		budgetLine(1_000, 100, window), // too close to its limit for slices: admitted exactly
 		{Kind: quota.KindRequests, Subject: key, Bucket: minute, Limit: 2, Amount: 1, Hard: true},
 	}
 	for i := 0; i < 2; i++ {
@@ -96,7 +96,7 @@ func TestQuotas_AnUnsettledHoldExpiresAndIsPostedAtItsAmount(t *testing.T) {
 	defer q.Close(ctx)
 	past := time.Now().Add(-postgres.HoldTTL - time.Minute) // admitted long ago, its replica gone
 	window, _ := quota.Window(quota.Total, past)
-	if _, err := q.Admit(ctx, "acme", uuid.New(), []quota.Line{budgetLine(1_000_000, 5_000, window)}, past); err != nil {
+	if _, err := q.Admit(ctx, "acme", uuid.New(), []quota.Line{budgetLine(10_000, 5_000, window)}, past); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := pool.Exec(ctx, `SELECT * FROM quota_expire(now(), 100)`); err != nil {
@@ -105,5 +105,104 @@ func TestQuotas_AnUnsettledHoldExpiresAndIsPostedAtItsAmount(t *testing.T) {
 	used, reserved, _ := q.Counter(ctx, quota.KindBudget, tenantSubject, window)
 	if used != 5_000 || reserved != 0 {
 		t.Fatalf("expired hold: spent %d, reserved %d; want it posted at 5000", used, reserved)
+	}
+}
+
+func TestQuotas_SlicesAdmitFromMemoryAcrossReplicasAndNeverPastTheLimit(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	ctx := context.Background()
+	replicas := []*postgres.Quotas{postgres.NewQuotas(pool, quiet), postgres.NewQuotas(pool, quiet)}
+	now := time.Now()
+	window, _ := quota.Window(quota.Month, now)
+	const limit, cost = 2_000_000, 1_000 // room for 2,000 requests; slices of 32
+	var admitted atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			q := replicas[w%2]
+			for i := 0; i < 160; i++ {
+				id := uuid.New()
+				_, err := q.Admit(ctx, "acme", id, []quota.Line{budgetLine(limit, cost, window)}, now)
+				var refused *quota.Refused
+				switch {
+				case err == nil:
+					admitted.Add(1)
+					q.Settle(id, quota.Settlement{TenantID: "acme", Cost: cost})
+				case errors.As(err, &refused):
+				default:
+					t.Error(err)
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	for _, q := range replicas {
+		if err := q.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	used, reserved, err := replicas[0].Counter(ctx, quota.KindBudget, tenantSubject, window)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if used != admitted.Load()*cost || reserved != 0 || used > limit {
+		t.Fatalf("admitted %d, spent %d, still reserved %d (limit %d)", admitted.Load(), used, reserved, limit)
+	}
+	if admitted.Load() != 16*160 && admitted.Load() < limit/cost-2*32 {
+		t.Fatalf("admitted %d: refused more than the slices two replicas can hold", admitted.Load())
+	}
+	var fromDB int64
+	pool.QueryRow(ctx, `SELECT count(*) FROM quota_admissions`).Scan(&fromDB)
+	if fromDB != 0 {
+		t.Fatalf("%d holds left after every request settled", fromDB)
+	}
+	local := replicas[0].Stats().FromSlices + replicas[1].Stats().FromSlices
+	if local < admitted.Load()/2 {
+		t.Fatalf("only %d of %d admissions came from slices", local, admitted.Load())
+	}
+}
+
+func TestQuotas_ADeadReplicasSliceIsPostedWhenItExpires(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	ctx := context.Background()
+	q := postgres.NewQuotas(pool, quiet)
+	window, _ := quota.Window(quota.Month, time.Now())
+	id := uuid.New()
+	if _, err := q.Admit(ctx, "acme", id, []quota.Line{budgetLine(1_000_000, 1_000, window)}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	q.Settle(id, quota.Settlement{TenantID: "acme", Cost: 1_000})
+	eventuallyQ(t, func() bool {
+		var holds int
+		pool.QueryRow(ctx, `SELECT count(*) FROM quota_admissions`).Scan(&holds)
+		return holds == 0
+	})
+	var leased int64
+	pool.QueryRow(ctx, `SELECT coalesce(sum(amount), 0) FROM quota_leases`).Scan(&leased)
+	if leased != 32_000 {
+		t.Fatalf("slice held %d, want 32000", leased)
+	}
+	// The replica dies without giving its slice back: it expires.
+	if _, err := pool.Exec(ctx, `UPDATE quota_leases SET expires_at = now() - interval '1 second'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `SELECT * FROM quota_expire(now(), 100)`); err != nil {
+		t.Fatal(err)
+	}
+	used, reserved, _ := q.Counter(ctx, quota.KindBudget, tenantSubject, window)
+	if used != 1_000+32_000 || reserved != 0 {
+		t.Fatalf("after expiry: spent %d, reserved %d; want the request and the whole slice posted", used, reserved)
+	}
+}
+
+func eventuallyQ(t *testing.T, f func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !f(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 10s")
+		}
 	}
 }

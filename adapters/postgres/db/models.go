@@ -62,6 +62,16 @@ type QuotaCounter struct {
 	Reserved int64
 }
 
+type QuotaLease struct {
+	LeaseID   uuid.UUID
+	TenantID  string
+	Scope     string
+	ScopeID   string
+	Bucket    time.Time
+	Amount    int64
+	ExpiresAt time.Time
+}
+
 type RequestLog struct {
 	TenantID         string
 	RequestID        uuid.UUID
