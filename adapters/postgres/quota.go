@@ -97,9 +97,23 @@ const admitSQL = `SELECT request_index, refused_line, remaining, granted FROM qu
 // if ctx ends, so that an admission is never left unanswered while its hold
 // exists.
 func (q *Quotas) Admit(ctx context.Context, tenantID string, requestID uuid.UUID, lines []quota.Line, now time.Time) ([]int64, error) {
-	if remaining, ok := q.leases.admit(tenantID, requestID, lines, now); ok {
-		q.stats.fromSlices.Add(1)
-		return remaining, nil
+	for attempt := 0; ; attempt++ {
+		remaining, ok, wait := q.leases.admit(tenantID, requestID, lines, now)
+		if ok {
+			q.stats.fromSlices.Add(1)
+			return remaining, nil
+		}
+		if wait == nil || attempt > 0 {
+			break
+		}
+		// The slice is being refilled: the refill is as fast as a round trip
+		// of this request's own, and spares one.
+		select {
+		case <-wait:
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	q.stats.fromPostgres.Add(1)
 	a := &admission{tenantID: tenantID, requestID: requestID, lines: lines, now: now, done: make(chan admitted, 1)}

@@ -25,7 +25,7 @@ type leases struct {
 }
 
 // leaseFactor sizes a slice by the request that takes it.
-const leaseFactor = 32
+const leaseFactor = 64
 
 // leaseTTL is how long a budget slice outlives its replica's last renewal;
 // idle slices are given back after leaseIdle.
@@ -36,12 +36,13 @@ const (
 
 type lease struct {
 	tenantID string
-	line     quota.Line // kind, subject, bucket, limit and hardness the slice was granted under
-	id       uuid.UUID  // a budget slice's row in quota_leases
-	granted  int64      // slice not yet consumed
-	inflight int64      // promised to requests running now
-	room     int64      // what the counter had left beyond the slices, at the last grant
-	asking   bool       // a refill is on its way: one at a time, so a replica holds about one slice
+	line     quota.Line    // kind, subject, bucket, limit and hardness the slice was granted under
+	id       uuid.UUID     // a budget slice's row in quota_leases
+	granted  int64         // slice not yet consumed
+	inflight int64         // promised to requests running now
+	room     int64         // what the counter had left beyond the slices, at the last grant
+	asking   bool          // a refill is on its way: one at a time, so a replica holds about one slice
+	refilled chan struct{} // closed when the refill on its way is answered
 	lastUse  time.Time
 	renewed  time.Time
 }
@@ -71,26 +72,30 @@ func (ls *lease) fits(l quota.Line) bool {
 }
 
 // admit takes every line from slices, or none; it returns the remaining
-// room each line's counter is believed to have.
-func (s *leases) admit(tenantID string, requestID uuid.UUID, lines []quota.Line, now time.Time) ([]int64, bool) {
+// room each line's counter is believed to have. When a line does not fit
+// but its slice is being refilled, wait says when to try again.
+func (s *leases) admit(tenantID string, requestID uuid.UUID, lines []quota.Line, now time.Time) (remaining []int64, ok bool, wait <-chan struct{}) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	held := make([]heldLine, len(lines))
 	for i, l := range lines {
 		ls := s.byKey[leaseKey(tenantID, l)]
 		if l.Kind == quota.KindConcurrency || ls == nil || !ls.fits(l) {
-			return nil, false
+			if ls != nil && ls.asking && ls.line.Limit == l.Limit {
+				return nil, false, ls.refilled
+			}
+			return nil, false, nil
 		}
 		held[i] = heldLine{lease: ls, amount: l.Amount}
 	}
-	remaining := make([]int64, len(lines))
+	remaining = make([]int64, len(lines))
 	for i, h := range held {
 		h.lease.inflight += h.amount
 		h.lease.lastUse = now
 		remaining[i] = h.lease.room + h.lease.granted - h.lease.inflight
 	}
 	s.local[requestID] = held
-	return remaining, true
+	return remaining, true, nil
 }
 
 // ask says, for a line going to Postgres, what slice to try for and which
@@ -109,12 +114,12 @@ func (s *leases) ask(tenantID string, l quota.Line) (extra int64, leaseID uuid.U
 	case ls != nil && ls.asking:
 		return 0, uuid.Nil
 	case ls != nil && ls.line.Limit == l.Limit && ls.line.Hard == l.Hard:
-		ls.asking = true
+		ls.asking, ls.refilled = true, make(chan struct{})
 		return l.Amount * leaseFactor, ls.id
 	case ls != nil && ls.line.Kind == quota.KindBudget:
 		s.retired = append(s.retired, ls) // terms changed: its unused part is given back by tidy
 	}
-	ls = &lease{tenantID: tenantID, line: l, id: uuid.New(), asking: true}
+	ls = &lease{tenantID: tenantID, line: l, id: uuid.New(), asking: true, refilled: make(chan struct{})}
 	s.byKey[k] = ls
 	return l.Amount * leaseFactor, ls.id
 }
@@ -124,8 +129,9 @@ func (s *leases) answered(tenantID string, lines []quota.Line, ids []uuid.UUID) 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, l := range lines {
-		if ls := s.byKey[leaseKey(tenantID, l)]; ls != nil && i < len(ids) && ls.id == ids[i] {
+		if ls := s.byKey[leaseKey(tenantID, l)]; ls != nil && i < len(ids) && ls.id == ids[i] && ls.asking {
 			ls.asking = false
+			close(ls.refilled)
 		}
 	}
 }

@@ -114,7 +114,7 @@ func TestQuotas_SlicesAdmitFromMemoryAcrossReplicasAndNeverPastTheLimit(t *testi
 	replicas := []*postgres.Quotas{postgres.NewQuotas(pool, quiet), postgres.NewQuotas(pool, quiet)}
 	now := time.Now()
 	window, _ := quota.Window(quota.Month, now)
-	const limit, cost = 2_000_000, 1_000 // room for 2,000 requests; slices of 32
+	const limit, cost = 2_000_000, 1_000 // room for 2,000 requests; slices of 64
 	var admitted atomic.Int64
 	var wg sync.WaitGroup
 	for w := 0; w < 16; w++ {
@@ -151,7 +151,7 @@ func TestQuotas_SlicesAdmitFromMemoryAcrossReplicasAndNeverPastTheLimit(t *testi
 	if used != admitted.Load()*cost || reserved != 0 || used > limit {
 		t.Fatalf("admitted %d, spent %d, still reserved %d (limit %d)", admitted.Load(), used, reserved, limit)
 	}
-	if admitted.Load() != 16*160 && admitted.Load() < limit/cost-2*32 {
+	if admitted.Load() != 16*160 && admitted.Load() < limit/cost-2*64 {
 		t.Fatalf("admitted %d: refused more than the slices two replicas can hold", admitted.Load())
 	}
 	var fromDB int64
@@ -182,8 +182,8 @@ func TestQuotas_ADeadReplicasSliceIsPostedWhenItExpires(t *testing.T) {
 	})
 	var leased int64
 	pool.QueryRow(ctx, `SELECT coalesce(sum(amount), 0) FROM quota_leases`).Scan(&leased)
-	if leased != 32_000 {
-		t.Fatalf("slice held %d, want 32000", leased)
+	if leased != 64_000 {
+		t.Fatalf("slice held %d, want 64000", leased)
 	}
 	// The replica dies without giving its slice back: it expires.
 	if _, err := pool.Exec(ctx, `UPDATE quota_leases SET expires_at = now() - interval '1 second'`); err != nil {
@@ -193,7 +193,7 @@ func TestQuotas_ADeadReplicasSliceIsPostedWhenItExpires(t *testing.T) {
 		t.Fatal(err)
 	}
 	used, reserved, _ := q.Counter(ctx, quota.KindBudget, tenantSubject, window)
-	if used != 1_000+32_000 || reserved != 0 {
+	if used != 1_000+64_000 || reserved != 0 {
 		t.Fatalf("after expiry: spent %d, reserved %d; want the request and the whole slice posted", used, reserved)
 	}
 }
