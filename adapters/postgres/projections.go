@@ -293,3 +293,15 @@ func projectionTx(ctx context.Context) (pgx.Tx, error) {
 	}
 	return nil, errors.New("projection store used outside a projection's transaction")
 }
+
+// resetProjection empties a projection's rows and its checkpoint in one
+// transaction, so that its projector rebuilds it from position 0.
+func resetProjection(ctx context.Context, pool *pgxpool.Pool, projection string, clearRows func(*db.Queries, context.Context) error) error {
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		q := db.New(tx)
+		if err := clearRows(q, ctx); err != nil {
+			return err
+		}
+		return q.ResetCheckpoint(ctx, projection)
+	})
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -118,11 +117,5 @@ func (s *RequestLogStore) ListRequests(ctx context.Context, tenantID string, f q
 // ResetRequestLog empties the projection and its checkpoint in one
 // transaction, so the projector rebuilds it from position 0.
 func (s *RequestLogStore) ResetRequestLog(ctx context.Context, projection string) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		q := db.New(tx)
-		if err := q.ClearRequestLog(ctx); err != nil {
-			return err
-		}
-		return q.ResetCheckpoint(ctx, projection)
-	})
+	return resetProjection(ctx, s.pool, projection, (*db.Queries).ClearRequestLog)
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/gatehouse/gatehouse/adapters/postgres/db"
@@ -69,11 +68,5 @@ func (s *SpendStore) SpendRows(ctx context.Context, tenantID string, from, to ti
 // ResetSpend empties the projection and its checkpoint in one transaction,
 // so the projector rebuilds it from position 0.
 func (s *SpendStore) ResetSpend(ctx context.Context, projection string) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		q := db.New(tx)
-		if err := q.ClearSpend(ctx); err != nil {
-			return err
-		}
-		return q.ResetCheckpoint(ctx, projection)
-	})
+	return resetProjection(ctx, s.pool, projection, (*db.Queries).ClearSpend)
 }
