@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"strings"
 	"time"
 
@@ -24,13 +25,37 @@ type Price struct {
 // never under-counts. Cached tokens are part of the prompt count (OpenAI's
 // convention) and are charged at the cached rate when there is one.
 func (p Price) Cost(t usage.Tokens) usage.Micros {
-	cached := min(t.CachedPrompt, t.Prompt)
+	prompt, completion := max(t.Prompt, 0), max(t.Completion, 0)
+	cached := min(max(t.CachedPrompt, 0), prompt)
 	cachedRate := p.CachedInput
 	if cachedRate == 0 {
 		cachedRate = p.Input
 	}
-	micro := (t.Prompt-cached)*int64(p.Input) + cached*int64(cachedRate) + t.Completion*int64(p.Output)
+	// Token counts and prices are bounded, but a count from outside could
+	// be absurd: the arithmetic saturates rather than wraps, so a cost is
+	// never negative and never smaller than it should be.
+	micro := addSat(addSat(mulSat(prompt-cached, int64(p.Input)), mulSat(cached, int64(cachedRate))), mulSat(completion, int64(p.Output)))
+	if micro > math.MaxInt64-999_999 {
+		return usage.Micros(math.MaxInt64 / 1_000_000)
+	}
 	return usage.Micros((micro + 999_999) / 1_000_000)
+}
+
+func mulSat(a, b int64) int64 {
+	if a == 0 || b == 0 {
+		return 0
+	}
+	if a > math.MaxInt64/b {
+		return math.MaxInt64
+	}
+	return a * b
+}
+
+func addSat(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 // ModelPrice is a tenant's own price for a model.
@@ -76,16 +101,21 @@ func NewCatalogue(date, source string, prices map[string]Price) Catalogue {
 // Len is how many models the catalogue prices.
 func (c Catalogue) Len() int { return len(c.prices) }
 
+// snapshotSuffix is what a dated snapshot or a version adds to a model's
+// name: -2024-07-18, -20250514, @20241022, -0125, -v1:0. Other suffixes
+// (-16k, -pro, -deep-research) name other models, often at other prices.
+var snapshotSuffix = regexp.MustCompile(`^([-@](\d{4}-\d{2}-\d{2}|\d{8})|-\d{4}$|-v\d)`)
+
 // Lookup finds a model's list price: its exact name, else the longest
-// catalogued name it extends with a dash (a dated snapshot such as
-// gpt-4o-mini-2024-07-18 takes gpt-4o-mini's price).
+// catalogued name it extends with a snapshot date or a version
+// (gpt-4o-mini-2024-07-18 takes gpt-4o-mini's price).
 func (c Catalogue) Lookup(kind, model string) (Price, bool) {
 	name := kind + "/" + model
 	if p, ok := c.prices[name]; ok {
 		return p, true
 	}
 	for i := len(name) - 1; i > len(kind)+1; i-- {
-		if name[i] == '-' || name[i] == '@' || name[i] == ':' {
+		if (name[i] == '-' || name[i] == '@') && snapshotSuffix.MatchString(name[i:]) {
 			if p, ok := c.prices[name[:i]]; ok {
 				return p, true
 			}

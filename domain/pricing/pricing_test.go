@@ -65,3 +65,34 @@ func TestCatalogue_FindsDatedSnapshotsByTheirBaseName(t *testing.T) {
 		t.Error("a price crossed providers")
 	}
 }
+
+func TestCost_SaturatesInsteadOfWrapping(t *testing.T) {
+	p, _ := pricing.FromUSD(10_000, 10_000, 0)
+	got := p.Cost(usage.Tokens{Prompt: 1 << 62, Completion: 1 << 62})
+	if got <= 0 || got < p.Cost(usage.Tokens{Prompt: 1 << 40}) {
+		t.Fatalf("huge counts cost %d", got)
+	}
+	if p.Cost(usage.Tokens{Prompt: -5, Completion: -5}) != 0 {
+		t.Fatal("negative counts cost something")
+	}
+}
+
+func TestCatalogue_OnlyDatesAndVersionsExtendAName(t *testing.T) {
+	base, _ := pricing.FromUSD(0.5, 1.5, 0)
+	c := pricing.NewCatalogue("2025-08-07", "test", map[string]pricing.Price{"openai/gpt-3.5-turbo": base, "openai/o1": base,
+		"bedrock/anthropic.claude-3-5-haiku": base})
+	for _, m := range []string{"gpt-3.5-turbo-16k", "o1-pro", "o1-mini"} {
+		if _, ok := c.Lookup("openai", m); ok {
+			t.Errorf("%s took another model's price", m)
+		}
+	}
+	for _, km := range [][3]string{
+		{"openai", "gpt-3.5-turbo-0125", "yes"},
+		{"openai", "gpt-3.5-turbo-0125x", "no"},
+		{"bedrock", "anthropic.claude-3-5-haiku-20241022-v1:0", "yes"},
+	} {
+		if _, ok := c.Lookup(km[0], km[1]); ok != (km[2] == "yes") {
+			t.Errorf("%s/%s priced=%v", km[0], km[1], ok)
+		}
+	}
+}
