@@ -211,6 +211,9 @@ func TestE2E_RateLimitsRefuseWithRetryAfterAndReportHeaders(t *testing.T) {
 	if hdr.Get("Retry-After") == "" {
 		t.Fatal("no Retry-After on a rate-limit refusal")
 	}
+	if hdr.Get("x-ratelimit-limit-requests") != "3" || hdr.Get("x-ratelimit-remaining-requests") != "0" {
+		t.Fatalf("refusal headers: limit %q remaining %q", hdr.Get("x-ratelimit-limit-requests"), hdr.Get("x-ratelimit-remaining-requests"))
+	}
 
 	// Concurrency: one request in flight at a time.
 	s.mustAdmin(200, "PUT", "/admin/v1/tenants/acme/rate-limits/key/"+k.ID, admin, map[string]any{"concurrency": 1}, nil)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"sort"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/app/proxy/jsontop"
 	"github.com/gatehouse/gatehouse/domain/quota"
@@ -23,8 +25,16 @@ type chatRequest struct {
 	optsAt       *span // stream_options, when present
 	lastEnd      int   // just past the last member's value
 	maxOutput    int64 // max_tokens or max_completion_tokens; 0 when absent
+	choices      int64 // n: answers asked for, each up to maxOutput
 	images       int   // image parts, for the prompt's worst case
 }
+
+// Bounds on what a request may ask for: past them no budget could be
+// checked (and no provider would serve it).
+const (
+	maxOutputTokens = 1_000_000
+	maxChoices      = 128
+)
 
 // readChatRequest reads the members the gateway acts on, in one scan. The
 // gateway and the upstream must read the same request, so member names
@@ -34,7 +44,7 @@ func readChatRequest(body []byte) (chatRequest, *Refusal) {
 	r := chatRequest{body: body}
 	var modelRaw, streamRaw, optsRaw []byte
 	var escaped bool
-	var repeated string
+	var repeated, bad string
 	err := jsontop.Scan(body, func(m jsontop.Member) bool {
 		if bytes.IndexByte(m.Key, '\\') >= 0 {
 			escaped = true
@@ -58,8 +68,18 @@ func readChatRequest(body []byte) (chatRequest, *Refusal) {
 			r.optsAt = &span{m.ValueStart, m.ValueEnd}
 		case "max_tokens", "max_completion_tokens":
 			var n int64
-			if json.Unmarshal(v, &n) == nil && n > r.maxOutput {
-				r.maxOutput = n
+			if json.Unmarshal(v, &n) != nil || n < 0 || n > maxOutputTokens {
+				bad = string(m.Key)
+				return false
+			}
+			r.maxOutput = max(r.maxOutput, n)
+		case "n":
+			if string(v) == "null" {
+				break
+			}
+			if json.Unmarshal(v, &r.choices) != nil || r.choices < 1 || r.choices > maxChoices {
+				bad = "n"
+				return false
 			}
 		case "messages":
 			r.images = bytes.Count(v, imageURL)
@@ -74,9 +94,16 @@ func readChatRequest(body []byte) (chatRequest, *Refusal) {
 		return r, invalidRequest("", "Member names of the request must be written without escape sequences.")
 	case repeated != "":
 		return r, invalidRequest(repeated, "%s appears more than once in the request", repeated)
+	case bad == "n":
+		return r, invalidRequest("n", "n must be an integer from 1 to %d", maxChoices)
+	case bad != "":
+		return r, invalidRequest(bad, "%s must be an integer from 0 to %d", bad, maxOutputTokens)
 	}
 	if len(modelRaw) == 0 || modelRaw[0] != '"' || json.Unmarshal(modelRaw, &r.model) != nil || r.model == "" {
 		return r, invalidRequest("model", "you must provide a model parameter as a string")
+	}
+	if !CleanText(r.model) || len(r.model) > 300 {
+		return r, invalidRequest("model", "the model name must be valid UTF-8 without NUL characters, at most 300 bytes")
 	}
 	switch string(streamRaw) {
 	case "", "null", "false":
@@ -97,13 +124,20 @@ func readChatRequest(body []byte) (chatRequest, *Refusal) {
 
 var imageURL = []byte(`"image_url"`)
 
-// estimate is the request's worst case for budgets and token limits.
+// estimate is the request's worst case for budgets and token limits: n
+// answers of up to max_tokens each.
 func (r chatRequest) estimate() quota.Estimate {
 	out := r.maxOutput
 	if out <= 0 {
 		out = quota.DefaultMaxOutput
 	}
-	return quota.Estimate{PromptTokens: quota.EstimatePrompt(len(r.body), r.images), MaxOutput: out}
+	return quota.Estimate{PromptTokens: quota.EstimatePrompt(len(r.body), r.images), MaxOutput: out * max(r.choices, 1)}
+}
+
+// CleanText says whether s can be recorded: valid UTF-8 without NUL, which
+// Postgres text cannot hold.
+func CleanText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
 // edit replaces body[start:end] with repl.

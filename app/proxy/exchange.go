@@ -40,7 +40,10 @@ type Exchange struct {
 	tokens        usage.Tokens
 	price         pricing.Price
 	priced        bool
-	held          bool    // quota holds to settle when done
+	held          bool // quota holds to settle when done
+	answered      bool // the upstream answered: it may bill
+	usageSeen     bool // the upstream reported usage
+	estimate      quota.Estimate
 	limits        *Limits // x-ratelimit-* figures, when limits apply
 	start         time.Time
 	upstreamStart time.Time
@@ -60,7 +63,7 @@ func (x *Exchange) Next() ([]byte, error) {
 			return nil, err
 		}
 		if t, found, alone := usageOf(c); found {
-			x.tokens = t
+			x.tokens, x.usageSeen = t, true
 			if alone && !x.wantUsage {
 				continue
 			}
@@ -92,12 +95,16 @@ func (x *Exchange) Finish(ctx context.Context, err error) {
 	default:
 		status, code = http.StatusBadGateway, "upstream_error"
 	}
+	x.answered = true
 	x.complete(status, code)
 }
 
 // refuse records a refusal before any upstream call and returns it.
 func (x *Exchange) refuse(r *Refusal) error {
 	x.done = true
+	if x.held {
+		x.svc.Quotas.Settle(x.RequestID, quota.Settlement{TenantID: x.key.TenantID}) // nothing was used
+	}
 	x.slot.Submit(x.envelope(usage.RequestRejected{
 		V: 1, RequestID: x.RequestID, KeyID: x.key.ID, TeamID: x.key.TeamID, Endpoint: x.in.Endpoint, Model: x.model,
 		Status: r.Status, Code: r.Code, Reason: r.Message, Metadata: x.in.Metadata,
@@ -125,14 +132,22 @@ func (x *Exchange) complete(status int, code string) {
 		Provider: x.Provider, UpstreamModel: x.UpstreamModel, Stream: x.Stream, Status: status, ErrorCode: code,
 		Tokens: x.tokens, DurationMs: ms(end.Sub(x.start)), Metadata: x.in.Metadata,
 	}
+	if x.answered && !x.usageSeen {
+		// The upstream answered (and may bill) but said nothing of usage: a
+		// stream cut before its usage chunk, or a provider that omits it.
+		// Counting nothing would let a client spend past any budget by
+		// hanging up; the worst case is recorded instead, and marked.
+		e.Tokens = usage.Tokens{Prompt: x.estimate.PromptTokens, Completion: x.estimate.MaxOutput}
+		e.UsageEstimated = true
+	}
 	if !x.upstreamStart.IsZero() {
 		e.UpstreamMs = ms(end.Sub(x.upstreamStart))
 	}
 	if x.priced {
-		e.CostMicros, e.Priced = x.price.Cost(x.tokens), true
+		e.CostMicros, e.Priced = x.price.Cost(e.Tokens), true
 	}
 	if x.held {
-		x.svc.Quotas.Settle(x.RequestID, quota.Settlement{TenantID: x.key.TenantID, Cost: e.CostMicros, Tokens: x.tokens.Prompt + x.tokens.Completion})
+		x.svc.Quotas.Settle(x.RequestID, quota.Settlement{TenantID: x.key.TenantID, Cost: e.CostMicros, Tokens: e.Tokens.Prompt + e.Tokens.Completion})
 	}
 	x.slot.Submit(x.envelope(e))
 	if !x.priced && x.Provider != "" && x.svc.Prices.FirstMissing(x.key.TenantID, x.model) {

@@ -110,6 +110,7 @@ type Refusal struct {
 	Param      string
 	Message    string
 	RetryAfter time.Duration // when trying again may succeed (429s)
+	Limits     *Limits       // the per-minute limit that refused, at nothing remaining
 }
 
 func (r *Refusal) Error() string { return fmt.Sprintf("%s: %s", r.Code, r.Message) }

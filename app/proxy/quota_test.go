@@ -128,3 +128,77 @@ func TestPosted_RaisesEachAlertAndTheExceededEventOnce(t *testing.T) {
 		t.Fatalf("alerts %v, exceeded %d", alerted, exceeded)
 	}
 }
+
+func TestAdmission_RefusesWhatNoBudgetCouldCheck(t *testing.T) {
+	for name, body := range map[string]string{
+		"max_tokens past the bound": `{"model":"up/gpt-4o-mini","max_tokens":1000000000000}`,
+		"negative max_tokens":       `{"model":"up/gpt-4o-mini","max_completion_tokens":-1}`,
+		"n past the bound":          `{"model":"up/gpt-4o-mini","n":100000}`,
+		"NUL in the model":          `{"model":"up/x\u0000"}`,
+		"max_tokens not an integer": `{"model":"up/gpt-4o-mini","max_tokens":"lots"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			f.tenantBudget(true, 1_000_000)
+			_, err := call(f, context.Background(), proxy.Inbound{Endpoint: "/v1/chat/completions", Body: []byte(body)})
+			if r, ok := proxy.IsRefusal(err); !ok || r.Status != 400 {
+				t.Fatalf("accepted: %v", err)
+			}
+			if len(f.quotas.admits) != 0 {
+				t.Fatal("reserved against a budget before refusing")
+			}
+		})
+	}
+}
+
+func TestAdmission_ReservesForEveryAnswerAskedFor(t *testing.T) {
+	f := newFixture(t)
+	f.tenantBudget(true, 1_000_000_000)
+	ctx := context.Background()
+	body := []byte(`{"model":"up/gpt-4o-mini","max_tokens":1000,"n":4}`)
+	x, err := call(f, ctx, proxy.Inbound{Endpoint: "/v1/chat/completions", Body: body})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.Finish(ctx, nil)
+	want := (int64(len(body))*150_000 + 4*1000*600_000 + 999_999) / 1_000_000
+	if got := f.quotas.admits[0][0].Amount; got != want {
+		t.Fatalf("reserved %d, want %d (four answers of 1,000 tokens)", got, want)
+	}
+}
+
+func TestAdmission_AnAnswerWithoutUsageIsChargedItsWorstCase(t *testing.T) {
+	f := newFixture(t)
+	f.tenantBudget(true, 1_000_000_000)
+	f.upstream.answer = []byte(`{"id":"c","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}`)
+	ctx := context.Background()
+	body := []byte(`{"model":"up/gpt-4o-mini","max_tokens":100,"messages":[{"role":"user","content":"hi"}]}`)
+	x, err := call(f, ctx, proxy.Inbound{Endpoint: "/v1/chat/completions", Body: body})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.Finish(ctx, nil)
+	reserved := f.quotas.admits[0][0].Amount
+	e := f.events[0].Event.(usage.RequestCompleted)
+	if !e.UsageEstimated || e.Tokens.Prompt != int64(len(body)) || e.Tokens.Completion != 100 {
+		t.Fatalf("recorded %+v: want the worst case, marked estimated", e)
+	}
+	if s := f.quotas.settled; len(s) != 1 || int64(s[0].Cost) != reserved || s[0].Tokens != int64(len(body))+100 {
+		t.Fatalf("settled %+v, want the reservation of %d", s, reserved)
+	}
+
+	// A stream the client left before its usage chunk is charged its worst case.
+	f.events, f.quotas.settled = nil, nil
+	f.upstream.chunks = f.upstream.chunks[:1]
+	x, err = call(f, ctx, proxy.Inbound{Endpoint: "/v1/chat/completions", Body: []byte(`{"model":"up/gpt-4o-mini","stream":true,"max_tokens":50}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x.Next(); err != nil {
+		t.Fatal(err)
+	}
+	x.Finish(ctx, proxy.ErrClientGone)
+	if e := f.events[0].Event.(usage.RequestCompleted); !e.UsageEstimated || e.Tokens.Completion != 50 || e.Status != 499 {
+		t.Fatalf("recorded %+v: want the worst case of a stream cut before its usage", e)
+	}
+}

@@ -93,7 +93,7 @@ func (s *Service) ChatCompletions(ctx context.Context, k key.Key, in Inbound) (*
 	if refusal != nil {
 		return nil, x.refuse(refusal)
 	}
-	x.model, x.Stream, x.wantUsage = req.model, req.stream, req.includeUsage
+	x.model, x.Stream, x.wantUsage, x.estimate = req.model, req.stream, req.includeUsage, req.estimate()
 
 	route, err := s.Policy.Decide(ctx, Call{Key: k, Endpoint: in.Endpoint, Model: req.model, Metadata: in.Metadata})
 	if err != nil {
@@ -136,7 +136,7 @@ func (s *Service) ChatCompletions(ctx context.Context, k key.Key, in Inbound) (*
 	}
 	x.Status, x.Header, x.Body = resp.Status, resp.Header, resp.Body
 	if t, found, _ := usageOf(resp.Body); found {
-		x.tokens = t
+		x.tokens, x.usageSeen = t, true
 	}
 	return x, nil
 }
@@ -159,7 +159,7 @@ func (s *Service) admit(ctx context.Context, x *Exchange, req chatRequest) error
 		return nil
 	}
 	now := s.Now()
-	plan, err := quota.NewPlan(now, budgets, limits, x.price, x.priced, req.estimate())
+	plan, err := quota.NewPlan(now, budgets, limits, x.price, x.priced, x.estimate)
 	if err != nil {
 		return x.refuse(refuse(http.StatusForbidden, "price_unknown", "invalid_request_error", "model",
 			"The model %q has no known price and a hard budget applies; set its price first.", x.model))
@@ -193,6 +193,12 @@ func refusalFor(l quota.Line, plan quota.Plan, now time.Time) *Refusal {
 	r := refuse(http.StatusTooManyRequests, "rate_limit_exceeded", "requests", "",
 		"Rate limit reached for the %s: %d %s.", l.Subject.Scope, l.Limit, what)
 	r.RetryAfter = retry
+	switch l.Kind {
+	case quota.KindRequests:
+		r.Limits = &Limits{Requests: l.Limit, Tokens: -1}
+	case quota.KindTokens:
+		r.Limits = &Limits{Requests: -1, Tokens: l.Limit}
+	}
 	return r
 }
 

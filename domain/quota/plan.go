@@ -48,9 +48,10 @@ const DefaultMaxOutput = 4096
 
 // EstimatePrompt bounds a request's prompt tokens by its body's size: a
 // token covers at least one byte of text, and an image part is allowed
-// imageTokens.
+// imageTokens, the most any current model bills for one image (high-detail
+// images on the small vision models cost tens of thousands of tokens).
 func EstimatePrompt(bodyBytes, images int) int64 {
-	const imageTokens = 2000
+	const imageTokens = 40_000
 	return int64(bodyBytes) + int64(images)*imageTokens
 }
 
@@ -68,6 +69,9 @@ func NewPlan(now time.Time, budgets []Budget, limits []RateLimit, price pricing.
 	p := Plan{Budgets: map[Subject]Budget{}}
 	minute := now.UTC().Truncate(time.Minute)
 	worst := price.Cost(usage.Tokens{Prompt: est.PromptTokens, Completion: est.MaxOutput})
+	if worst < 0 || est.PromptTokens < 0 || est.MaxOutput < 0 {
+		return Plan{}, fmt.Errorf("%w: a negative estimate", ErrInvalid)
+	}
 	for _, b := range budgets {
 		if !priced {
 			if b.Hard {

@@ -23,23 +23,26 @@ type Tokens struct {
 
 // RequestCompleted records a request the gateway sent upstream and answered.
 type RequestCompleted struct {
-	V             int               `json:"v"`
-	RequestID     uuid.UUID         `json:"request_id"`
-	KeyID         uuid.UUID         `json:"key_id"`
-	TeamID        *uuid.UUID        `json:"team_id,omitempty"` // the key's team when the request ran
-	Endpoint      string            `json:"endpoint"`
-	Model         string            `json:"model"`
-	Provider      string            `json:"provider"`
-	UpstreamModel string            `json:"upstream_model"`
-	Stream        bool              `json:"stream"`
-	Status        int               `json:"status"`
-	ErrorCode     string            `json:"error_code,omitempty"`
-	Tokens        Tokens            `json:"tokens"`
-	CostMicros    Micros            `json:"cost_micros"`
-	Priced        bool              `json:"priced"`
-	DurationMs    float64           `json:"duration_ms"`
-	UpstreamMs    float64           `json:"upstream_ms"`
-	Metadata      map[string]string `json:"metadata,omitempty"`
+	V             int        `json:"v"`
+	RequestID     uuid.UUID  `json:"request_id"`
+	KeyID         uuid.UUID  `json:"key_id"`
+	TeamID        *uuid.UUID `json:"team_id,omitempty"` // the key's team when the request ran
+	Endpoint      string     `json:"endpoint"`
+	Model         string     `json:"model"`
+	Provider      string     `json:"provider"`
+	UpstreamModel string     `json:"upstream_model"`
+	Stream        bool       `json:"stream"`
+	Status        int        `json:"status"`
+	ErrorCode     string     `json:"error_code,omitempty"`
+	Tokens        Tokens     `json:"tokens"`
+	// UsageEstimated: the upstream answered without reporting usage, and
+	// Tokens is the request's worst case (never nothing).
+	UsageEstimated bool              `json:"usage_estimated,omitempty"`
+	CostMicros     Micros            `json:"cost_micros"`
+	Priced         bool              `json:"priced"`
+	DurationMs     float64           `json:"duration_ms"`
+	UpstreamMs     float64           `json:"upstream_ms"`
+	Metadata       map[string]string `json:"metadata,omitempty"`
 }
 
 func (RequestCompleted) EventType() string { return "request.completed" }

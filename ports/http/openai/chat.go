@@ -55,9 +55,15 @@ func metadata(r *http.Request) (map[string]string, error) {
 		return nil, nil
 	}
 	var m map[string]string
-	if err := json.Unmarshal([]byte(raw), &m); err != nil {
-		return nil, &proxy.Refusal{Status: http.StatusBadRequest, Code: "invalid_request_error", Type: "invalid_request_error",
-			Message: "x-gatehouse-metadata must be a JSON object whose values are strings"}
+	bad := &proxy.Refusal{Status: http.StatusBadRequest, Code: "invalid_request_error", Type: "invalid_request_error",
+		Message: "x-gatehouse-metadata must be a JSON object of at most 32 strings, keys up to 100 bytes, values up to 1000, valid UTF-8 without NUL"}
+	if err := json.Unmarshal([]byte(raw), &m); err != nil || len(m) > 32 {
+		return nil, bad
+	}
+	for k, v := range m {
+		if k == "" || len(k) > 100 || len(v) > 1000 || !proxy.CleanText(k) || !proxy.CleanText(v) {
+			return nil, bad
+		}
 	}
 	return m, nil
 }

@@ -60,8 +60,13 @@ func writeError(c echo.Context, err error, log *slog.Logger) error {
 	if status == http.StatusServiceUnavailable {
 		c.Response().Header().Set("Retry-After", "1")
 	}
-	if r, ok := proxy.IsRefusal(err); ok && r.RetryAfter > 0 {
-		c.Response().Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(r.RetryAfter.Seconds())), 10))
+	if r, ok := proxy.IsRefusal(err); ok {
+		if r.RetryAfter > 0 {
+			c.Response().Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(r.RetryAfter.Seconds())), 10))
+		}
+		if r.Limits != nil {
+			setLimitHeaders(c.Response().Header(), r.Limits)
+		}
 	}
 	return c.JSON(status, b)
 }
