@@ -1,6 +1,9 @@
 package proxy
 
 import (
+	"context"
+	"time"
+
 	"github.com/google/uuid"
 
 	"github.com/gatehouse/gatehouse/domain/eventlog"
@@ -32,10 +35,15 @@ func (s *Service) Posted(postings []quota.Posting) {
 	}
 }
 
+// raise waits for room in the event buffer (alerts run off the request
+// path, on the settlement writer): an alert is dropped only when the
+// buffer stays full past the writer's wait, and that is logged.
 func (s *Service) raise(tenantID, stream string, e eventlog.Event) {
-	slot, ok := s.Recorder.TryReserve()
-	if !ok {
-		s.Log.Warn("event buffer full: budget alert not recorded", "type", e.EventType(), "tenant", tenantID, "stream", stream)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	slot, err := s.Recorder.Reserve(ctx)
+	if err != nil {
+		s.Log.Warn("budget alert not recorded", "type", e.EventType(), "tenant", tenantID, "stream", stream, "err", err)
 		return
 	}
 	m := eventlog.Meta{Actor: systemActor, OccurredAt: s.Now()}
