@@ -37,6 +37,7 @@ type Quotas struct {
 	admits  chan *admission
 	queue   chan settlement
 	closing chan struct{}
+	admDone chan struct{} // the admission loop has stopped
 	done    chan struct{}
 	once    sync.Once
 
@@ -59,7 +60,7 @@ func NewQuotas(pool *pgxpool.Pool, log *slog.Logger) *Quotas {
 		panic("postgres.NewQuotas: nil dependency")
 	}
 	q := &Quotas{pool: pool, log: log, leases: newLeases(), admits: make(chan *admission, 4096), queue: make(chan settlement, 20000),
-		closing: make(chan struct{}), done: make(chan struct{})}
+		closing: make(chan struct{}), admDone: make(chan struct{}), done: make(chan struct{})}
 	go q.run()
 	go q.admitLoop()
 	return q
@@ -124,11 +125,21 @@ func (q *Quotas) Admit(ctx context.Context, tenantID string, requestID uuid.UUID
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	r := <-a.done
-	return r.remaining, r.err
+	select {
+	case r := <-a.done:
+		return r.remaining, r.err
+	case <-q.admDone:
+		select {
+		case r := <-a.done:
+			return r.remaining, r.err
+		default: // queued after the loop stopped: never run, nothing held
+			return nil, errors.New("quota admissions closed")
+		}
+	}
 }
 
 func (q *Quotas) admitLoop() {
+	defer close(q.admDone)
 	batch := make([]*admission, 0, maxAdmitBatch)
 	for {
 		select {
@@ -266,7 +277,8 @@ func (q *Quotas) Settle(requestID uuid.UUID, s quota.Settlement) {
 
 const settleSQL = `SELECT tenant_id, scope, scope_id, bucket, used_before, used_after FROM quota_settle($1, $2, $3, $4)`
 const expireSQL = `SELECT tenant_id, scope, scope_id, bucket, used_before, used_after FROM quota_expire($1, $2)`
-const consumeSQL = `SELECT tenant_id, scope, scope_id, bucket, used_before, used_after FROM quota_consume($1, $2)`
+const consumeSQL = `SELECT tenant_id, scope, scope_id, bucket, used_before, used_after FROM quota_consume($1, $2, $3, $4, $5, $6, $7, $8)`
+const expireLeasesSQL = `SELECT tenant_id, scope, scope_id, bucket, used_before, used_after FROM quota_expire_leases($1, $2)`
 const releaseSQL = `SELECT quota_release($1, $2, $3)`
 
 func (q *Quotas) run() {
@@ -296,6 +308,7 @@ func (q *Quotas) run() {
 		case <-tidy.C:
 			q.release(q.leases.tidy(time.Now(), false))
 		case <-q.closing:
+			<-q.admDone // no slice is granted after the last tidy
 			for {
 				select {
 				case s := <-q.queue:
@@ -319,12 +332,23 @@ func (q *Quotas) settle(batch []settlement) {
 	var tenants []string
 	var requests []uuid.UUID
 	var costs, tokens []int64
-	var leaseIDs []uuid.UUID
-	var spent []int64
+	var sp struct {
+		tenants, kinds, scopes, ids []string
+		buckets                     []time.Time
+		leases                      []*uuid.UUID
+		amounts, excess             []int64
+	}
 	for _, s := range batch {
 		if s.fromSlices {
 			for _, c := range s.spent {
-				leaseIDs, spent = append(leaseIDs, c.leaseID), append(spent, c.amount)
+				sp.tenants, sp.kinds = append(sp.tenants, c.tenantID), append(sp.kinds, string(c.line.Kind))
+				sp.scopes, sp.ids = append(sp.scopes, string(c.line.Subject.Scope)), append(sp.ids, c.line.Subject.ID)
+				sp.buckets, sp.amounts, sp.excess = append(sp.buckets, c.line.Bucket), append(sp.amounts, c.amount), append(sp.excess, c.excess)
+				var id *uuid.UUID // per-minute slices have no lease row
+				if c.leaseID != uuid.Nil {
+					id = &c.leaseID
+				}
+				sp.leases = append(sp.leases, id)
 			}
 			continue
 		}
@@ -334,8 +358,9 @@ func (q *Quotas) settle(batch []settlement) {
 	if len(requests) > 0 {
 		q.postRetrying("settlements", len(requests), settleSQL, tenants, requests, costs, tokens)
 	}
-	if len(leaseIDs) > 0 {
-		q.postRetrying("spending from slices", len(leaseIDs), consumeSQL, leaseIDs, spent)
+	if len(sp.tenants) > 0 {
+		q.postRetrying("spending from slices", len(sp.tenants), consumeSQL,
+			sp.tenants, sp.kinds, sp.scopes, sp.ids, sp.buckets, sp.leases, sp.amounts, sp.excess)
 	}
 }
 
@@ -373,18 +398,25 @@ func (q *Quotas) release(rs []release) {
 	}
 }
 
+// expire posts expired holds and the expired slices of replicas that
+// stopped renewing them, each in its own transaction, at what they hold.
 func (q *Quotas) expire() {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	postings, err := q.post(ctx, expireSQL, time.Now(), 1000)
-	if err != nil {
-		q.log.Warn("posting expired quota holds failed", "err", err)
-		return
+	for _, e := range []struct{ what, sql string }{
+		{"quota holds", expireSQL},
+		{"budget slices", expireLeasesSQL},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		postings, err := q.post(ctx, e.sql, time.Now(), 1000)
+		cancel()
+		if err != nil {
+			q.log.Warn("posting expired "+e.what+" failed", "err", err)
+			continue
+		}
+		if len(postings) > 0 {
+			q.log.Warn("posted expired "+e.what+" at their reserved amounts", "budgets", len(postings))
+		}
+		q.posted(postings)
 	}
-	if len(postings) > 0 {
-		q.log.Warn("posted expired quota holds at their reserved amounts", "budgets", len(postings))
-	}
-	q.posted(postings)
 }
 
 func (q *Quotas) post(ctx context.Context, sql string, args ...any) ([]quota.Posting, error) {

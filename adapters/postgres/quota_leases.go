@@ -12,7 +12,7 @@ import (
 // Leases are this replica's slices of shared counters. While a counter is
 // far from its limit, an admission through Postgres also takes a slice
 // (leaseFactor times what the request needs, granted only if the counter
-// stays five slices from its limit); later requests are then admitted from
+// stays four slices from its limit after the grant); later requests are then admitted from
 // memory until the slice is used up. A slice is taken from the shared
 // counter like any reservation, so replicas together can never admit past a
 // limit; near a limit no slices are handed out and every request is
@@ -52,10 +52,16 @@ type heldLine struct {
 	amount int64
 }
 
-// consumption is what a request admitted from a budget slice spent.
+// consumption is what a request admitted from slices spent that must be
+// posted: of a budget slice, what it took from the slice (amount) and
+// anything beyond its share (excess); of a per-minute token slice, only
+// the excess, the slice being counted as used already.
 type consumption struct {
-	leaseID uuid.UUID
-	amount  int64
+	tenantID string
+	line     quota.Line
+	leaseID  uuid.UUID // the budget slice's row; uuid.Nil for per-minute slices
+	amount   int64
+	excess   int64
 }
 
 func newLeases() *leases {
@@ -171,16 +177,23 @@ func (s *leases) settle(requestID uuid.UUID, st quota.Settlement) ([]consumption
 	delete(s.local, requestID)
 	var spent []consumption
 	for _, h := range held {
-		used := h.amount // requests: one
+		actual := h.amount // requests: one
 		switch h.lease.line.Kind {
 		case quota.KindBudget:
-			used = min(int64(st.Cost), h.amount)
-			spent = append(spent, consumption{leaseID: h.lease.id, amount: used})
+			actual = max(int64(st.Cost), 0)
 		case quota.KindTokens:
-			used = min(st.Tokens, h.amount)
+			actual = max(st.Tokens, 0)
 		}
+		used := min(actual, h.amount)
 		h.lease.inflight -= h.amount
 		h.lease.granted -= used
+		c := consumption{tenantID: h.lease.tenantID, line: h.lease.line, excess: actual - used}
+		if h.lease.line.Kind == quota.KindBudget {
+			c.leaseID, c.amount = h.lease.id, used
+		}
+		if c.amount > 0 || c.excess > 0 {
+			spent = append(spent, c)
+		}
 	}
 	return spent, true
 }
@@ -203,6 +216,10 @@ func (s *leases) tidy(now time.Time, all bool) []release {
 		if unused := ls.granted - ls.inflight; unused > 0 {
 			out = append(out, release{leaseID: ls.id, amount: unused})
 			ls.granted -= unused
+			ls.renewed = now
+		} else if ls.granted > 0 && now.Sub(ls.renewed) >= leaseTTL/4 {
+			out = append(out, release{leaseID: ls.id}) // still promised to running requests
+			ls.renewed = now
 		}
 		if ls.inflight > 0 {
 			kept = append(kept, ls)

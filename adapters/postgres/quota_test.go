@@ -189,12 +189,82 @@ func TestQuotas_ADeadReplicasSliceIsPostedWhenItExpires(t *testing.T) {
 	if _, err := pool.Exec(ctx, `UPDATE quota_leases SET expires_at = now() - interval '1 second'`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pool.Exec(ctx, `SELECT * FROM quota_expire(now(), 100)`); err != nil {
+	if _, err := pool.Exec(ctx, `SELECT * FROM quota_expire_leases(now(), 100)`); err != nil {
 		t.Fatal(err)
 	}
 	used, reserved, _ := q.Counter(ctx, quota.KindBudget, tenantSubject, window)
 	if used != 1_000+64_000 || reserved != 0 {
 		t.Fatalf("after expiry: spent %d, reserved %d; want the request and the whole slice posted", used, reserved)
+	}
+}
+
+func TestQuotas_ARequestFromASliceThatCostsMoreThanItsEstimatePostsItsWholeCost(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	ctx := context.Background()
+	q := postgres.NewQuotas(pool, quiet)
+	now := time.Now()
+	window, _ := quota.Window(quota.Month, now)
+	minute := now.UTC().Truncate(time.Minute)
+	tokens := quota.Subject{TenantID: "acme", Scope: quota.ScopeKey, ID: "k1"}
+	lines := []quota.Line{
+		budgetLine(1_000_000, 1_000, window),
+		{Kind: quota.KindTokens, Subject: tokens, Bucket: minute, Limit: 1_000_000, Amount: 100, Hard: true},
+	}
+	first, second := uuid.New(), uuid.New()
+	if _, err := q.Admit(ctx, "acme", first, lines, now); err != nil { // through Postgres, taking slices
+		t.Fatal(err)
+	}
+	if _, err := q.Admit(ctx, "acme", second, lines, now); err != nil { // from the slices
+		t.Fatal(err)
+	}
+	if q.Stats().FromSlices != 1 {
+		t.Fatalf("stats %+v: want the second request admitted from slices", q.Stats())
+	}
+	q.Settle(first, quota.Settlement{TenantID: "acme", Cost: 1_000, Tokens: 100})
+	q.Settle(second, quota.Settlement{TenantID: "acme", Cost: 5_000, Tokens: 700}) // five times its estimate
+	if err := q.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	used, reserved, _ := q.Counter(ctx, quota.KindBudget, tenantSubject, window)
+	if used != 6_000 || reserved != 0 {
+		t.Fatalf("budget: spent %d, reserved %d; want 6000 spent, nothing reserved", used, reserved)
+	}
+	// The token slice counted as used at once, less nothing given back;
+	// the second request's 600 tokens beyond its share are added.
+	usedTokens, _, _ := q.Counter(ctx, quota.KindTokens, tokens, minute)
+	if want := int64(100 + 100*64 + 600); usedTokens != want {
+		t.Fatalf("tokens used %d, want %d", usedTokens, want)
+	}
+}
+
+func TestQuotas_ASliceExpiredUnderALiveReplicaIsNotPostedTwice(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	ctx := context.Background()
+	q := postgres.NewQuotas(pool, quiet)
+	now := time.Now()
+	window, _ := quota.Window(quota.Month, now)
+	first, second := uuid.New(), uuid.New()
+	for _, id := range []uuid.UUID{first, second} {
+		if _, err := q.Admit(ctx, "acme", id, []quota.Line{budgetLine(1_000_000, 1_000, window)}, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q.Settle(first, quota.Settlement{TenantID: "acme", Cost: 1_000})
+	// The replica stalls past its slice's expiry while the second request
+	// runs: the sweeper posts the whole slice, the request included.
+	if _, err := pool.Exec(ctx, `UPDATE quota_leases SET expires_at = now() - interval '1 second'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `SELECT * FROM quota_expire_leases(now(), 100)`); err != nil {
+		t.Fatal(err)
+	}
+	q.Settle(second, quota.Settlement{TenantID: "acme", Cost: 1_000})
+	if err := q.Close(ctx); err != nil { // gives back the unused slice it believes it has
+		t.Fatal(err)
+	}
+	used, reserved, _ := q.Counter(ctx, quota.KindBudget, tenantSubject, window)
+	if used != 1_000+64_000 || reserved != 0 {
+		t.Fatalf("spent %d, reserved %d; want the first request and the whole slice, once", used, reserved)
 	}
 }
 
