@@ -128,6 +128,7 @@ func TestE2E_TeamsAndKeyLifecycle(t *testing.T) {
 		s.mustAdmin(400, "PATCH", "/admin/v1/tenants/acme/keys/"+k2.ID, admin, map[string]any{"models": "up/*"}, nil)
 		s.mustAdmin(400, "PATCH", "/admin/v1/tenants/acme/keys/"+k2.ID, admin, map[string]any{"models": []string{"gpt-4o"}}, nil)
 		s.mustAdmin(400, "POST", "/admin/v1/tenants/acme/keys/"+k2.ID+"/rotate", admin, map[string]any{"grace_seconds": -1}, nil)
+		s.mustAdmin(400, "POST", "/admin/v1/tenants/acme/keys/"+k2.ID+"/rotate", admin, map[string]any{"grace_seconds": int64(1) << 62}, nil)
 	})
 
 	t.Run("every change is an event", func(t *testing.T) {
@@ -307,6 +308,11 @@ func TestE2E_RequestLogFiltersAndPagesAndSpendGroupsByTeam(t *testing.T) {
 	}
 	s.mustAdmin(400, "GET", "/admin/v1/tenants/acme/requests?cursor=nonsense", admin, nil, nil)
 	s.mustAdmin(400, "GET", "/admin/v1/tenants/acme/requests?limit=1000", admin, nil, nil)
+	s.mustAdmin(400, "GET", "/admin/v1/tenants/acme/requests?status=99999999999", admin, nil, nil)
+	s.mustAdmin(400, "GET", "/admin/v1/tenants/acme/requests?status=42", admin, nil, nil)
+	s.mustAdmin(400, "GET", "/admin/v1/tenants/acme/requests?model=a%00b", admin, nil, nil)
+	s.mustAdmin(400, "GET", "/admin/v1/tenants/acme/requests?metadata.feature=%00", admin, nil, nil)
+	s.mustAdmin(400, "GET", "/admin/v1/tenants/acme/requests?metadata.%ff=x", admin, nil, nil)
 
 	eventually(t, 10*time.Second, func() error {
 		var spend struct {

@@ -184,6 +184,10 @@ func (r *keys) rotate(c echo.Context) error {
 	if err := decodeOptional(c, &in); err != nil {
 		return r.fail(c, err)
 	}
+	if in.GraceSeconds < 0 || in.GraceSeconds > int64(key.MaxGrace.Seconds()) {
+		// bounded before it becomes a duration, which could overflow
+		return r.fail(c, fmt.Errorf("%w: grace_seconds must be between 0 and %d", key.ErrInvalid, int64(key.MaxGrace.Seconds())))
+	}
 	g, err := r.uc.RotateKey.Handle(c.Request().Context(), command.RotateKey{Actor: actor(c), TenantID: c.Param("tenant"), KeyID: id,
 		Grace: time.Duration(in.GraceSeconds) * time.Second})
 	if err != nil {

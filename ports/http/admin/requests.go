@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"github.com/gatehouse/gatehouse/app/proxy"
 	"github.com/gatehouse/gatehouse/app/query"
 )
 
@@ -74,6 +75,9 @@ func (r *requests) list(c echo.Context) error {
 	f := query.RequestFilter{From: from, To: to, Metadata: map[string]string{}}
 	for name, values := range c.QueryParams() {
 		if k, ok := strings.CutPrefix(name, "metadata."); ok && len(values) > 0 {
+			if !proxy.CleanText(k) || !proxy.CleanText(values[0]) {
+				return r.fail(c, errBadInputf("metadata filters must be UTF-8 text without NUL"))
+			}
 			f.Metadata[k] = values[0]
 		}
 	}
@@ -85,14 +89,18 @@ func (r *requests) list(c echo.Context) error {
 		f.KeyID = &id
 	}
 	if v := c.QueryParam("model"); v != "" {
+		if !proxy.CleanText(v) {
+			return r.fail(c, errBadInputf("model must be UTF-8 text without NUL"))
+		}
 		f.Model = &v
 	}
 	if v := c.QueryParam("status"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return r.fail(c, errBadInputf("status must be an HTTP status code"))
+		n, err := strconv.ParseInt(v, 10, 32)
+		if err != nil || n < 100 || n > 599 {
+			return r.fail(c, errBadInputf("status must be an HTTP status code (100 to 599)"))
 		}
-		f.Status = &n
+		status := int(n)
+		f.Status = &status
 	}
 	limit, err := intParam(c, "limit")
 	if err != nil {
