@@ -237,8 +237,14 @@ func (p *Projections) Close() error {
 func (p *Projections) WaitCaughtUp(ctx context.Context, name, topic string) error {
 	var headXID uint64
 	var headPos int64
-	err := p.pool.QueryRow(ctx, `SELECT coalesce(max(transaction_id), '0')::xid8, coalesce(max(position), 0)
-		FROM events WHERE `+topicFilter[topic]+` AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())`).Scan(&headXID, &headPos)
+	// The head is the last event committed now, in log order. The
+	// projection may pass it only once every older transaction has ended,
+	// which waiting covers.
+	err := p.pool.QueryRow(ctx, `SELECT transaction_id, position FROM events WHERE `+topicFilter[topic]+`
+		ORDER BY transaction_id DESC, position DESC LIMIT 1`).Scan(&headXID, &headPos)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("read log head: %w", err)
 	}
