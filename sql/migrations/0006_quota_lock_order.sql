@@ -4,18 +4,22 @@
 -- is locked, so a lease posted on expiry is never posted again by its
 -- replica, and a slice given back is never given back twice.
 
--- quota_lock_counters creates the counters a statement is about to touch
--- (at zero) and locks them, both in key order, so that two transactions
--- touching the same counters wait for each other instead of deadlocking.
-CREATE FUNCTION quota_lock_counters(p_tenants text[], p_kinds text[], p_scopes text[], p_ids text[], p_buckets timestamptz[])
+-- quota_lock_counters locks the counters a statement is about to touch, in
+-- key order, so that two transactions touching the same counters wait for
+-- each other instead of deadlocking. With p_create it first creates those
+-- missing (at zero), in the same order: a row being inserted by another
+-- transaction is waited for like a locked one.
+CREATE FUNCTION quota_lock_counters(p_tenants text[], p_kinds text[], p_scopes text[], p_ids text[], p_buckets timestamptz[], p_create boolean)
 RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO quota_counters (tenant_id, kind, scope, scope_id, bucket)
-    SELECT DISTINCT k.tenant_id, k.kind, k.scope, k.scope_id, k.bucket
-    FROM unnest(p_tenants, p_kinds, p_scopes, p_ids, p_buckets) AS k(tenant_id, kind, scope, scope_id, bucket)
-    ORDER BY 1, 2, 3, 4, 5
-    ON CONFLICT (tenant_id, kind, scope, scope_id, bucket) DO NOTHING;
+    IF p_create THEN
+        INSERT INTO quota_counters (tenant_id, kind, scope, scope_id, bucket)
+        SELECT DISTINCT k.tenant_id, k.kind, k.scope, k.scope_id, k.bucket
+        FROM unnest(p_tenants, p_kinds, p_scopes, p_ids, p_buckets) AS k(tenant_id, kind, scope, scope_id, bucket)
+        ORDER BY 1, 2, 3, 4, 5
+        ON CONFLICT (tenant_id, kind, scope, scope_id, bucket) DO NOTHING;
+    END IF;
     PERFORM 1 FROM quota_counters c
     WHERE (c.tenant_id, c.kind, c.scope, c.scope_id, c.bucket) IN (
         SELECT * FROM unnest(p_tenants, p_kinds, p_scopes, p_ids, p_buckets))
@@ -38,8 +42,10 @@ BEGIN
 END
 $$;
 
--- quota_admit_batch (see 0005) locks its counters through
--- quota_lock_counters, for batches of one request too.
+-- quota_admit_batch (see 0005) creates and locks the counters of a batch
+-- of several requests through quota_lock_counters. A batch of one needs
+-- neither: its lines are sorted, so its upserts already take their locks
+-- in key order.
 CREATE OR REPLACE FUNCTION quota_admit_batch(
     p_now timestamptz, p_expires timestamptz, p_tenants text[], p_requests uuid[],
     p_line_req integer[], p_kinds text[], p_scopes text[], p_ids text[], p_buckets timestamptz[],
@@ -59,10 +65,10 @@ DECLARE
     res quota_batch_admission;
 BEGIN
     PERFORM set_config('synchronous_commit', 'off', true);
-    IF n_lines > 0 THEN
+    IF n_req > 1 THEN
         PERFORM quota_lock_counters(
             ARRAY(SELECT p_tenants[p_line_req[x]] FROM generate_subscripts(p_kinds, 1) AS x ORDER BY x),
-            p_kinds, p_scopes, p_ids, p_buckets);
+            p_kinds, p_scopes, p_ids, p_buckets, true);
     END IF;
     FOR r IN 1..n_req LOOP
         v_failed := 0;
@@ -126,7 +132,8 @@ DECLARE
     v_taken bigint[];
 BEGIN
     PERFORM set_config('synchronous_commit', 'off', true);
-    PERFORM quota_lock_counters(p_tenants, p_kinds, p_scopes, p_ids, p_buckets);
+    -- a slice's counter exists: it was taken from it
+    PERFORM quota_lock_counters(p_tenants, p_kinds, p_scopes, p_ids, p_buckets, false);
     SELECT coalesce(array_agg(l.lease_id), '{}'), coalesce(array_agg(least(s.amount, l.amount)), '{}') INTO v_ids, v_taken
     FROM (SELECT x.lease_id, sum(greatest(x.amount, 0)) AS amount
           FROM unnest(p_leases, p_amounts) AS x(lease_id, amount) WHERE x.lease_id IS NOT NULL GROUP BY x.lease_id) s
