@@ -1,15 +1,6 @@
 package openai
 
-import (
-	"encoding/json"
-	"errors"
-	"io"
-	"net/http"
-	"regexp"
-	"strings"
-
-	"github.com/gatehouse/gatehouse/app/proxy"
-)
+import "encoding/json"
 
 // wireError is OpenAI's error body.
 type wireError struct {
@@ -20,44 +11,12 @@ type wireError struct {
 	} `json:"error"`
 }
 
-// keyLike matches API keys an upstream may quote back, masked or not.
-var keyLike = regexp.MustCompile(`\b(sk|pk|rk)-[A-Za-z0-9_*\-.]{6,}`)
-
-func redact(s, apiKey string) string {
-	if apiKey != "" {
-		s = strings.ReplaceAll(s, apiKey, "[redacted]")
-	}
-	return keyLike.ReplaceAllString(s, "[redacted]")
-}
-
-// upstreamError turns a non-2xx answer into a *proxy.UpstreamError, keeping
-// the upstream's message but never a credential.
-func upstreamError(resp *http.Response, apiKey string) error {
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	ue := &proxy.UpstreamError{Status: resp.StatusCode}
+// parseError reads OpenAI's error shape.
+func parseError(b []byte) (message, typ, code string, ok bool) {
 	var w wireError
-	if json.Unmarshal(b, &w) == nil && w.Error.Message != "" {
-		ue.Message, ue.Type = w.Error.Message, w.Error.Type
-		if c, ok := w.Error.Code.(string); ok {
-			ue.Code = c
-		}
-	} else {
-		ue.Message = strings.TrimSpace(string(b))
-		if len(ue.Message) > 500 {
-			ue.Message = ue.Message[:500]
-		}
-		if ue.Message == "" {
-			ue.Message = http.StatusText(resp.StatusCode)
-		}
+	if json.Unmarshal(b, &w) != nil || w.Error.Message == "" {
+		return "", "", "", false
 	}
-	ue.Message = redact(ue.Message, apiKey)
-	return ue
-}
-
-// scrub keeps a transport error's text free of the credential.
-func scrub(err error, apiKey string) error {
-	if apiKey == "" || !strings.Contains(err.Error(), apiKey) {
-		return err
-	}
-	return errors.New(redact(err.Error(), apiKey))
+	code, _ = w.Error.Code.(string)
+	return w.Error.Message, w.Error.Type, code, true
 }

@@ -4,25 +4,20 @@
 package openai
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/adapters/providers/httpcall"
 	"github.com/gatehouse/gatehouse/adapters/providers/sse"
 	"github.com/gatehouse/gatehouse/app/proxy"
 )
 
-// maxAnswer bounds a non-streamed answer read into memory.
-const maxAnswer = 64 << 20
-
 // Provider is one connection's client.
 type Provider struct {
 	baseURL string
-	apiKey  string
-	client  *http.Client
+	header  http.Header
+	call    httpcall.Caller
 }
 
 // New builds a client for baseURL (e.g. https://api.openai.com/v1).
@@ -30,56 +25,32 @@ func New(baseURL, apiKey string, client *http.Client) *Provider {
 	if client == nil {
 		panic("openai.New: nil http client")
 	}
-	return &Provider{baseURL: strings.TrimRight(baseURL, "/"), apiKey: apiKey, client: client}
+	h := http.Header{}
+	if apiKey != "" {
+		h.Set("Authorization", "Bearer "+apiKey)
+	}
+	return &Provider{baseURL: strings.TrimRight(baseURL, "/"), header: h,
+		call: httpcall.Caller{Client: client, Secrets: []string{apiKey}, Parse: parseError}}
 }
 
 var _ proxy.Upstream = (*Provider)(nil)
 
-func (p *Provider) post(ctx context.Context, path string, body []byte, stream bool) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.baseURL+path, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if stream {
-		req.Header.Set("Accept", "text/event-stream")
-	} else {
-		req.Header.Set("Accept", "application/json")
-	}
-	if p.apiKey != "" {
-		req.Header.Set("Authorization", "Bearer "+p.apiKey)
-	}
-	resp, err := p.client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("call %s: %w", path, scrub(err, p.apiKey))
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		defer resp.Body.Close()
-		return nil, upstreamError(resp, p.apiKey)
-	}
-	return resp, nil
-}
-
 // ChatCompletion sends a non-streamed chat completion.
 func (p *Provider) ChatCompletion(ctx context.Context, body []byte) (proxy.Response, error) {
-	resp, err := p.post(ctx, "/chat/completions", body, false)
+	resp, err := p.call.Post(ctx, p.baseURL+"/chat/completions", p.header, body, false)
 	if err != nil {
 		return proxy.Response{}, err
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
+	b, err := httpcall.ReadAnswer(resp)
 	if err != nil {
-		return proxy.Response{}, fmt.Errorf("read answer: %w", err)
-	}
-	if len(b) > maxAnswer {
-		return proxy.Response{}, &proxy.UpstreamError{Message: "the upstream answer is larger than the gateway accepts"}
+		return proxy.Response{}, err
 	}
 	return proxy.Response{Status: resp.StatusCode, Header: passHeaders(resp.Header), Body: b}, nil
 }
 
 // ChatCompletionStream sends a streamed chat completion.
 func (p *Provider) ChatCompletionStream(ctx context.Context, body []byte) (proxy.ChunkStream, error) {
-	resp, err := p.post(ctx, "/chat/completions", body, true)
+	resp, err := p.call.Post(ctx, p.baseURL+"/chat/completions", p.header, body, true)
 	if err != nil {
 		return nil, err
 	}
