@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse/gatehouse/adapters/providers/anthropic"
 	"github.com/gatehouse/gatehouse/adapters/providers/echo"
 	"github.com/gatehouse/gatehouse/adapters/providers/openai"
 	"github.com/gatehouse/gatehouse/app/command"
@@ -96,6 +97,12 @@ func (r *Registry) build(ctx context.Context, c provider.Connection) (proxy.Upst
 			return nil, err
 		}
 		return openai.New(c.BaseURL, creds.APIKey, r.http), nil
+	case provider.KindAnthropic:
+		creds, err := r.credentials(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		return anthropic.New(c.BaseURL, creds.APIKey, r.http, r.now), nil
 	}
 	return nil, fmt.Errorf("provider kind %q has no client", c.Kind)
 }

@@ -89,33 +89,33 @@ func readChatRequest(body []byte) (chatRequest, *Refusal) {
 	})
 	switch {
 	case err != nil:
-		return r, invalidRequest("", "We could not parse the JSON body of your request: it must be one JSON object.")
+		return r, InvalidRequest("", "We could not parse the JSON body of your request: it must be one JSON object.")
 	case escaped:
-		return r, invalidRequest("", "Member names of the request must be written without escape sequences.")
+		return r, InvalidRequest("", "Member names of the request must be written without escape sequences.")
 	case repeated != "":
-		return r, invalidRequest(repeated, "%s appears more than once in the request", repeated)
+		return r, InvalidRequest(repeated, "%s appears more than once in the request", repeated)
 	case bad == "n":
-		return r, invalidRequest("n", "n must be an integer from 1 to %d", maxChoices)
+		return r, InvalidRequest("n", "n must be an integer from 1 to %d", maxChoices)
 	case bad != "":
-		return r, invalidRequest(bad, "%s must be an integer from 0 to %d", bad, maxOutputTokens)
+		return r, InvalidRequest(bad, "%s must be an integer from 0 to %d", bad, maxOutputTokens)
 	}
 	if len(modelRaw) == 0 || modelRaw[0] != '"' || json.Unmarshal(modelRaw, &r.model) != nil || r.model == "" {
-		return r, invalidRequest("model", "you must provide a model parameter as a string")
+		return r, InvalidRequest("model", "you must provide a model parameter as a string")
 	}
 	if !CleanText(r.model) || len(r.model) > 300 {
-		return r, invalidRequest("model", "the model name must be valid UTF-8 without NUL characters, at most 300 bytes")
+		return r, InvalidRequest("model", "the model name must be valid UTF-8 without NUL characters, at most 300 bytes")
 	}
 	switch string(streamRaw) {
 	case "", "null", "false":
 	case "true":
 		r.stream = true
 	default:
-		return r, invalidRequest("stream", "stream must be a boolean")
+		return r, InvalidRequest("stream", "stream must be a boolean")
 	}
 	if optsRaw != nil && string(optsRaw) != "null" {
 		v, ok, err := jsontop.Get(optsRaw, "include_usage")
 		if err != nil {
-			return r, invalidRequest("stream_options", "stream_options must be an object")
+			return r, InvalidRequest("stream_options", "stream_options must be an object")
 		}
 		r.includeUsage = ok && string(v) == "true"
 	}

@@ -115,6 +115,9 @@ func (x *Exchange) refuse(r *Refusal) error {
 // fail records an upstream failure before any byte reached the client, and
 // returns the error for the port to answer with.
 func (x *Exchange) fail(err error) error {
+	if r, ok := IsRefusal(err); ok { // the provider's client refused it before any call
+		return x.refuse(r)
+	}
 	var ue *UpstreamError
 	if !errors.As(err, &ue) {
 		ue = &UpstreamError{Message: "the upstream could not be reached"}

@@ -155,7 +155,10 @@ var (
 	errInvalidKey = refuse(http.StatusUnauthorized, "invalid_api_key", "invalid_request_error", "", "Incorrect API key provided.")
 )
 
-func invalidRequest(param, format string, args ...any) *Refusal {
+// InvalidRequest is a request refused for its content: 400
+// invalid_request_error. A provider client returns one for a request its
+// provider cannot take (a field it has no equivalent for).
+func InvalidRequest(param, format string, args ...any) *Refusal {
 	return refuse(http.StatusBadRequest, "invalid_request_error", "invalid_request_error", param, format, args...)
 }
 

@@ -117,7 +117,7 @@ func (s *Service) ChatCompletions(ctx context.Context, k key.Key, in Inbound) (*
 	}
 	body, err := req.rewrite(route.UpstreamModel)
 	if err != nil {
-		return nil, x.refuse(invalidRequest("", "We could not parse the JSON body of your request."))
+		return nil, x.refuse(InvalidRequest("", "We could not parse the JSON body of your request."))
 	}
 
 	x.upstreamStart = s.Now()

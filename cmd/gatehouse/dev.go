@@ -130,8 +130,10 @@ func bootstrap(ctx context.Context, g *gateway, state *devState, getenv func(str
 		return fmt.Errorf("bootstrap tenant: %w", err)
 	}
 	conns := []command.ConnectProvider{{Actor: who, TenantID: devTenant, Name: "echo", Kind: provider.KindEcho}}
-	if k := getenv("OPENAI_API_KEY"); k != "" {
-		conns = append(conns, command.ConnectProvider{Actor: who, TenantID: devTenant, Name: "openai", Kind: provider.KindOpenAI, APIKey: k})
+	for _, e := range envProviders {
+		if k := getenv(e.env); k != "" {
+			conns = append(conns, command.ConnectProvider{Actor: who, TenantID: devTenant, Name: e.name, Kind: e.kind, APIKey: k})
+		}
 	}
 	for _, c := range conns {
 		if _, err := g.commands.connectProvider.Handle(ctx, c); ignoreExists(err) != nil {
@@ -177,11 +179,23 @@ Press Ctrl-C to stop gatehouse and its private Postgres.
 	return nil
 }
 
+// envProviders are the providers `dev` connects when their key is set.
+var envProviders = []struct {
+	env, name string
+	kind      provider.Kind
+}{
+	{"OPENAI_API_KEY", "openai", provider.KindOpenAI},
+	{"ANTHROPIC_API_KEY", "anthropic", provider.KindAnthropic},
+}
+
 func extraProviders(getenv func(string) string) string {
-	if getenv("OPENAI_API_KEY") != "" {
-		return ", openai (from OPENAI_API_KEY)"
+	var out strings.Builder
+	for _, e := range envProviders {
+		if getenv(e.env) != "" {
+			fmt.Fprintf(&out, ", %s (from %s)", e.name, e.env)
+		}
 	}
-	return ""
+	return out.String()
 }
 
 func displayAddr(addr string) string {

@@ -20,6 +20,7 @@ type Kind string
 const (
 	KindOpenAI           Kind = "openai"
 	KindOpenAICompatible Kind = "openai-compatible"
+	KindAnthropic        Kind = "anthropic"
 	// KindEcho answers offline by echoing the prompt; it makes the whole path
 	// work without internet.
 	KindEcho Kind = "echo"
@@ -27,12 +28,16 @@ const (
 
 // defaultBaseURL is where a kind lives when the connection names no base URL.
 var defaultBaseURL = map[Kind]string{
-	KindOpenAI: "https://api.openai.com/v1",
-	KindEcho:   "",
+	KindOpenAI:    "https://api.openai.com/v1",
+	KindAnthropic: "https://api.anthropic.com",
+	KindEcho:      "",
 }
 
+// needsKey are the kinds whose API cannot be called without a key.
+var needsKey = map[Kind]bool{KindOpenAI: true, KindAnthropic: true}
+
 // Kinds lists the kinds a connection may have, in a stable order.
-func Kinds() []Kind { return []Kind{KindOpenAI, KindOpenAICompatible, KindEcho} }
+func Kinds() []Kind { return []Kind{KindOpenAI, KindOpenAICompatible, KindAnthropic, KindEcho} }
 
 // Connection is a tenant's named provider.
 type Connection struct {
@@ -90,7 +95,7 @@ func Connect(id uuid.UUID, tenantID, name string, kind Kind, baseURL, secret str
 			// The base URL is recorded and shown; credentials belong in api_key.
 			errs = append(errs, fmt.Errorf("%w: base_url must not carry credentials, a query or a fragment (put the secret in api_key)", ErrInvalid))
 		}
-		if secret == "" && kind == KindOpenAI {
+		if secret == "" && needsKey[kind] {
 			errs = append(errs, fmt.Errorf("%w: api_key is required for kind %s", ErrInvalid, kind))
 		}
 	}

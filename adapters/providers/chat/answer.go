@@ -1,0 +1,96 @@
+package chat
+
+// Completion is a whole non-streamed answer.
+type Completion struct {
+	ID      string   `json:"id"`
+	Object  string   `json:"object"`
+	Created int64    `json:"created"`
+	Model   string   `json:"model"`
+	Choices []Choice `json:"choices"`
+	Usage   *Usage   `json:"usage,omitempty"`
+}
+
+// Choice is one answer.
+type Choice struct {
+	Index        int           `json:"index"`
+	Message      AnswerMessage `json:"message"`
+	FinishReason string        `json:"finish_reason"`
+}
+
+// AnswerMessage is the assistant's message: text, tool calls, or both.
+type AnswerMessage struct {
+	Role      string     `json:"role"`
+	Content   *string    `json:"content"`
+	Refusal   *string    `json:"refusal"`
+	ToolCalls []ToolCall `json:"tool_calls,omitempty"`
+}
+
+// Usage is what a request used, in OpenAI's terms: prompt tokens include
+// the cached ones, which are also counted apart.
+type Usage struct {
+	PromptTokens        int64         `json:"prompt_tokens"`
+	CompletionTokens    int64         `json:"completion_tokens"`
+	TotalTokens         int64         `json:"total_tokens"`
+	PromptTokensDetails *PromptDetail `json:"prompt_tokens_details,omitempty"`
+}
+
+// PromptDetail splits the prompt tokens.
+type PromptDetail struct {
+	CachedTokens int64 `json:"cached_tokens"`
+}
+
+// NewUsage builds usage from the parts a provider reports.
+func NewUsage(prompt, completion, cached int64) *Usage {
+	u := &Usage{PromptTokens: prompt, CompletionTokens: completion, TotalTokens: prompt + completion}
+	if cached > 0 {
+		u.PromptTokensDetails = &PromptDetail{CachedTokens: cached}
+	}
+	return u
+}
+
+// Chunk is one streamed event.
+type Chunk struct {
+	ID      string        `json:"id"`
+	Object  string        `json:"object"`
+	Created int64         `json:"created"`
+	Model   string        `json:"model"`
+	Choices []ChunkChoice `json:"choices"`
+	Usage   *Usage        `json:"usage,omitempty"`
+}
+
+// ChunkChoice is one answer's delta.
+type ChunkChoice struct {
+	Index        int     `json:"index"`
+	Delta        Delta   `json:"delta"`
+	FinishReason *string `json:"finish_reason"`
+}
+
+// Delta is what a chunk adds to the answer.
+type Delta struct {
+	Role      string          `json:"role,omitempty"`
+	Content   *string         `json:"content,omitempty"`
+	ToolCalls []ToolCallDelta `json:"tool_calls,omitempty"`
+}
+
+// ToolCallDelta starts a tool call (id, type, name) or adds to its
+// arguments.
+type ToolCallDelta struct {
+	Index    int               `json:"index"`
+	ID       string            `json:"id,omitempty"`
+	Type     string            `json:"type,omitempty"`
+	Function FunctionCallDelta `json:"function"`
+}
+
+// FunctionCallDelta is a tool call's name (once) and a piece of its arguments.
+type FunctionCallDelta struct {
+	Name      string `json:"name,omitempty"`
+	Arguments string `json:"arguments"`
+}
+
+// Finish reasons.
+const (
+	FinishStop          = "stop"
+	FinishLength        = "length"
+	FinishToolCalls     = "tool_calls"
+	FinishContentFilter = "content_filter"
+)

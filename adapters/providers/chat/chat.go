@@ -1,0 +1,215 @@
+// Package chat is OpenAI's chat completion wire format as the gateway's
+// canonical form: the proxy hands every provider client an OpenAI request,
+// and takes back OpenAI answers and chunks. Providers that speak another
+// dialect decode the request with these types and encode their answers
+// with them; OpenAI-family providers never decode at all.
+package chat
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+)
+
+// Request is the part of an OpenAI chat completion request that
+// translating providers read. Fields they cannot map are listed by
+// Unsupported, so that nothing a client asked for is silently dropped.
+type Request struct {
+	Model               string          `json:"model"`
+	Messages            []Message       `json:"messages"`
+	MaxTokens           *int64          `json:"max_tokens"`
+	MaxCompletionTokens *int64          `json:"max_completion_tokens"`
+	Temperature         *float64        `json:"temperature"`
+	TopP                *float64        `json:"top_p"`
+	N                   *int64          `json:"n"`
+	Stop                Strings         `json:"stop"`
+	Stream              bool            `json:"stream"`
+	StreamOptions       *StreamOptions  `json:"stream_options"`
+	Tools               []Tool          `json:"tools"`
+	ToolChoice          json.RawMessage `json:"tool_choice"`
+	ParallelToolCalls   *bool           `json:"parallel_tool_calls"`
+	ResponseFormat      *ResponseFormat `json:"response_format"`
+	User                string          `json:"user"`
+	Seed                *int64          `json:"seed"`
+	FrequencyPenalty    *float64        `json:"frequency_penalty"`
+	PresencePenalty     *float64        `json:"presence_penalty"`
+	Logprobs            *bool           `json:"logprobs"`
+	Modalities          []string        `json:"modalities"`
+	Audio               json.RawMessage `json:"audio"`
+	Prediction          json.RawMessage `json:"prediction"`
+	ReasoningEffort     string          `json:"reasoning_effort"`
+}
+
+// StreamOptions asks for the usage chunk at the end of a stream.
+type StreamOptions struct {
+	IncludeUsage bool `json:"include_usage"`
+}
+
+// MaxOutput is the output bound the client set, if any.
+func (r *Request) MaxOutput() (int64, bool) {
+	switch {
+	case r.MaxCompletionTokens != nil:
+		return *r.MaxCompletionTokens, true
+	case r.MaxTokens != nil:
+		return *r.MaxTokens, true
+	}
+	return 0, false
+}
+
+// WantsUsage says whether a stream must end with a usage chunk.
+func (r *Request) WantsUsage() bool { return r.StreamOptions != nil && r.StreamOptions.IncludeUsage }
+
+// Message is one turn. Content is a string, an array of parts, or null.
+type Message struct {
+	Role       string     `json:"role"`
+	Content    Content    `json:"content"`
+	Name       string     `json:"name,omitempty"`
+	ToolCalls  []ToolCall `json:"tool_calls,omitempty"`
+	ToolCallID string     `json:"tool_call_id,omitempty"`
+}
+
+// Content is a message's content: Text when it was a string, else Parts.
+type Content struct {
+	Text  string
+	Parts []Part
+	IsSet bool // false for null or absent
+}
+
+// UnmarshalJSON accepts a string, an array of parts, or null.
+func (c *Content) UnmarshalJSON(b []byte) error {
+	*c = Content{}
+	switch t := bytes.TrimSpace(b); {
+	case bytes.Equal(t, []byte("null")):
+		return nil
+	case len(t) > 0 && t[0] == '"':
+		c.IsSet = true
+		return json.Unmarshal(t, &c.Text)
+	case len(t) > 0 && t[0] == '[':
+		c.IsSet = true
+		return json.Unmarshal(t, &c.Parts)
+	}
+	return errors.New("content must be a string, an array of content parts, or null")
+}
+
+// Part is one content part: text, image_url, or another type a provider
+// may refuse.
+type Part struct {
+	Type     string    `json:"type"`
+	Text     string    `json:"text,omitempty"`
+	ImageURL *ImageURL `json:"image_url,omitempty"`
+}
+
+// ImageURL is an image by URL or as a data: URL.
+type ImageURL struct {
+	URL    string `json:"url"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// ToolCall is a function call the assistant made.
+type ToolCall struct {
+	ID       string       `json:"id"`
+	Type     string       `json:"type"`
+	Function FunctionCall `json:"function"`
+}
+
+// FunctionCall names the function and carries its arguments as a JSON text.
+type FunctionCall struct {
+	Name      string `json:"name"`
+	Arguments string `json:"arguments"`
+}
+
+// Tool is a function the model may call.
+type Tool struct {
+	Type     string   `json:"type"`
+	Function Function `json:"function"`
+}
+
+// Function describes a callable function; Parameters is a JSON Schema.
+type Function struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description,omitempty"`
+	Parameters  json.RawMessage `json:"parameters,omitempty"`
+	Strict      *bool           `json:"strict,omitempty"`
+}
+
+// ResponseFormat asks for text, any JSON object, or JSON under a schema.
+type ResponseFormat struct {
+	Type       string      `json:"type"`
+	JSONSchema *JSONSchema `json:"json_schema,omitempty"`
+}
+
+// JSONSchema is a named schema for structured output.
+type JSONSchema struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description,omitempty"`
+	Schema      json.RawMessage `json:"schema,omitempty"`
+	Strict      *bool           `json:"strict,omitempty"`
+}
+
+// Strings is a string or an array of strings (stop sequences).
+type Strings []string
+
+// UnmarshalJSON accepts a string, an array of strings, or null.
+func (s *Strings) UnmarshalJSON(b []byte) error {
+	t := bytes.TrimSpace(b)
+	switch {
+	case bytes.Equal(t, []byte("null")):
+		*s = nil
+		return nil
+	case len(t) > 0 && t[0] == '"':
+		var one string
+		if err := json.Unmarshal(t, &one); err != nil {
+			return err
+		}
+		*s = Strings{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(t, &many); err != nil {
+		return errors.New("stop must be a string or an array of strings")
+	}
+	*s = many
+	return nil
+}
+
+// ToolChoiceMode reads tool_choice: "auto", "none", "required", or a named
+// function ({"type": "function", "function": {"name": …}}). mode is "" when
+// it was not set.
+func (r *Request) ToolChoiceMode() (mode, name string, err error) {
+	t := bytes.TrimSpace(r.ToolChoice)
+	if len(t) == 0 || bytes.Equal(t, []byte("null")) {
+		return "", "", nil
+	}
+	if t[0] == '"' {
+		if err := json.Unmarshal(t, &mode); err != nil {
+			return "", "", err
+		}
+		switch mode {
+		case "auto", "none", "required":
+			return mode, "", nil
+		}
+		return "", "", errors.New(`tool_choice must be "auto", "none", "required" or a named function`)
+	}
+	var named struct {
+		Type     string `json:"type"`
+		Function struct {
+			Name string `json:"name"`
+		} `json:"function"`
+	}
+	if err := json.Unmarshal(t, &named); err != nil || named.Type != "function" || named.Function.Name == "" {
+		return "", "", errors.New(`tool_choice must be "auto", "none", "required" or {"type": "function", "function": {"name": …}}`)
+	}
+	return "function", named.Function.Name, nil
+}
+
+// Decode reads an OpenAI chat request.
+func Decode(body []byte) (*Request, error) {
+	var r Request
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil, err
+	}
+	if len(r.Messages) == 0 {
+		return nil, errors.New("messages must hold at least one message")
+	}
+	return &r, nil
+}

@@ -1,0 +1,167 @@
+package test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openai/openai-go/v3"
+)
+
+// anthropicScenario is tenant acme with provider "claude" of kind
+// anthropic, pointing at a fake Messages API.
+func anthropicScenario(t *testing.T) (*server, string, keyOut, *fakeAnthropic) {
+	t.Helper()
+	in := newInstallation(t)
+	up := newFakeAnthropic(t)
+	s := in.start()
+	admin := in.token("--role", "platform_admin")
+	s.mustAdmin(201, "POST", "/admin/v1/tenants", admin, map[string]string{"id": "acme", "name": "acme"}, nil)
+	s.mustAdmin(201, "POST", "/admin/v1/tenants/acme/providers", admin,
+		map[string]string{"name": "claude", "kind": "anthropic", "base_url": up.URL, "api_key": upstreamKey}, nil)
+	var k keyOut
+	s.mustAdmin(201, "POST", "/admin/v1/tenants/acme/keys", admin, map[string]string{"name": "app"}, &k)
+	return s, admin, k, up
+}
+
+var weatherTool = openai.ChatCompletionFunctionTool(openai.FunctionDefinitionParam{
+	Name: "get_weather", Description: openai.String("Current weather for a place"),
+	Parameters: openai.FunctionParameters{"type": "object", "properties": map[string]any{"location": map[string]any{"type": "string"}}},
+})
+
+func TestE2E_AnthropicBehindTheOpenAIDialect(t *testing.T) {
+	s, admin, k, up := anthropicScenario(t)
+	client := sdk(s, k.Secret)
+	ctx := context.Background()
+	const model = "claude/claude-sonnet-4-20250514"
+
+	t.Run("text, with a system prompt", func(t *testing.T) {
+		resp, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: model,
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.SystemMessage("Answer in French."), openai.UserMessage("Hello")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Choices[0].Message.Content != "Bonjour." || resp.Choices[0].FinishReason != "stop" {
+			t.Fatalf("answer %+v", resp.Choices)
+		}
+		if resp.Usage.PromptTokens != 30 || resp.Usage.CompletionTokens != 4 || resp.Usage.PromptTokensDetails.CachedTokens != 9 {
+			t.Fatalf("usage %+v", resp.Usage)
+		}
+		body := up.lastBody()
+		if body["model"] != "claude-sonnet-4-20250514" || body["max_tokens"] != float64(4096) {
+			t.Fatalf("upstream got %v", body)
+		}
+		if sys, _ := json.Marshal(body["system"]); string(sys) != `[{"text":"Answer in French.","type":"text"}]` {
+			t.Fatalf("system prompt sent as %s", sys)
+		}
+	})
+
+	t.Run("tool calls", func(t *testing.T) {
+		resp, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: model,
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Weather in Paris?")},
+			Tools:    []openai.ChatCompletionToolUnionParam{weatherTool}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := resp.Choices[0]
+		if c.FinishReason != "tool_calls" || len(c.Message.ToolCalls) != 1 || c.Message.ToolCalls[0].Function.Name != "get_weather" ||
+			c.Message.ToolCalls[0].Function.Arguments != `{"location":"Paris"}` || c.Message.ToolCalls[0].ID != "toolu_1" {
+			t.Fatalf("answer %+v", c)
+		}
+	})
+
+	t.Run("stream with usage", func(t *testing.T) {
+		p := chat(model, "hi")
+		p.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}
+		st := client.Chat.Completions.NewStreaming(ctx, p)
+		var text strings.Builder
+		var total int64
+		for st.Next() {
+			c := st.Current()
+			if len(c.Choices) > 0 {
+				text.WriteString(c.Choices[0].Delta.Content)
+			}
+			total += c.Usage.TotalTokens
+		}
+		if err := st.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if text.String() != "Hello from Claude " || total != 36 {
+			t.Fatalf("streamed %q, usage %d", text.String(), total)
+		}
+	})
+
+	t.Run("streamed tool call", func(t *testing.T) {
+		st := client.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{Model: model,
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Weather in Rome?")},
+			Tools:    []openai.ChatCompletionToolUnionParam{weatherTool}})
+		var acc openai.ChatCompletionAccumulator
+		for st.Next() {
+			acc.AddChunk(st.Current())
+		}
+		if err := st.Err(); err != nil {
+			t.Fatal(err)
+		}
+		calls := acc.Choices[0].Message.ToolCalls
+		if len(calls) != 1 || calls[0].Function.Name != "get_weather" || calls[0].Function.Arguments != `{"location": "Rome"}` ||
+			acc.Choices[0].FinishReason != "tool_calls" {
+			t.Fatalf("accumulated %+v", acc.Choices)
+		}
+	})
+
+	t.Run("errors", func(t *testing.T) {
+		_, err := client.Chat.Completions.New(ctx, chat("claude/claude-missing", "hi"))
+		var apiErr *openai.Error
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != 404 || apiErr.Code != "upstream_error" || !strings.Contains(apiErr.Message, "model: claude-missing") {
+			t.Fatalf("upstream 404: %v", err)
+		}
+		p := chat(model, "hi")
+		p.N = openai.Int(2)
+		_, err = client.Chat.Completions.New(ctx, p)
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || apiErr.Code != "invalid_request_error" || apiErr.Param != "n" {
+			t.Fatalf("n=2: %v", err)
+		}
+	})
+
+	t.Run("a stream that breaks off ends with an error and is recorded", func(t *testing.T) {
+		st := client.Chat.Completions.NewStreaming(ctx, chat("claude/claude-broken", "hi"))
+		for st.Next() {
+		}
+		if st.Err() == nil {
+			t.Fatal("a broken upstream stream ended cleanly")
+		}
+	})
+
+	type row struct {
+		Model            string  `json:"model"`
+		Status           int     `json:"status"`
+		Code             string  `json:"code"`
+		PromptTokens     int64   `json:"prompt_tokens"`
+		CompletionTokens int64   `json:"completion_tokens"`
+		CachedTokens     int64   `json:"cached_tokens"`
+		CostUSD          float64 `json:"cost_usd"`
+	}
+	eventually(t, 10*time.Second, func() error {
+		var p struct{ Requests []row }
+		s.mustAdmin(200, "GET", "/admin/v1/tenants/acme/requests", admin, nil, &p)
+		if len(p.Requests) != 7 {
+			return fmt.Errorf("%d rows", len(p.Requests))
+		}
+		byStatus := map[int]int{}
+		for _, r := range p.Requests {
+			byStatus[r.Status]++
+		}
+		if byStatus[200] != 4 || byStatus[404] != 1 || byStatus[400] != 1 || byStatus[502] != 1 {
+			return fmt.Errorf("statuses %v", byStatus)
+		}
+		first := p.Requests[len(p.Requests)-1] // oldest first at the end
+		if first.PromptTokens != 30 || first.CompletionTokens != 4 || first.CachedTokens != 9 || first.CostUSD <= 0 {
+			return fmt.Errorf("the first request was recorded as %+v", first)
+		}
+		return nil
+	})
+}
