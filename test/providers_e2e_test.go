@@ -165,3 +165,19 @@ func TestE2E_AnthropicBehindTheOpenAIDialect(t *testing.T) {
 		return nil
 	})
 }
+
+func TestE2E_PresetsPassTheOpenAIDialectThrough(t *testing.T) {
+	sc := newTenantScenario(t)
+	client := sdk(sc.s, sc.key.Secret)
+	for _, kind := range []string{"groq", "mistral", "vllm"} {
+		sc.s.mustAdmin(201, "POST", "/admin/v1/tenants/acme/providers", sc.admin,
+			map[string]string{"name": kind, "kind": kind, "base_url": sc.up.URL + "/v1", "api_key": upstreamKey}, nil)
+		resp, err := client.Chat.Completions.New(context.Background(), chat(kind+"/some-model", "hello"))
+		if err != nil {
+			t.Fatalf("%s: %v", kind, err)
+		}
+		if resp.Choices[0].Message.Content != "hi from upstream" || sc.up.lastBody()["model"] != "some-model" || sc.up.lastAuth() != "Bearer "+upstreamKey {
+			t.Fatalf("%s: answer %+v, upstream saw %v", kind, resp, sc.up.lastBody())
+		}
+	}
+}

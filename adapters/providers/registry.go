@@ -88,20 +88,17 @@ func (r *Registry) For(ctx context.Context, c provider.Connection) (proxy.Upstre
 }
 
 func (r *Registry) build(ctx context.Context, c provider.Connection) (proxy.Upstream, error) {
-	switch c.Kind {
-	case provider.KindEcho:
+	if c.Kind == provider.KindEcho {
 		return echo.New(r.now), nil
-	case provider.KindOpenAI, provider.KindOpenAICompatible:
-		creds, err := r.credentials(ctx, c)
-		if err != nil {
-			return nil, err
-		}
+	}
+	creds, err := r.credentials(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case c.Kind.SpeaksOpenAI():
 		return openai.New(c.BaseURL, creds.APIKey, r.http), nil
-	case provider.KindAnthropic:
-		creds, err := r.credentials(ctx, c)
-		if err != nil {
-			return nil, err
-		}
+	case c.Kind == provider.KindAnthropic:
 		return anthropic.New(c.BaseURL, creds.APIKey, r.http, r.now), nil
 	}
 	return nil, fmt.Errorf("provider kind %q has no client", c.Kind)

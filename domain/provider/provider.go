@@ -21,23 +21,57 @@ const (
 	KindOpenAI           Kind = "openai"
 	KindOpenAICompatible Kind = "openai-compatible"
 	KindAnthropic        Kind = "anthropic"
+	// OpenAI-compatible presets: the OpenAI dialect at a known address.
+	KindMistral    Kind = "mistral"
+	KindGroq       Kind = "groq"
+	KindTogether   Kind = "together"
+	KindDeepSeek   Kind = "deepseek"
+	KindXAI        Kind = "xai"
+	KindOpenRouter Kind = "openrouter"
+	KindFireworks  Kind = "fireworks"
+	KindPerplexity Kind = "perplexity"
+	KindOllama     Kind = "ollama"
+	KindVLLM       Kind = "vllm"
 	// KindEcho answers offline by echoing the prompt; it makes the whole path
 	// work without internet.
 	KindEcho Kind = "echo"
 )
 
-// defaultBaseURL is where a kind lives when the connection names no base URL.
-var defaultBaseURL = map[Kind]string{
-	KindOpenAI:    "https://api.openai.com/v1",
-	KindAnthropic: "https://api.anthropic.com",
-	KindEcho:      "",
+// spec is what a kind needs: where it lives unless told, whether it needs
+// a key, and whether it speaks OpenAI's dialect.
+type spec struct {
+	baseURL    string // "" with needsURL: the connection must name one
+	needsURL   bool
+	needsKey   bool
+	openAIWire bool
 }
 
-// needsKey are the kinds whose API cannot be called without a key.
-var needsKey = map[Kind]bool{KindOpenAI: true, KindAnthropic: true}
+var specs = map[Kind]spec{
+	KindOpenAI:           {baseURL: "https://api.openai.com/v1", needsKey: true, openAIWire: true},
+	KindOpenAICompatible: {needsURL: true, openAIWire: true},
+	KindAnthropic:        {baseURL: "https://api.anthropic.com", needsKey: true},
+	KindMistral:          {baseURL: "https://api.mistral.ai/v1", needsKey: true, openAIWire: true},
+	KindGroq:             {baseURL: "https://api.groq.com/openai/v1", needsKey: true, openAIWire: true},
+	KindTogether:         {baseURL: "https://api.together.xyz/v1", needsKey: true, openAIWire: true},
+	KindDeepSeek:         {baseURL: "https://api.deepseek.com/v1", needsKey: true, openAIWire: true},
+	KindXAI:              {baseURL: "https://api.x.ai/v1", needsKey: true, openAIWire: true},
+	KindOpenRouter:       {baseURL: "https://openrouter.ai/api/v1", needsKey: true, openAIWire: true},
+	KindFireworks:        {baseURL: "https://api.fireworks.ai/inference/v1", needsKey: true, openAIWire: true},
+	KindPerplexity:       {baseURL: "https://api.perplexity.ai", needsKey: true, openAIWire: true},
+	KindOllama:           {baseURL: "http://localhost:11434/v1", openAIWire: true},
+	KindVLLM:             {needsURL: true, openAIWire: true},
+	KindEcho:             {},
+}
 
 // Kinds lists the kinds a connection may have, in a stable order.
-func Kinds() []Kind { return []Kind{KindOpenAI, KindOpenAICompatible, KindAnthropic, KindEcho} }
+func Kinds() []Kind {
+	return []Kind{KindOpenAI, KindOpenAICompatible, KindAnthropic, KindMistral, KindGroq, KindTogether, KindDeepSeek,
+		KindXAI, KindOpenRouter, KindFireworks, KindPerplexity, KindOllama, KindVLLM, KindEcho}
+}
+
+// SpeaksOpenAI says whether a kind takes OpenAI's chat dialect as it is,
+// so that requests pass through without translation.
+func (k Kind) SpeaksOpenAI() bool { return specs[k].openAIWire }
 
 // Connection is a tenant's named provider.
 type Connection struct {
@@ -75,27 +109,26 @@ func Connect(id uuid.UUID, tenantID, name string, kind Kind, baseURL, secret str
 	if !namePattern.MatchString(name) {
 		errs = append(errs, fmt.Errorf("%w: name %q must be 1-63 lower-case letters, digits, '.', '_' or '-' (it prefixes model names, so no '/')", ErrInvalid, name))
 	}
-	def, known := defaultBaseURL[kind]
-	if kind == KindOpenAICompatible {
-		known = true
-	}
+	sp, known := specs[kind]
 	if !known {
 		errs = append(errs, fmt.Errorf("%w: kind %q is not supported (supported: %v)", ErrInvalid, kind, Kinds()))
 	}
 	baseURL = strings.TrimRight(strings.TrimSpace(baseURL), "/")
 	if baseURL == "" {
-		baseURL = def
+		baseURL = sp.baseURL
 	}
 	if kind != KindEcho && known {
 		u, err := url.Parse(baseURL)
 		switch {
+		case baseURL == "" && sp.needsURL:
+			errs = append(errs, fmt.Errorf("%w: base_url is required for kind %s", ErrInvalid, kind))
 		case baseURL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 			errs = append(errs, fmt.Errorf("%w: base_url must be an absolute http(s) URL", ErrInvalid))
 		case u.User != nil || u.RawQuery != "" || u.Fragment != "":
 			// The base URL is recorded and shown; credentials belong in api_key.
 			errs = append(errs, fmt.Errorf("%w: base_url must not carry credentials, a query or a fragment (put the secret in api_key)", ErrInvalid))
 		}
-		if secret == "" && needsKey[kind] {
+		if secret == "" && sp.needsKey {
 			errs = append(errs, fmt.Errorf("%w: api_key is required for kind %s", ErrInvalid, kind))
 		}
 	}

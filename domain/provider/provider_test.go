@@ -51,3 +51,30 @@ func TestSplitModel(t *testing.T) {
 		}
 	}
 }
+
+func TestConnect_PresetsKnowTheirAddressAndWhatTheyNeed(t *testing.T) {
+	c, _, err := provider.Connect(uuid.New(), "acme", "groq", provider.KindGroq, "", "gsk-x")
+	if err != nil || c.BaseURL != "https://api.groq.com/openai/v1" || !c.Kind.SpeaksOpenAI() {
+		t.Fatalf("groq: %+v %v", c, err)
+	}
+	if c, _, err := provider.Connect(uuid.New(), "acme", "local", provider.KindOllama, "", ""); err != nil || c.BaseURL != "http://localhost:11434/v1" {
+		t.Fatalf("ollama needs no key: %+v %v", c, err)
+	}
+	if _, _, err := provider.Connect(uuid.New(), "acme", "v", provider.KindVLLM, "", ""); !errors.Is(err, provider.ErrInvalid) {
+		t.Fatalf("vllm without a base URL: %v", err)
+	}
+	if _, _, err := provider.Connect(uuid.New(), "acme", "m", provider.KindMistral, "", ""); !errors.Is(err, provider.ErrInvalid) {
+		t.Fatalf("mistral without a key: %v", err)
+	}
+	if provider.KindAnthropic.SpeaksOpenAI() || provider.KindEcho.SpeaksOpenAI() {
+		t.Fatal("anthropic and echo do not take OpenAI's dialect as it is")
+	}
+	for _, k := range provider.Kinds() {
+		if k == provider.KindOpenAICompatible || k == provider.KindVLLM || k == provider.KindEcho {
+			continue
+		}
+		if _, _, err := provider.Connect(uuid.New(), "acme", "p", k, "", "key"); err != nil {
+			t.Errorf("%s with a key and its default address: %v", k, err)
+		}
+	}
+}
