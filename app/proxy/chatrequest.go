@@ -36,36 +36,56 @@ const (
 	maxChoices      = 128
 )
 
-// readChatRequest reads the members the gateway acts on, in one scan. The
-// gateway and the upstream must read the same request, so member names
-// written with escapes, and repeats of the members it reads (which JSON
-// parsers resolve differently), are refused.
-func readChatRequest(body []byte) (chatRequest, *Refusal) {
-	r := chatRequest{body: body}
-	var modelRaw, streamRaw, optsRaw []byte
+// scanMembers reads a request's top-level members in one scan. The gateway
+// and the upstream must read the same request, so member names written
+// with escapes, and repeats of the members named in once (which JSON
+// parsers resolve differently), are refused. visit returns false to stop.
+func scanMembers(body []byte, once []string, visit func(m jsontop.Member, v []byte) bool) *Refusal {
+	var seen uint64
 	var escaped bool
-	var repeated, bad string
+	var repeated string
 	err := jsontop.Scan(body, func(m jsontop.Member) bool {
 		if bytes.IndexByte(m.Key, '\\') >= 0 {
 			escaped = true
 			return false
 		}
-		v := body[m.ValueStart:m.ValueEnd]
-		take := func(dst *[]byte) {
-			if *dst != nil {
-				repeated = string(m.Key)
+		for i, name := range once {
+			if string(m.Key) == name {
+				if seen&(1<<i) != 0 {
+					repeated = name
+					return false
+				}
+				seen |= 1 << i
 			}
-			*dst = v
 		}
+		return visit(m, body[m.ValueStart:m.ValueEnd])
+	})
+	switch {
+	case err != nil:
+		return InvalidRequest("", "We could not parse the JSON body of your request: it must be one JSON object.")
+	case escaped:
+		return InvalidRequest("", "Member names of the request must be written without escape sequences.")
+	case repeated != "":
+		return InvalidRequest(repeated, "%s appears more than once in the request", repeated)
+	}
+	return nil
+}
+
+var chatOnce = []string{"model", "stream", "stream_options", "max_tokens", "max_completion_tokens", "n"}
+
+// readChatRequest reads the members the gateway acts on, in one scan.
+func readChatRequest(body []byte) (chatRequest, *Refusal) {
+	r := chatRequest{body: body}
+	var modelRaw, streamRaw, optsRaw []byte
+	var bad string
+	refusal := scanMembers(body, chatOnce, func(m jsontop.Member, v []byte) bool {
 		switch string(m.Key) {
 		case "model":
-			take(&modelRaw)
-			r.modelAt = span{m.ValueStart, m.ValueEnd}
+			modelRaw, r.modelAt = v, span{m.ValueStart, m.ValueEnd}
 		case "stream":
-			take(&streamRaw)
+			streamRaw = v
 		case "stream_options":
-			take(&optsRaw)
-			r.optsAt = &span{m.ValueStart, m.ValueEnd}
+			optsRaw, r.optsAt = v, &span{m.ValueStart, m.ValueEnd}
 		case "max_tokens", "max_completion_tokens":
 			var n int64
 			if json.Unmarshal(v, &n) != nil || n < 0 || n > maxOutputTokens {
@@ -85,15 +105,11 @@ func readChatRequest(body []byte) (chatRequest, *Refusal) {
 			r.images = bytes.Count(v, imageURL)
 		}
 		r.lastEnd = m.End
-		return repeated == ""
+		return true
 	})
 	switch {
-	case err != nil:
-		return r, InvalidRequest("", "We could not parse the JSON body of your request: it must be one JSON object.")
-	case escaped:
-		return r, InvalidRequest("", "Member names of the request must be written without escape sequences.")
-	case repeated != "":
-		return r, InvalidRequest(repeated, "%s appears more than once in the request", repeated)
+	case refusal != nil:
+		return r, refusal
 	case bad == "n":
 		return r, InvalidRequest("n", "n must be an integer from 1 to %d", maxChoices)
 	case bad != "":

@@ -23,6 +23,9 @@ type Exchange struct {
 	Provider      string // connection name
 	UpstreamModel string
 	Stream        bool
+	// Native: the answer is in the request's own dialect, passed through;
+	// otherwise it is in OpenAI's, for the port to translate.
+	Native bool
 
 	// Non-streamed answer.
 	Status int
@@ -43,6 +46,8 @@ type Exchange struct {
 	held          bool // quota holds to settle when done
 	answered      bool // the upstream answered: it may bill
 	usageSeen     bool // the upstream reported usage
+	dialect       dialect
+	counts        anthropicCounts // running usage of a passed-through Messages API stream
 	estimate      quota.Estimate
 	limits        *Limits // x-ratelimit-* figures, when limits apply
 	start         time.Time
@@ -61,6 +66,12 @@ func (x *Exchange) Next() ([]byte, error) {
 		c, err := x.chunks.Next()
 		if err != nil {
 			return nil, err
+		}
+		if x.dialect == dialectAnthropic {
+			if found, final := x.counts.event(c); found {
+				x.tokens, x.usageSeen = x.counts.tokens(), final
+			}
+			return c, nil
 		}
 		if t, found, alone := usageOf(c); found {
 			x.tokens, x.usageSeen = t, true

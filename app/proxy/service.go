@@ -76,6 +76,29 @@ func (s *Service) Authenticate(secret string) (key.Key, error) {
 // success the caller copies the Exchange to the client and calls Finish;
 // on error nothing is owed (the refusal or failure is already recorded).
 func (s *Service) ChatCompletions(ctx context.Context, k key.Key, in Inbound) (*Exchange, error) {
+	x, err := s.begin(ctx, k, in)
+	if err != nil {
+		return nil, err
+	}
+	req, refusal := readChatRequest(in.Body)
+	if refusal != nil {
+		return nil, x.refuse(refusal)
+	}
+	x.model, x.Stream, x.wantUsage, x.estimate = req.model, req.stream, req.includeUsage, req.estimate()
+	up, err := s.prepare(ctx, x)
+	if err != nil {
+		return nil, err
+	}
+	body, err := req.rewrite(x.UpstreamModel)
+	if err != nil {
+		return nil, x.refuse(InvalidRequest("", "We could not parse the JSON body of your request."))
+	}
+	return s.call(ctx, x, body, up.ChatCompletion, up.ChatCompletionStream)
+}
+
+// begin takes room for the request's event and checks that its key may be
+// used now.
+func (s *Service) begin(ctx context.Context, k key.Key, in Inbound) (*Exchange, error) {
 	start := s.Now()
 	slot, err := s.Recorder.Reserve(ctx)
 	if err != nil {
@@ -84,18 +107,17 @@ func (s *Service) ChatCompletions(ctx context.Context, k key.Key, in Inbound) (*
 		}
 		return nil, err
 	}
-	x := &Exchange{svc: s, slot: slot, key: k, in: in, start: start, RequestID: newRequestID(), TraceID: in.TraceID}
+	x := &Exchange{svc: s, slot: slot, key: k, in: in, start: start, RequestID: newRequestID(), TraceID: in.TraceID, dialect: dialectOpenAI}
 	if err := k.Usable(start); err != nil {
 		return nil, x.refuse(errInvalidKey)
 	}
+	return x, nil
+}
 
-	req, refusal := readChatRequest(in.Body)
-	if refusal != nil {
-		return nil, x.refuse(refusal)
-	}
-	x.model, x.Stream, x.wantUsage, x.estimate = req.model, req.stream, req.includeUsage, req.estimate()
-
-	route, err := s.Policy.Decide(ctx, Call{Key: k, Endpoint: in.Endpoint, Model: req.model, Metadata: in.Metadata})
+// prepare decides where the request goes, reserves its worst case, and
+// gives the provider's client.
+func (s *Service) prepare(ctx context.Context, x *Exchange) (Upstream, error) {
+	route, err := s.Policy.Decide(ctx, Call{Key: x.key, Endpoint: x.in.Endpoint, Model: x.model, Metadata: x.in.Metadata})
 	if err != nil {
 		if r, ok := IsRefusal(err); ok {
 			return nil, x.refuse(r)
@@ -106,23 +128,23 @@ func (s *Service) ChatCompletions(ctx context.Context, k key.Key, in Inbound) (*
 	x.route = route
 	x.Provider, x.UpstreamModel = route.Connection.Name, route.UpstreamModel
 	x.price, x.priced = s.Prices.Price(route.Connection, route.UpstreamModel)
-	if err := s.admit(ctx, x, req); err != nil {
+	if err := s.admit(ctx, x); err != nil {
 		return nil, err
 	}
-
 	up, err := s.Upstreams.For(ctx, route.Connection)
 	if err != nil {
-		s.Log.Error("provider connection unusable", "provider", route.Connection.Name, "tenant", k.TenantID, "err", err)
+		s.Log.Error("provider connection unusable", "provider", route.Connection.Name, "tenant", x.key.TenantID, "err", err)
 		return nil, x.fail(&UpstreamError{Status: 0, Message: "the provider connection cannot be used"})
 	}
-	body, err := req.rewrite(route.UpstreamModel)
-	if err != nil {
-		return nil, x.refuse(InvalidRequest("", "We could not parse the JSON body of your request."))
-	}
+	return up, nil
+}
 
+// call sends the body upstream, whole or streamed.
+func (s *Service) call(ctx context.Context, x *Exchange, body []byte,
+	whole func(context.Context, []byte) (Response, error), stream func(context.Context, []byte) (ChunkStream, error)) (*Exchange, error) {
 	x.upstreamStart = s.Now()
-	if req.stream {
-		cs, err := up.ChatCompletionStream(ctx, body)
+	if x.Stream {
+		cs, err := stream(ctx, body)
 		if err != nil {
 			return nil, x.fail(err)
 		}
@@ -130,12 +152,12 @@ func (s *Service) ChatCompletions(ctx context.Context, k key.Key, in Inbound) (*
 		x.Status = http.StatusOK
 		return x, nil
 	}
-	resp, err := up.ChatCompletion(ctx, body)
+	resp, err := whole(ctx, body)
 	if err != nil {
 		return nil, x.fail(err)
 	}
 	x.Status, x.Header, x.Body = resp.Status, resp.Header, resp.Body
-	if t, found, _ := usageOf(resp.Body); found {
+	if t, found, _ := x.dialect.usageOf(resp.Body); found {
 		x.tokens, x.usageSeen = t, true
 	}
 	return x, nil
@@ -153,7 +175,7 @@ func newRequestID() uuid.UUID {
 // limit that applies, in one round trip to the shared counters. A refusal
 // is recorded; counters that cannot be reached refuse the request too
 // (fail closed: a budget that cannot be checked is not skipped).
-func (s *Service) admit(ctx context.Context, x *Exchange, req chatRequest) error {
+func (s *Service) admit(ctx context.Context, x *Exchange) error {
 	budgets, limits := s.Governance.Quotas(x.key)
 	if len(budgets) == 0 && len(limits) == 0 {
 		return nil

@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse/gatehouse/adapters/postgres"
 	"github.com/gatehouse/gatehouse/adapters/pricing"
 	"github.com/gatehouse/gatehouse/adapters/providers"
+	anthropicwire "github.com/gatehouse/gatehouse/adapters/providers/anthropic"
 	"github.com/gatehouse/gatehouse/adapters/vault"
 	"github.com/gatehouse/gatehouse/app"
 	"github.com/gatehouse/gatehouse/app/command"
@@ -28,6 +29,7 @@ import (
 	"github.com/gatehouse/gatehouse/domain/provider"
 	"github.com/gatehouse/gatehouse/domain/tenancy"
 	"github.com/gatehouse/gatehouse/ports/http/admin"
+	"github.com/gatehouse/gatehouse/ports/http/anthropic"
 	"github.com/gatehouse/gatehouse/ports/http/health"
 	"github.com/gatehouse/gatehouse/ports/http/middleware"
 	"github.com/gatehouse/gatehouse/ports/http/openai"
@@ -216,6 +218,9 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 		{Name: "projections", Check: func(context.Context) error { return g.proj.Healthy() }},
 	})
 	openai.NewChat(svc, log).Register(e)
+	inbound := anthropicwire.Inbound{}
+	anthropic.NewMessages(svc, anthropic.Dialect{ToChat: inbound.ToChat, FromChat: inbound.FromChat,
+		NewStream: func() anthropic.EventStream { return inbound.NewStream() }}, log).Register(e)
 	admin.NewServer(verifier, uc, log).Register(e)
 	g.handler = e
 	return g, nil
@@ -372,6 +377,8 @@ func routerErrors(log *slog.Logger) echo.HTTPErrorHandler {
 		switch {
 		case strings.HasPrefix(path, admin.Prefix):
 			err = admin.HTTPError(c, status, message)
+		case path == "/v1/messages":
+			err = anthropic.HTTPError(c, status, message)
 		case strings.HasPrefix(path, "/v1/"):
 			err = openai.HTTPError(c, status, message)
 		default:

@@ -90,3 +90,30 @@ func (p *Provider) ChatCompletionStream(ctx context.Context, body []byte) (proxy
 	}
 	return newStream(sse.NewReader(resp.Body), wantsUsage, p.now()), nil
 }
+
+// Messages passes a Messages API request through as it is.
+func (p *Provider) Messages(ctx context.Context, body []byte) (proxy.Response, error) {
+	resp, err := p.call.Post(ctx, p.url, p.header, body, false)
+	if err != nil {
+		return proxy.Response{}, err
+	}
+	b, err := httpcall.ReadAnswer(resp)
+	if err != nil {
+		return proxy.Response{}, err
+	}
+	h := http.Header{"Content-Type": {"application/json"}}
+	if id := resp.Header.Get("request-id"); id != "" {
+		h.Set("Request-Id", id)
+	}
+	return proxy.Response{Status: resp.StatusCode, Header: h, Body: b}, nil
+}
+
+// MessagesStream passes a streamed Messages API request through; its
+// events come back as they are.
+func (p *Provider) MessagesStream(ctx context.Context, body []byte) (proxy.ChunkStream, error) {
+	resp, err := p.call.Post(ctx, p.url, p.header, body, true)
+	if err != nil {
+		return nil, err
+	}
+	return &nativeStream{events: sse.NewReader(resp.Body)}, nil
+}

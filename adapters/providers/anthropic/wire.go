@@ -1,6 +1,9 @@
 package anthropic
 
-import "encoding/json"
+import (
+	"bytes"
+	"encoding/json"
+)
 
 // The Messages API's JSON (https://docs.anthropic.com/en/api/messages),
 // as far as the gateway reads and writes it.
@@ -9,7 +12,7 @@ import "encoding/json"
 type request struct {
 	Model         string          `json:"model"`
 	MaxTokens     int64           `json:"max_tokens"`
-	System        []block         `json:"system,omitempty"`
+	System        blocks          `json:"system,omitempty"`
 	Messages      []message       `json:"messages"`
 	StopSequences []string        `json:"stop_sequences,omitempty"`
 	Temperature   *float64        `json:"temperature,omitempty"`
@@ -19,6 +22,7 @@ type request struct {
 	ToolChoice    *toolChoice     `json:"tool_choice,omitempty"`
 	Metadata      *requestMeta    `json:"metadata,omitempty"`
 	Thinking      json.RawMessage `json:"thinking,omitempty"`
+	TopK          *int64          `json:"top_k,omitempty"`
 }
 
 type requestMeta struct {
@@ -26,8 +30,29 @@ type requestMeta struct {
 }
 
 type message struct {
-	Role    string  `json:"role"`
-	Content []block `json:"content"`
+	Role    string `json:"role"`
+	Content blocks `json:"content"`
+}
+
+// blocks is content: the API takes a plain string for a single text block.
+type blocks []block
+
+// UnmarshalJSON accepts a string or an array of blocks.
+func (b *blocks) UnmarshalJSON(data []byte) error {
+	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '"' {
+		var s string
+		if err := json.Unmarshal(t, &s); err != nil {
+			return err
+		}
+		*b = blocks{{Type: "text", Text: s}}
+		return nil
+	}
+	var many []block
+	if err := json.Unmarshal(data, &many); err != nil {
+		return err
+	}
+	*b = many
+	return nil
 }
 
 // block is a content block: text, image, tool_use or tool_result (and, in
@@ -43,9 +68,9 @@ type block struct {
 	Name  string          `json:"name,omitempty"`  // tool_use
 	Input json.RawMessage `json:"input,omitempty"` // tool_use
 
-	ToolUseID string  `json:"tool_use_id,omitempty"` // tool_result
-	Content   []block `json:"content,omitempty"`     // tool_result
-	IsError   bool    `json:"is_error,omitempty"`    // tool_result
+	ToolUseID string `json:"tool_use_id,omitempty"` // tool_result
+	Content   blocks `json:"content,omitempty"`     // tool_result
+	IsError   bool   `json:"is_error,omitempty"`    // tool_result
 }
 
 type imageSource struct {
@@ -56,6 +81,7 @@ type imageSource struct {
 }
 
 type tool struct {
+	Type        string          `json:"type,omitempty"` // custom (or absent); server tools have their own types
 	Name        string          `json:"name"`
 	Description string          `json:"description,omitempty"`
 	InputSchema json.RawMessage `json:"input_schema"`

@@ -12,38 +12,44 @@ import (
 )
 
 // Request is the part of an OpenAI chat completion request that
-// translating providers read. Fields they cannot map are listed by
-// Unsupported, so that nothing a client asked for is silently dropped.
+// translating providers read and write. A provider refuses the fields it
+// cannot map, so that nothing a client asked for is silently dropped.
 type Request struct {
 	Model               string          `json:"model"`
 	Messages            []Message       `json:"messages"`
-	MaxTokens           *int64          `json:"max_tokens"`
-	MaxCompletionTokens *int64          `json:"max_completion_tokens"`
-	Temperature         *float64        `json:"temperature"`
-	TopP                *float64        `json:"top_p"`
-	N                   *int64          `json:"n"`
-	Stop                Strings         `json:"stop"`
-	Stream              bool            `json:"stream"`
-	StreamOptions       *StreamOptions  `json:"stream_options"`
-	Tools               []Tool          `json:"tools"`
-	ToolChoice          json.RawMessage `json:"tool_choice"`
-	ParallelToolCalls   *bool           `json:"parallel_tool_calls"`
-	ResponseFormat      *ResponseFormat `json:"response_format"`
-	User                string          `json:"user"`
-	Seed                *int64          `json:"seed"`
-	FrequencyPenalty    *float64        `json:"frequency_penalty"`
-	PresencePenalty     *float64        `json:"presence_penalty"`
-	Logprobs            *bool           `json:"logprobs"`
-	Modalities          []string        `json:"modalities"`
-	Audio               json.RawMessage `json:"audio"`
-	Prediction          json.RawMessage `json:"prediction"`
-	ReasoningEffort     string          `json:"reasoning_effort"`
+	MaxTokens           *int64          `json:"max_tokens,omitempty"`
+	MaxCompletionTokens *int64          `json:"max_completion_tokens,omitempty"`
+	Temperature         *float64        `json:"temperature,omitempty"`
+	TopP                *float64        `json:"top_p,omitempty"`
+	N                   *int64          `json:"n,omitempty"`
+	Stop                Strings         `json:"stop,omitempty"`
+	Stream              bool            `json:"stream,omitempty"`
+	StreamOptions       *StreamOptions  `json:"stream_options,omitempty"`
+	Tools               []Tool          `json:"tools,omitempty"`
+	ToolChoice          json.RawMessage `json:"tool_choice,omitempty"`
+	ParallelToolCalls   *bool           `json:"parallel_tool_calls,omitempty"`
+	ResponseFormat      *ResponseFormat `json:"response_format,omitempty"`
+	User                string          `json:"user,omitempty"`
+	Seed                *int64          `json:"seed,omitempty"`
+	FrequencyPenalty    *float64        `json:"frequency_penalty,omitempty"`
+	PresencePenalty     *float64        `json:"presence_penalty,omitempty"`
+	Logprobs            *bool           `json:"logprobs,omitempty"`
+	Modalities          []string        `json:"modalities,omitempty"`
+	Audio               json.RawMessage `json:"audio,omitempty"`
+	Prediction          json.RawMessage `json:"prediction,omitempty"`
+	ReasoningEffort     string          `json:"reasoning_effort,omitempty"`
 }
 
 // StreamOptions asks for the usage chunk at the end of a stream.
 type StreamOptions struct {
 	IncludeUsage bool `json:"include_usage"`
 }
+
+// TextContent is content that is one string.
+func TextContent(s string) Content { return Content{Text: s, IsSet: true} }
+
+// PartsContent is content made of parts.
+func PartsContent(p []Part) Content { return Content{Parts: p, IsSet: true} }
 
 // MaxOutput is the output bound the client set, if any.
 func (r *Request) MaxOutput() (int64, bool) {
@@ -73,6 +79,17 @@ type Content struct {
 	Text  string
 	Parts []Part
 	IsSet bool // false for null or absent
+}
+
+// MarshalJSON writes the content back as it came: a string, parts, or null.
+func (c Content) MarshalJSON() ([]byte, error) {
+	switch {
+	case !c.IsSet:
+		return []byte("null"), nil
+	case c.Parts != nil:
+		return json.Marshal(c.Parts)
+	}
+	return json.Marshal(c.Text)
 }
 
 // UnmarshalJSON accepts a string, an array of parts, or null.

@@ -117,16 +117,11 @@ func (h *Chat) stream(c echo.Context, x *proxy.Exchange) error {
 }
 
 func (h *Chat) streamError(c echo.Context, x *proxy.Exchange, ctx context.Context, err error) {
-	x.Finish(ctx, err)
-	if ctx.Err() != nil {
-		return // the client is gone: nobody to tell
+	p, tell := relay.StreamFailed(ctx, x, err, middleware.TraceID(c), h.log)
+	if !tell {
+		return
 	}
-	var ue *proxy.UpstreamError
-	if !errors.As(err, &ue) {
-		h.log.Warn("stream broke", "trace_id", middleware.TraceID(c), "err", err)
-		err = &proxy.UpstreamError{Message: "the upstream stream ended abnormally"}
-	}
-	data, _ := json.Marshal(shape(relay.Describe(err, middleware.TraceID(c), h.log)))
+	data, _ := json.Marshal(shape(p))
 	w := c.Response()
 	w.Write(append(append([]byte("data: "), data...), "\n\n"...))
 	w.Flush()

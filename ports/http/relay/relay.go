@@ -5,6 +5,7 @@
 package relay
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -145,4 +146,20 @@ func (p Problem) SetHeaders(h http.Header) {
 			SetLimitHeaders(h, r.Limits)
 		}
 	}
+}
+
+// StreamFailed finishes an exchange whose stream broke after its headers
+// were sent, and says what to tell the client in the stream's last event,
+// if the client is still there.
+func StreamFailed(ctx context.Context, x *proxy.Exchange, err error, traceID string, log *slog.Logger) (Problem, bool) {
+	x.Finish(ctx, err)
+	if ctx.Err() != nil {
+		return Problem{}, false // the client is gone: nobody to tell
+	}
+	var ue *proxy.UpstreamError
+	if !errors.As(err, &ue) {
+		log.Warn("stream broke", "trace_id", traceID, "err", err)
+		err = &proxy.UpstreamError{Message: "the upstream stream ended abnormally"}
+	}
+	return Describe(err, traceID, log), true
 }
