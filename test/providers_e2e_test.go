@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -179,5 +180,63 @@ func TestE2E_PresetsPassTheOpenAIDialectThrough(t *testing.T) {
 		if resp.Choices[0].Message.Content != "hi from upstream" || sc.up.lastBody()["model"] != "some-model" || sc.up.lastAuth() != "Bearer "+upstreamKey {
 			t.Fatalf("%s: answer %+v, upstream saw %v", kind, resp, sc.up.lastBody())
 		}
+	}
+}
+
+func TestE2E_RotatedProviderCredentialsReachAnotherReplicaWithinASecond(t *testing.T) {
+	sc := newTenantScenario(t)
+	a, admin, k := sc.s, sc.admin, sc.key
+	b := sc.in.start()
+	eventually(t, 5*time.Second, func() error {
+		if st, _ := apiStatus(t, b, k.Secret, "up/m"); st != 200 {
+			return errors.New("replica b does not serve yet")
+		}
+		return nil
+	})
+	const wrong = "sk-rotated-but-wrong-0123456789"
+	rotate := func(apiKey string, wantStatus int) {
+		t.Helper()
+		a.mustAdmin(200, "POST", "/admin/v1/tenants/acme/providers/up/rotate", admin, map[string]string{"api_key": apiKey}, nil)
+		at := time.Now()
+		for {
+			if st, _ := apiStatus(t, b, k.Secret, "up/m"); st == wantStatus {
+				break
+			}
+			if time.Since(at) > time.Second {
+				t.Fatalf("replica b still uses the old credentials after %s", time.Since(at))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	rotate(wrong, http.StatusUnauthorized) // the fake upstream refuses any other key: its 401 comes through
+	if got := sc.up.lastAuth(); got != "Bearer "+wrong {
+		t.Fatalf("upstream saw %q", got)
+	}
+	rotate(upstreamKey, http.StatusOK)
+
+	a.mustAdmin(400, "POST", "/admin/v1/tenants/acme/providers/up/rotate", admin, map[string]string{"api_key": ""}, nil)
+	a.mustAdmin(404, "POST", "/admin/v1/tenants/acme/providers/nope/rotate", admin, map[string]string{"api_key": "x"}, nil)
+
+	var feed struct {
+		Events []struct {
+			Type string          `json:"type"`
+			Data json.RawMessage `json:"data"`
+		} `json:"events"`
+	}
+	a.mustAdmin(200, "GET", "/admin/v1/tenants/acme/events?limit=1000", admin, nil, &feed)
+	rotations := 0
+	for _, e := range feed.Events {
+		if strings.Contains(string(e.Data), wrong) || strings.Contains(string(e.Data), upstreamKey) {
+			t.Fatalf("a secret is in event %s: %s", e.Type, e.Data)
+		}
+		if e.Type == "provider.rotated" {
+			rotations++
+			if !strings.Contains(string(e.Data), `"fields":["api_key"]`) {
+				t.Fatalf("provider.rotated %s", e.Data)
+			}
+		}
+	}
+	if rotations != 2 {
+		t.Fatalf("%d provider.rotated events, want 2", rotations)
 	}
 }

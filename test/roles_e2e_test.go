@@ -27,6 +27,7 @@ var adminRoutes = []routeCase{
 	{"PATCH", "/admin/v1/tenants/{tenant}/teams/{team}", "write", func(n int) any { return map[string]string{"name": fmt.Sprint("renamed-", n)} }},
 	{"POST", "/admin/v1/tenants/{tenant}/providers", "write", func(n int) any { return map[string]string{"name": fmt.Sprint("p", n), "kind": "echo"} }},
 	{"GET", "/admin/v1/tenants/{tenant}/providers", "read", nil},
+	{"POST", "/admin/v1/tenants/{tenant}/providers/{name}/rotate", "write", func(n int) any { return map[string]string{"api_key": fmt.Sprint("sk-new-", n)} }},
 	{"POST", "/admin/v1/tenants/{tenant}/keys", "write", func(int) any { return map[string]string{"name": "k"} }},
 	{"GET", "/admin/v1/tenants/{tenant}/keys", "read", nil},
 	{"GET", "/admin/v1/tenants/{tenant}/keys/{key}", "read", nil},
@@ -125,6 +126,8 @@ func TestE2E_RoleMatrix_EveryAdminRouteEveryRoleOwnAndOtherTenant(t *testing.T) 
 		s.mustAdmin(201, "POST", "/admin/v1/tenants/"+tn+"/teams", platform, map[string]string{"name": "team"}, &team)
 		s.mustAdmin(200, "PUT", "/admin/v1/tenants/"+tn+"/budgets/tenant/"+tn, platform, map[string]any{"limit_usd": 10}, nil)
 		s.mustAdmin(200, "PUT", "/admin/v1/tenants/"+tn+"/rate-limits/tenant/"+tn, platform, map[string]any{"rpm": 10}, nil)
+		s.mustAdmin(201, "POST", "/admin/v1/tenants/"+tn+"/providers", platform,
+			map[string]string{"name": "llm", "kind": "openai-compatible", "base_url": "http://127.0.0.1:9/v1", "api_key": "sk-old"}, nil)
 		fixtures[tn] = fixture{team: team.ID}
 	}
 	n := 0
@@ -140,7 +143,7 @@ func TestE2E_RoleMatrix_EveryAdminRouteEveryRoleOwnAndOtherTenant(t *testing.T) 
 				var k keyOut // a fresh key per call, so that revoke and rotate always have one
 				s.mustAdmin(201, "POST", "/admin/v1/tenants/"+tenant+"/keys", platform, map[string]string{"name": "fresh"}, &k)
 				path := strings.NewReplacer("{tenant}", tenant, "{team}", fixtures[tenant].team, "{key}", k.ID,
-					"{scope}", "tenant", "{id}", tenant).Replace(r.path)
+					"{scope}", "tenant", "{id}", tenant, "{name}", "llm").Replace(r.path)
 				var body any
 				if r.body != nil {
 					body = r.body(n)

@@ -16,6 +16,7 @@ func Gatehouse() *Registry {
 		tenancy.TeamCreated{},
 		tenancy.TeamUpdated{},
 		provider.ProviderConnected{},
+		provider.ProviderRotated{},
 		key.KeyGranted{},
 		key.KeyUpdated{},
 		key.KeyRotated{},

@@ -49,6 +49,45 @@ func (r *Repositories) ConnectProvider(ctx context.Context, meta eventlog.Meta, 
 	return err
 }
 
+// RotateProviderCredentials replaces a connection's sealed credentials and
+// records provider.rotated at the next version of its stream, in one
+// transaction.
+func (r *Repositories) RotateProviderCredentials(ctx context.Context, meta eventlog.Meta, tenantID, name string,
+	decide func(provider.Connection) (provider.ProviderRotated, []byte, error)) error {
+	stream := provider.StreamID(name)
+	for attempt := 1; ; attempt++ {
+		history, err := r.store.ReadStream(ctx, tenantID, stream)
+		if err != nil {
+			return err
+		}
+		if len(history) == 0 {
+			return provider.ErrNotFound
+		}
+		var c provider.Connection
+		for _, h := range history {
+			c.Apply(tenantID, h.Event)
+		}
+		e, sealed, err := decide(c)
+		if err != nil {
+			return err
+		}
+		env := meta.Envelope(uuid.New(), tenantID, stream, len(history)+1, e)
+		_, err = r.store.AppendWith(ctx, Expect, func(ctx context.Context, tx pgx.Tx) error {
+			n, err := db.New(tx).ReplaceProviderCredential(ctx, db.ReplaceProviderCredentialParams{
+				Sealed: sealed, CreatedAt: env.OccurredAt, TenantID: tenantID, ProviderID: c.ID,
+			})
+			if err == nil && n != 1 {
+				err = fmt.Errorf("no credentials stored for provider %s", c.ID)
+			}
+			return err
+		}, env)
+		if errors.Is(err, eventlog.ErrConflict) && attempt < updateAttempts {
+			continue
+		}
+		return err
+	}
+}
+
 // ProviderCredentials reads a connection's sealed credentials.
 func (r *Repositories) ProviderCredentials(ctx context.Context, tenantID string, providerID uuid.UUID) ([]byte, error) {
 	b, err := db.New(r.store.pool).GetProviderCredential(ctx, db.GetProviderCredentialParams{TenantID: tenantID, ProviderID: providerID})

@@ -40,7 +40,13 @@ type Registry struct {
 	now    func() time.Time
 
 	mu      sync.RWMutex
-	clients map[uuid.UUID]proxy.Upstream
+	clients map[uuid.UUID]client
+}
+
+// client is a connection's client, and the credentials it was built with.
+type client struct {
+	credentials int
+	upstream    proxy.Upstream
 }
 
 // NewRegistry builds the registry.
@@ -48,7 +54,7 @@ func NewRegistry(creds SealedCredentials, opener Opener, now func() time.Time) *
 	if creds == nil || opener == nil || now == nil {
 		panic("providers.NewRegistry: nil dependency")
 	}
-	return &Registry{creds: creds, opener: opener, http: NewHTTPClient(), now: now, clients: map[uuid.UUID]proxy.Upstream{}}
+	return &Registry{creds: creds, opener: opener, http: NewHTTPClient(), now: now, clients: map[uuid.UUID]client{}}
 }
 
 // NewHTTPClient is the upstream client: pooled keep-alive connections, no
@@ -69,20 +75,23 @@ func NewHTTPClient() *http.Client {
 
 var _ proxy.Upstreams = (*Registry)(nil)
 
-// For returns the connection's client.
+// For returns the connection's client, built again when the connection's
+// credentials were rotated since.
 func (r *Registry) For(ctx context.Context, c provider.Connection) (proxy.Upstream, error) {
 	r.mu.RLock()
-	u, ok := r.clients[c.ID]
+	cl, ok := r.clients[c.ID]
 	r.mu.RUnlock()
-	if ok {
-		return u, nil
+	if ok && cl.credentials == c.Credentials {
+		return cl.upstream, nil
 	}
 	u, err := r.build(ctx, c)
 	if err != nil {
 		return nil, err
 	}
 	r.mu.Lock()
-	r.clients[c.ID] = u
+	if cur, ok := r.clients[c.ID]; !ok || cur.credentials <= c.Credentials {
+		r.clients[c.ID] = client{credentials: c.Credentials, upstream: u}
+	}
 	r.mu.Unlock()
 	return u, nil
 }

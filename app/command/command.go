@@ -34,6 +34,10 @@ type TenantRepository interface {
 // with the event, in one transaction.
 type ProviderRepository interface {
 	ConnectProvider(ctx context.Context, meta eventlog.Meta, tenantID string, e provider.ProviderConnected, sealed []byte) error
+	// RotateProviderCredentials loads the named connection, lets decide
+	// produce the event and the new sealed credentials, and stores both.
+	RotateProviderCredentials(ctx context.Context, meta eventlog.Meta, tenantID, name string,
+		decide func(provider.Connection) (provider.ProviderRotated, []byte, error)) error
 }
 
 // KeyRepository grants keys and changes them through the key's own rules.

@@ -194,6 +194,7 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 		ListTenants:     app.Logged(query.NewListTenantsHandler(g.directory), log),
 		GetTenant:       app.Logged(query.NewGetTenantHandler(g.directory), log),
 		ListProviders:   app.Logged(query.NewListProvidersHandler(g.directory), log),
+		RotateProvider:  app.Logged(command.NewRotateProviderCredentialsHandler(g.directory, repos, v, now), log),
 		ListKeys:        app.Logged(query.NewListKeysHandler(g.directory), log),
 		GetKey:          app.Logged(query.NewGetKeyHandler(g.directory), log),
 		Spend:           app.Logged(query.NewSpendHandler(g.directory, spendStore), log),

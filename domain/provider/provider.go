@@ -9,9 +9,12 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
+
+	"github.com/gatehouse/gatehouse/domain/eventlog"
 )
 
 // Kind is the dialect and auth scheme of a provider.
@@ -80,6 +83,10 @@ type Connection struct {
 	Name     string
 	Kind     Kind
 	BaseURL  string
+	// Credentials counts the connection's credential sets: 1 when
+	// connected, one more per rotation. A client built with older
+	// credentials is built again.
+	Credentials int
 }
 
 // ProviderConnected records a new connection. It never carries a secret.
@@ -135,7 +142,7 @@ func Connect(id uuid.UUID, tenantID, name string, kind Kind, baseURL, secret str
 	if err := errors.Join(errs...); err != nil {
 		return Connection{}, ProviderConnected{}, err
 	}
-	c := Connection{ID: id, TenantID: tenantID, Name: name, Kind: kind, BaseURL: baseURL}
+	c := Connection{ID: id, TenantID: tenantID, Name: name, Kind: kind, BaseURL: baseURL, Credentials: 1}
 	return c, ProviderConnected{V: 1, ProviderID: id, Name: name, Kind: kind, BaseURL: baseURL, HasSecret: secret != ""}, nil
 }
 
@@ -146,4 +153,42 @@ func SplitModel(model string) (providerName, upstreamModel string, ok bool) {
 		return "", "", false
 	}
 	return model[:i], model[i+1:], true
+}
+
+// ProviderRotated records that a connection's credentials were replaced.
+// It never carries a secret: only the names of the fields that were set.
+type ProviderRotated struct {
+	V          int       `json:"v"`
+	ProviderID uuid.UUID `json:"provider_id"`
+	Name       string    `json:"name"`
+	Fields     []string  `json:"fields"`
+}
+
+func (ProviderRotated) EventType() string { return "provider.rotated" }
+func (ProviderRotated) EventVersion() int { return 1 }
+
+// ErrNotFound is a connection that does not exist.
+var ErrNotFound = errors.New("provider not found")
+
+// Rotate decides new credentials for a connection: the kind's required
+// secret must be among them. fields names the secret fields being set.
+func (c Connection) Rotate(fields []string) (ProviderRotated, error) {
+	if len(fields) == 0 {
+		return ProviderRotated{}, fmt.Errorf("%w: give the new credentials (api_key)", ErrInvalid)
+	}
+	if specs[c.Kind].needsKey && !slices.Contains(fields, "api_key") {
+		return ProviderRotated{}, fmt.Errorf("%w: api_key is required for kind %s", ErrInvalid, c.Kind)
+	}
+	return ProviderRotated{V: 1, ProviderID: c.ID, Name: c.Name, Fields: fields}, nil
+}
+
+// Apply folds a connection's events in: the connection, then each
+// rotation of its credentials.
+func (c *Connection) Apply(tenantID string, e eventlog.Event) {
+	switch e := e.(type) {
+	case ProviderConnected:
+		*c = Connection{ID: e.ProviderID, TenantID: tenantID, Name: e.Name, Kind: e.Kind, BaseURL: e.BaseURL, Credentials: 1}
+	case ProviderRotated:
+		c.Credentials++
+	}
 }

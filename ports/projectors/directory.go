@@ -87,7 +87,7 @@ func (d *Directory) Apply(recs []eventlog.Recorded) {
 // shapesDirectory reports whether an event changes the directory.
 func shapesDirectory(e eventlog.Event) bool {
 	switch e.(type) {
-	case tenancy.TenantCreated, tenancy.TeamCreated, tenancy.TeamUpdated, provider.ProviderConnected,
+	case tenancy.TenantCreated, tenancy.TeamCreated, tenancy.TeamUpdated, provider.ProviderConnected, provider.ProviderRotated,
 		key.KeyGranted, key.KeyUpdated, key.KeyRotated, key.KeyRevoked, pricing.PriceSet, pricing.PriceMissing, quota.BudgetSet, quota.RateLimitSet:
 		return true
 	}
@@ -102,6 +102,8 @@ func (d *Directory) apply(r eventlog.Recorded) error {
 		d.onTeamEvent(r)
 	case provider.ProviderConnected:
 		d.OnProviderConnected(r, e)
+	case provider.ProviderRotated:
+		d.OnProviderRotated(r, e)
 	case key.KeyGranted, key.KeyUpdated, key.KeyRotated, key.KeyRevoked:
 		return d.onKeyEvent(r)
 	case pricing.PriceSet:
@@ -265,7 +267,9 @@ func (d *Directory) OnProviderConnected(r eventlog.Recorded, e provider.Provider
 	if _, ok := byName[e.Name]; ok {
 		return
 	}
-	byName[e.Name] = provider.Connection{ID: e.ProviderID, TenantID: r.TenantID, Name: e.Name, Kind: e.Kind, BaseURL: e.BaseURL}
+	var c provider.Connection
+	c.Apply(r.TenantID, e)
+	byName[e.Name] = c
 }
 
 // onKeyEvent folds a key's events through the key's own rules, skipping
@@ -330,6 +334,15 @@ func (d *Directory) Tenants() []tenancy.Tenant {
 	d.mu.RUnlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
+}
+
+// OnProviderRotated counts the connection's new credentials, so that its
+// client is built again with them.
+func (d *Directory) OnProviderRotated(r eventlog.Recorded, e provider.ProviderRotated) {
+	if c, ok := d.providers[r.TenantID][e.Name]; ok {
+		c.Apply(r.TenantID, e)
+		d.providers[r.TenantID][e.Name] = c
+	}
 }
 
 // Provider finds a tenant's connection by name.

@@ -50,3 +50,28 @@ func (q *Queries) InsertProviderCredential(ctx context.Context, arg InsertProvid
 	)
 	return err
 }
+
+const replaceProviderCredential = `-- name: ReplaceProviderCredential :execrows
+UPDATE provider_credentials SET sealed = $1, created_at = $2
+WHERE tenant_id = $3 AND provider_id = $4
+`
+
+type ReplaceProviderCredentialParams struct {
+	Sealed     []byte
+	CreatedAt  time.Time
+	TenantID   string
+	ProviderID uuid.UUID
+}
+
+func (q *Queries) ReplaceProviderCredential(ctx context.Context, arg ReplaceProviderCredentialParams) (int64, error) {
+	result, err := q.db.Exec(ctx, replaceProviderCredential,
+		arg.Sealed,
+		arg.CreatedAt,
+		arg.TenantID,
+		arg.ProviderID,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}

@@ -52,6 +52,7 @@ var errorStatus = []struct {
 	{access.ErrNotVisible, http.StatusNotFound, "Not Found"},
 	{key.ErrNotFound, http.StatusNotFound, "Not Found"},
 	{tenancy.ErrTeamNotFound, http.StatusNotFound, "Not Found"},
+	{provider.ErrNotFound, http.StatusNotFound, "Not Found"},
 	{access.ErrForbidden, http.StatusForbidden, "Forbidden"},
 	{tenancy.ErrInvalid, http.StatusBadRequest, "Invalid Request"},
 	{provider.ErrInvalid, http.StatusBadRequest, "Invalid Request"},

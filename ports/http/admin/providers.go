@@ -27,6 +27,24 @@ func providerOut(p provider.Connection) providerJSON {
 func (r *providers) register(g *echo.Group) {
 	g.POST("/tenants/:tenant/providers", r.create)
 	g.GET("/tenants/:tenant/providers", r.list)
+	g.POST("/tenants/:tenant/providers/:name/rotate", r.rotate)
+}
+
+// rotate replaces a connection's credentials (provider.rotated).
+func (r *providers) rotate(c echo.Context) error {
+	var in struct {
+		APIKey string `json:"api_key"`
+	}
+	if err := decode(c, &in); err != nil {
+		return r.fail(c, err)
+	}
+	p, err := r.uc.RotateProvider.Handle(c.Request().Context(), command.RotateProviderCredentials{
+		Actor: actor(c), TenantID: c.Param("tenant"), Name: c.Param("name"), APIKey: in.APIKey,
+	})
+	if err != nil {
+		return r.fail(c, err)
+	}
+	return c.JSON(http.StatusOK, providerOut(p))
 }
 
 func (r *providers) create(c echo.Context) error {

@@ -29,6 +29,7 @@ type UseCases struct {
 	GetTenant       app.Handler[query.GetTenant, tenancy.Tenant]
 	ConnectProvider app.Handler[command.ConnectProvider, provider.Connection]
 	ListProviders   app.Handler[query.ListProviders, []provider.Connection]
+	RotateProvider  app.Handler[command.RotateProviderCredentials, provider.Connection]
 	CreateTeam      app.Handler[command.CreateTeam, tenancy.Team]
 	UpdateTeam      app.Handler[command.UpdateTeam, tenancy.Team]
 	ListTeams       app.Handler[query.ListTeams, []tenancy.Team]
