@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -239,4 +241,71 @@ func TestE2E_RotatedProviderCredentialsReachAnotherReplicaWithinASecond(t *testi
 	if rotations != 2 {
 		t.Fatalf("%d provider.rotated events, want 2", rotations)
 	}
+}
+
+// fakeAzure is Azure OpenAI's addressing in front of the fake OpenAI:
+// deployments in the path, api-version in the query, the key in api-key.
+func fakeAzure(t *testing.T, up *fakeOpenAI) (*httptest.Server, func() []string) {
+	var mu sync.Mutex
+	var deployments []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		dep, ok := strings.CutPrefix(r.URL.Path, "/openai/deployments/")
+		dep, ok2 := strings.CutSuffix(dep, "/chat/completions")
+		if !ok || !ok2 || r.URL.Query().Get("api-version") != "2024-10-21" || r.Header.Get("api-key") != upstreamKey || r.Header.Get("Authorization") != "" {
+			w.WriteHeader(404)
+			fmt.Fprint(w, `{"error":{"code":"DeploymentNotFound","message":"The API deployment for this resource does not exist."}}`)
+			return
+		}
+		mu.Lock()
+		deployments = append(deployments, dep)
+		mu.Unlock()
+		r.URL.Path = "/v1/chat/completions"
+		r.Header.Set("Authorization", "Bearer "+upstreamKey)
+		up.serve(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), deployments...) }
+}
+
+func TestE2E_AzureOpenAIDeployments(t *testing.T) {
+	sc := newTenantScenario(t)
+	az, deployments := fakeAzure(t, sc.up)
+	var p struct {
+		APIVersion  string            `json:"api_version"`
+		Deployments map[string]string `json:"deployments"`
+	}
+	sc.s.mustAdmin(201, "POST", "/admin/v1/tenants/acme/providers", sc.admin, map[string]any{"name": "az", "kind": "azure-openai",
+		"base_url": az.URL, "api_key": upstreamKey, "deployments": map[string]string{"gpt-4o-mini": "prod-mini"}}, &p)
+	if p.APIVersion != "2024-10-21" || p.Deployments["gpt-4o-mini"] != "prod-mini" {
+		t.Fatalf("connection %+v", p)
+	}
+	client := sdk(sc.s, sc.key.Secret)
+	resp, err := client.Chat.Completions.New(context.Background(), chat("az/gpt-4o-mini", "hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := client.Chat.Completions.NewStreaming(context.Background(), chat("az/gpt-4.1", "hello"))
+	for st.Next() {
+	}
+	if err := st.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if resp.Choices[0].Message.Content != "hi from upstream" || fmt.Sprint(deployments()) != "[prod-mini gpt-4.1]" {
+		t.Fatalf("answer %+v, deployments called %v", resp, deployments())
+	}
+	// Azure serves OpenAI's models at OpenAI's prices.
+	eventually(t, 10*time.Second, func() error {
+		var rows struct {
+			Requests []struct {
+				CostUSD float64 `json:"cost_usd"`
+			} `json:"requests"`
+		}
+		sc.s.mustAdmin(200, "GET", "/admin/v1/tenants/acme/requests?model=az/gpt-4o-mini", sc.admin, nil, &rows)
+		if len(rows.Requests) != 1 || rows.Requests[0].CostUSD <= 0 {
+			return fmt.Errorf("rows %+v", rows.Requests)
+		}
+		return nil
+	})
+	sc.s.mustAdmin(400, "POST", "/admin/v1/tenants/acme/providers", sc.admin, map[string]any{"name": "az2", "kind": "azure-openai",
+		"base_url": az.URL, "api_key": upstreamKey, "api_version": "newest"}, nil)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse/gatehouse/adapters/providers/anthropic"
+	"github.com/gatehouse/gatehouse/adapters/providers/azure"
 	"github.com/gatehouse/gatehouse/adapters/providers/echo"
 	"github.com/gatehouse/gatehouse/adapters/providers/openai"
 	"github.com/gatehouse/gatehouse/app/command"
@@ -105,6 +106,8 @@ func (r *Registry) build(ctx context.Context, c provider.Connection) (proxy.Upst
 		return nil, err
 	}
 	switch {
+	case c.Kind == provider.KindAzureOpenAI:
+		return azure.New(c.BaseURL, c.Settings, creds.APIKey, r.http), nil
 	case c.Kind.SpeaksOpenAI():
 		return openai.New(c.BaseURL, creds.APIKey, r.http), nil
 	case c.Kind == provider.KindAnthropic:

@@ -20,6 +20,7 @@ type ConnectProvider struct {
 	Name     string
 	Kind     provider.Kind
 	BaseURL  string
+	Settings provider.Settings
 	APIKey   string // write-only: sealed, never returned, logged or put in an event
 }
 
@@ -53,7 +54,7 @@ func (h ConnectProviderHandler) Handle(ctx context.Context, c ConnectProvider) (
 		return provider.Connection{}, err
 	}
 	id := uuid.New()
-	conn, e, err := provider.Connect(id, c.TenantID, c.Name, c.Kind, c.BaseURL, c.APIKey)
+	conn, e, err := provider.Connect(id, c.TenantID, c.Name, c.Kind, c.BaseURL, c.Settings, c.APIKey)
 	if err != nil {
 		return provider.Connection{}, err
 	}

@@ -42,7 +42,7 @@ func (l *PriceList) Price(c provider.Connection, upstreamModel string) (pricing.
 	if p, ok := l.book.TenantPrice(c.TenantID, c.Name+"/"+upstreamModel); ok {
 		return p, true
 	}
-	return l.catalogue.Lookup(string(c.Kind), upstreamModel)
+	return l.catalogue.Lookup(c.Kind.PriceFamily(), upstreamModel)
 }
 
 // FirstMissing is true once per tenant and model on this replica, unless

@@ -24,6 +24,7 @@ const (
 	KindOpenAI           Kind = "openai"
 	KindOpenAICompatible Kind = "openai-compatible"
 	KindAnthropic        Kind = "anthropic"
+	KindAzureOpenAI      Kind = "azure-openai"
 	// OpenAI-compatible presets: the OpenAI dialect at a known address.
 	KindMistral    Kind = "mistral"
 	KindGroq       Kind = "groq"
@@ -53,6 +54,7 @@ var specs = map[Kind]spec{
 	KindOpenAI:           {baseURL: "https://api.openai.com/v1", needsKey: true, openAIWire: true},
 	KindOpenAICompatible: {needsURL: true, openAIWire: true},
 	KindAnthropic:        {baseURL: "https://api.anthropic.com", needsKey: true},
+	KindAzureOpenAI:      {needsURL: true, needsKey: true, openAIWire: true},
 	KindMistral:          {baseURL: "https://api.mistral.ai/v1", needsKey: true, openAIWire: true},
 	KindGroq:             {baseURL: "https://api.groq.com/openai/v1", needsKey: true, openAIWire: true},
 	KindTogether:         {baseURL: "https://api.together.xyz/v1", needsKey: true, openAIWire: true},
@@ -68,13 +70,22 @@ var specs = map[Kind]spec{
 
 // Kinds lists the kinds a connection may have, in a stable order.
 func Kinds() []Kind {
-	return []Kind{KindOpenAI, KindOpenAICompatible, KindAnthropic, KindMistral, KindGroq, KindTogether, KindDeepSeek,
+	return []Kind{KindOpenAI, KindOpenAICompatible, KindAnthropic, KindAzureOpenAI, KindMistral, KindGroq, KindTogether, KindDeepSeek,
 		KindXAI, KindOpenRouter, KindFireworks, KindPerplexity, KindOllama, KindVLLM, KindEcho}
 }
 
 // SpeaksOpenAI says whether a kind takes OpenAI's chat dialect as it is,
 // so that requests pass through without translation.
 func (k Kind) SpeaksOpenAI() bool { return specs[k].openAIWire }
+
+// PriceFamily is the provider whose list prices a kind's models carry:
+// Azure serves OpenAI's models at OpenAI's list prices.
+func (k Kind) PriceFamily() string {
+	if k == KindAzureOpenAI {
+		return string(KindOpenAI)
+	}
+	return string(k)
+}
 
 // Connection is a tenant's named provider.
 type Connection struct {
@@ -83,6 +94,7 @@ type Connection struct {
 	Name     string
 	Kind     Kind
 	BaseURL  string
+	Settings
 	// Credentials counts the connection's credential sets: 1 when
 	// connected, one more per rotation. A client built with older
 	// credentials is built again.
@@ -97,6 +109,7 @@ type ProviderConnected struct {
 	Kind       Kind      `json:"kind"`
 	BaseURL    string    `json:"base_url"`
 	HasSecret  bool      `json:"has_secret"`
+	Settings
 }
 
 func (ProviderConnected) EventType() string { return "provider.connected" }
@@ -111,8 +124,8 @@ var ErrInvalid = errors.New("invalid provider connection")
 var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
 
 // Connect decides a new connection; secret is only checked for presence.
-func Connect(id uuid.UUID, tenantID, name string, kind Kind, baseURL, secret string) (Connection, ProviderConnected, error) {
-	var errs []error
+func Connect(id uuid.UUID, tenantID, name string, kind Kind, baseURL string, set Settings, secret string) (Connection, ProviderConnected, error) {
+	errs := set.check(kind)
 	if !namePattern.MatchString(name) {
 		errs = append(errs, fmt.Errorf("%w: name %q must be 1-63 lower-case letters, digits, '.', '_' or '-' (it prefixes model names, so no '/')", ErrInvalid, name))
 	}
@@ -142,8 +155,9 @@ func Connect(id uuid.UUID, tenantID, name string, kind Kind, baseURL, secret str
 	if err := errors.Join(errs...); err != nil {
 		return Connection{}, ProviderConnected{}, err
 	}
-	c := Connection{ID: id, TenantID: tenantID, Name: name, Kind: kind, BaseURL: baseURL, Credentials: 1}
-	return c, ProviderConnected{V: 1, ProviderID: id, Name: name, Kind: kind, BaseURL: baseURL, HasSecret: secret != ""}, nil
+	set = set.withDefaults(kind)
+	c := Connection{ID: id, TenantID: tenantID, Name: name, Kind: kind, BaseURL: baseURL, Settings: set, Credentials: 1}
+	return c, ProviderConnected{V: 1, ProviderID: id, Name: name, Kind: kind, BaseURL: baseURL, HasSecret: secret != "", Settings: set}, nil
 }
 
 // SplitModel splits "<provider>/<model>" into its parts.
@@ -187,7 +201,7 @@ func (c Connection) Rotate(fields []string) (ProviderRotated, error) {
 func (c *Connection) Apply(tenantID string, e eventlog.Event) {
 	switch e := e.(type) {
 	case ProviderConnected:
-		*c = Connection{ID: e.ProviderID, TenantID: tenantID, Name: e.Name, Kind: e.Kind, BaseURL: e.BaseURL, Credentials: 1}
+		*c = Connection{ID: e.ProviderID, TenantID: tenantID, Name: e.Name, Kind: e.Kind, BaseURL: e.BaseURL, Settings: e.Settings, Credentials: 1}
 	case ProviderRotated:
 		c.Credentials++
 	}

@@ -10,7 +10,7 @@ import (
 )
 
 func TestConnect_ValidatesAndNeverPutsTheSecretInTheEvent(t *testing.T) {
-	c, e, err := provider.Connect(uuid.New(), "acme", "openai", provider.KindOpenAI, "", "sk-upstream")
+	c, e, err := provider.Connect(uuid.New(), "acme", "openai", provider.KindOpenAI, "", provider.Settings{}, "sk-upstream")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,12 +25,12 @@ func TestConnect_ValidatesAndNeverPutsTheSecretInTheEvent(t *testing.T) {
 		"uppercase name": {"OpenAI", "openai", "", "k"},
 		"ftp scheme":     {"x", "openai-compatible", "ftp://h/v1", ""},
 	} {
-		_, _, err := provider.Connect(uuid.New(), "acme", args[0], provider.Kind(args[1]), args[2], args[3])
+		_, _, err := provider.Connect(uuid.New(), "acme", args[0], provider.Kind(args[1]), args[2], provider.Settings{}, args[3])
 		if !errors.Is(err, provider.ErrInvalid) {
 			t.Errorf("%s: accepted (%v)", name, err)
 		}
 	}
-	if _, _, err := provider.Connect(uuid.New(), "acme", "echo", provider.KindEcho, "", ""); err != nil {
+	if _, _, err := provider.Connect(uuid.New(), "acme", "echo", provider.KindEcho, "", provider.Settings{}, ""); err != nil {
 		t.Fatalf("echo needs nothing: %v", err)
 	}
 }
@@ -53,28 +53,54 @@ func TestSplitModel(t *testing.T) {
 }
 
 func TestConnect_PresetsKnowTheirAddressAndWhatTheyNeed(t *testing.T) {
-	c, _, err := provider.Connect(uuid.New(), "acme", "groq", provider.KindGroq, "", "gsk-x")
+	c, _, err := provider.Connect(uuid.New(), "acme", "groq", provider.KindGroq, "", provider.Settings{}, "gsk-x")
 	if err != nil || c.BaseURL != "https://api.groq.com/openai/v1" || !c.Kind.SpeaksOpenAI() {
 		t.Fatalf("groq: %+v %v", c, err)
 	}
-	if c, _, err := provider.Connect(uuid.New(), "acme", "local", provider.KindOllama, "", ""); err != nil || c.BaseURL != "http://localhost:11434/v1" {
+	if c, _, err := provider.Connect(uuid.New(), "acme", "local", provider.KindOllama, "", provider.Settings{}, ""); err != nil || c.BaseURL != "http://localhost:11434/v1" {
 		t.Fatalf("ollama needs no key: %+v %v", c, err)
 	}
-	if _, _, err := provider.Connect(uuid.New(), "acme", "v", provider.KindVLLM, "", ""); !errors.Is(err, provider.ErrInvalid) {
+	if _, _, err := provider.Connect(uuid.New(), "acme", "v", provider.KindVLLM, "", provider.Settings{}, ""); !errors.Is(err, provider.ErrInvalid) {
 		t.Fatalf("vllm without a base URL: %v", err)
 	}
-	if _, _, err := provider.Connect(uuid.New(), "acme", "m", provider.KindMistral, "", ""); !errors.Is(err, provider.ErrInvalid) {
+	if _, _, err := provider.Connect(uuid.New(), "acme", "m", provider.KindMistral, "", provider.Settings{}, ""); !errors.Is(err, provider.ErrInvalid) {
 		t.Fatalf("mistral without a key: %v", err)
 	}
 	if provider.KindAnthropic.SpeaksOpenAI() || provider.KindEcho.SpeaksOpenAI() {
 		t.Fatal("anthropic and echo do not take OpenAI's dialect as it is")
 	}
 	for _, k := range provider.Kinds() {
-		if k == provider.KindOpenAICompatible || k == provider.KindVLLM || k == provider.KindEcho {
+		if k == provider.KindOpenAICompatible || k == provider.KindVLLM || k == provider.KindAzureOpenAI || k == provider.KindEcho {
 			continue
 		}
-		if _, _, err := provider.Connect(uuid.New(), "acme", "p", k, "", "key"); err != nil {
+		if _, _, err := provider.Connect(uuid.New(), "acme", "p", k, "", provider.Settings{}, "key"); err != nil {
 			t.Errorf("%s with a key and its default address: %v", k, err)
 		}
+	}
+}
+
+func TestConnect_AzureTakesAnAPIVersionAndDeployments(t *testing.T) {
+	c, e, err := provider.Connect(uuid.New(), "acme", "az", provider.KindAzureOpenAI, "https://res.openai.azure.com",
+		provider.Settings{Deployments: map[string]string{"gpt-4o": "prod-4o"}}, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.APIVersion != provider.DefaultAzureAPIVersion || e.APIVersion != c.APIVersion || c.Deployment("gpt-4o") != "prod-4o" || c.Deployment("gpt-4.1") != "gpt-4.1" {
+		t.Fatalf("connection %+v", c)
+	}
+	if provider.KindAzureOpenAI.PriceFamily() != "openai" || provider.KindGroq.PriceFamily() != "groq" {
+		t.Fatal("price families")
+	}
+	for name, set := range map[string]provider.Settings{
+		"bad version":    {APIVersion: "latest"},
+		"bad deployment": {Deployments: map[string]string{"gpt-4o": "has space"}},
+		"bad model":      {Deployments: map[string]string{"a\x00b": "d"}},
+	} {
+		if _, _, err := provider.Connect(uuid.New(), "acme", "az", provider.KindAzureOpenAI, "https://r.openai.azure.com", set, "k"); !errors.Is(err, provider.ErrInvalid) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, _, err := provider.Connect(uuid.New(), "acme", "o", provider.KindOpenAI, "", provider.Settings{APIVersion: "2024-10-21"}, "k"); !errors.Is(err, provider.ErrInvalid) {
+		t.Errorf("api_version on openai: %v", err)
 	}
 }

@@ -15,29 +15,47 @@ import (
 
 // Provider is one connection's client.
 type Provider struct {
-	baseURL string
-	header  http.Header
-	call    httpcall.Caller
+	route  Route
+	header http.Header
+	call   httpcall.Caller
 }
+
+// Route says where a request for an operation ("/chat/completions") goes;
+// body is the request, for routes that depend on its model.
+type Route func(operation string, body []byte) (string, error)
 
 // New builds a client for baseURL (e.g. https://api.openai.com/v1).
 func New(baseURL, apiKey string, client *http.Client) *Provider {
-	if client == nil {
-		panic("openai.New: nil http client")
-	}
 	h := http.Header{}
 	if apiKey != "" {
 		h.Set("Authorization", "Bearer "+apiKey)
 	}
-	return &Provider{baseURL: strings.TrimRight(baseURL, "/"), header: h,
-		call: httpcall.Caller{Client: client, Secrets: []string{apiKey}, Parse: parseError}}
+	base := strings.TrimRight(baseURL, "/")
+	return NewRouted(func(op string, _ []byte) (string, error) { return base + op, nil }, h, apiKey, client)
+}
+
+// NewRouted builds a client for an API in OpenAI's dialect that is
+// addressed and authorised its own way (Azure OpenAI's deployments).
+func NewRouted(route Route, header http.Header, secret string, client *http.Client) *Provider {
+	if route == nil || client == nil {
+		panic("openai.NewRouted: nil dependency")
+	}
+	return &Provider{route: route, header: header, call: httpcall.Caller{Client: client, Secrets: []string{secret}, Parse: parseError}}
+}
+
+func (p *Provider) post(ctx context.Context, op string, body []byte, stream bool) (*http.Response, error) {
+	url, err := p.route(op, body)
+	if err != nil {
+		return nil, err
+	}
+	return p.call.Post(ctx, url, p.header, body, stream)
 }
 
 var _ proxy.Upstream = (*Provider)(nil)
 
 // ChatCompletion sends a non-streamed chat completion.
 func (p *Provider) ChatCompletion(ctx context.Context, body []byte) (proxy.Response, error) {
-	resp, err := p.call.Post(ctx, p.baseURL+"/chat/completions", p.header, body, false)
+	resp, err := p.post(ctx, "/chat/completions", body, false)
 	if err != nil {
 		return proxy.Response{}, err
 	}
@@ -50,7 +68,7 @@ func (p *Provider) ChatCompletion(ctx context.Context, body []byte) (proxy.Respo
 
 // ChatCompletionStream sends a streamed chat completion.
 func (p *Provider) ChatCompletionStream(ctx context.Context, body []byte) (proxy.ChunkStream, error) {
-	resp, err := p.call.Post(ctx, p.baseURL+"/chat/completions", p.header, body, true)
+	resp, err := p.post(ctx, "/chat/completions", body, true)
 	if err != nil {
 		return nil, err
 	}

@@ -18,10 +18,11 @@ type providerJSON struct {
 	Name    string `json:"name"`
 	Kind    string `json:"kind"`
 	BaseURL string `json:"base_url"`
+	provider.Settings
 }
 
 func providerOut(p provider.Connection) providerJSON {
-	return providerJSON{ID: p.ID.String(), Name: p.Name, Kind: string(p.Kind), BaseURL: p.BaseURL}
+	return providerJSON{ID: p.ID.String(), Name: p.Name, Kind: string(p.Kind), BaseURL: p.BaseURL, Settings: p.Settings}
 }
 
 func (r *providers) register(g *echo.Group) {
@@ -53,12 +54,14 @@ func (r *providers) create(c echo.Context) error {
 		Kind    string `json:"kind"`
 		BaseURL string `json:"base_url"`
 		APIKey  string `json:"api_key"`
+		provider.Settings
 	}
 	if err := decode(c, &in); err != nil {
 		return r.fail(c, err)
 	}
 	p, err := r.uc.ConnectProvider.Handle(c.Request().Context(), command.ConnectProvider{
-		Actor: actor(c), TenantID: c.Param("tenant"), Name: in.Name, Kind: provider.Kind(in.Kind), BaseURL: in.BaseURL, APIKey: in.APIKey,
+		Actor: actor(c), TenantID: c.Param("tenant"), Name: in.Name, Kind: provider.Kind(in.Kind), BaseURL: in.BaseURL,
+		Settings: in.Settings, APIKey: in.APIKey,
 	})
 	if err != nil {
 		return r.fail(c, err)
