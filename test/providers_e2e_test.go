@@ -309,3 +309,61 @@ func TestE2E_AzureOpenAIDeployments(t *testing.T) {
 	sc.s.mustAdmin(400, "POST", "/admin/v1/tenants/acme/providers", sc.admin, map[string]any{"name": "az2", "kind": "azure-openai",
 		"base_url": az.URL, "api_key": upstreamKey, "api_version": "newest"}, nil)
 }
+
+func TestE2E_GeminiBehindTheOpenAIDialect(t *testing.T) {
+	sc := newTenantScenario(t)
+	up := newFakeGemini(t)
+	sc.s.mustAdmin(201, "POST", "/admin/v1/tenants/acme/providers", sc.admin,
+		map[string]string{"name": "g", "kind": "gemini", "base_url": up.URL + "/v1beta", "api_key": upstreamKey}, nil)
+	client := sdk(sc.s, sc.key.Secret)
+	ctx := context.Background()
+
+	resp, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "g/gemini-2.5-flash",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.SystemMessage("Answer in Norwegian."), openai.UserMessage("Hello")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Choices[0].Message.Content != "Hei." || resp.Usage.PromptTokens != 10 || resp.Usage.PromptTokensDetails.CachedTokens != 4 {
+		t.Fatalf("answer %+v", resp)
+	}
+	if sys, _ := json.Marshal(up.lastBody()["systemInstruction"]); string(sys) != `{"parts":[{"text":"Answer in Norwegian."}]}` {
+		t.Fatalf("system instruction sent as %s", sys)
+	}
+
+	resp, err = client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "g/gemini-2.5-flash",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Weather in Oslo?")}, Tools: []openai.ChatCompletionToolUnionParam{weatherTool}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := resp.Choices[0]; c.FinishReason != "tool_calls" || c.Message.ToolCalls[0].Function.Arguments != `{"location":"Oslo"}` {
+		t.Fatalf("tool call %+v", c)
+	}
+
+	p := chat("g/gemini-2.5-flash", "hi")
+	p.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}
+	st := client.Chat.Completions.NewStreaming(ctx, p)
+	var text strings.Builder
+	var completion int64
+	for st.Next() {
+		if c := st.Current(); len(c.Choices) > 0 {
+			text.WriteString(c.Choices[0].Delta.Content)
+		} else {
+			completion = c.Usage.CompletionTokens
+		}
+	}
+	if err := st.Err(); err != nil || text.String() != "Hello from Gemini" || completion != 6 {
+		t.Fatalf("streamed %q, completion tokens %d, err %v", text.String(), completion, err)
+	}
+
+	st = client.Chat.Completions.NewStreaming(ctx, chat("g/gemini-broken", "hi"))
+	for st.Next() {
+	}
+	if st.Err() == nil {
+		t.Fatal("a stream cut off upstream ended cleanly")
+	}
+	_, err = client.Chat.Completions.New(ctx, chat("g/gemini-missing", "hi"))
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 404 || !strings.Contains(apiErr.Message, "is not found") {
+		t.Fatalf("upstream 404: %v", err)
+	}
+}

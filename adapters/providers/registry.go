@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse/gatehouse/adapters/providers/anthropic"
 	"github.com/gatehouse/gatehouse/adapters/providers/azure"
 	"github.com/gatehouse/gatehouse/adapters/providers/echo"
+	"github.com/gatehouse/gatehouse/adapters/providers/gemini"
 	"github.com/gatehouse/gatehouse/adapters/providers/openai"
 	"github.com/gatehouse/gatehouse/app/command"
 	"github.com/gatehouse/gatehouse/app/proxy"
@@ -112,6 +113,8 @@ func (r *Registry) build(ctx context.Context, c provider.Connection) (proxy.Upst
 		return openai.New(c.BaseURL, creds.APIKey, r.http), nil
 	case c.Kind == provider.KindAnthropic:
 		return anthropic.New(c.BaseURL, creds.APIKey, r.http, r.now), nil
+	case c.Kind == provider.KindGemini:
+		return gemini.New(c.BaseURL, creds.APIKey, r.http, r.now), nil
 	}
 	return nil, fmt.Errorf("provider kind %q has no client", c.Kind)
 }

@@ -25,6 +25,7 @@ const (
 	KindOpenAICompatible Kind = "openai-compatible"
 	KindAnthropic        Kind = "anthropic"
 	KindAzureOpenAI      Kind = "azure-openai"
+	KindGemini           Kind = "gemini"
 	// OpenAI-compatible presets: the OpenAI dialect at a known address.
 	KindMistral    Kind = "mistral"
 	KindGroq       Kind = "groq"
@@ -55,6 +56,7 @@ var specs = map[Kind]spec{
 	KindOpenAICompatible: {needsURL: true, openAIWire: true},
 	KindAnthropic:        {baseURL: "https://api.anthropic.com", needsKey: true},
 	KindAzureOpenAI:      {needsURL: true, needsKey: true, openAIWire: true},
+	KindGemini:           {baseURL: "https://generativelanguage.googleapis.com/v1beta", needsKey: true},
 	KindMistral:          {baseURL: "https://api.mistral.ai/v1", needsKey: true, openAIWire: true},
 	KindGroq:             {baseURL: "https://api.groq.com/openai/v1", needsKey: true, openAIWire: true},
 	KindTogether:         {baseURL: "https://api.together.xyz/v1", needsKey: true, openAIWire: true},
@@ -70,7 +72,7 @@ var specs = map[Kind]spec{
 
 // Kinds lists the kinds a connection may have, in a stable order.
 func Kinds() []Kind {
-	return []Kind{KindOpenAI, KindOpenAICompatible, KindAnthropic, KindAzureOpenAI, KindMistral, KindGroq, KindTogether, KindDeepSeek,
+	return []Kind{KindOpenAI, KindOpenAICompatible, KindAnthropic, KindAzureOpenAI, KindGemini, KindMistral, KindGroq, KindTogether, KindDeepSeek,
 		KindXAI, KindOpenRouter, KindFireworks, KindPerplexity, KindOllama, KindVLLM, KindEcho}
 }
 

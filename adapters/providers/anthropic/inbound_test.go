@@ -10,46 +10,31 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse/gatehouse/adapters/providers/golden"
 	"github.com/gatehouse/gatehouse/adapters/providers/sse"
 	"github.com/gatehouse/gatehouse/app/proxy"
 )
 
 func TestInbound_RequestsTranslateToChat(t *testing.T) {
-	for _, in := range inputs(t, "inbound/request", ".in.json") {
+	for _, in := range golden.Inputs(t, "inbound/request", ".in.json") {
 		t.Run(filepath.Base(in), func(t *testing.T) {
-			body, err := os.ReadFile(in)
+			out, err := Inbound{}.ToChat(golden.Read(t, in))
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, err := Inbound{}.ToChat(body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var v any
-			if err := json.Unmarshal(out, &v); err != nil {
-				t.Fatal(err)
-			}
-			golden(t, strings.TrimSuffix(in, ".in.json")+".out.json", indent(t, v))
+			golden.Check(t, strings.TrimSuffix(in, ".in.json")+".out.json", golden.Reindent(t, out))
 		})
 	}
 }
 
 func TestInbound_AnswersTranslateToMessages(t *testing.T) {
-	for _, in := range inputs(t, "inbound/answer", ".in.json") {
+	for _, in := range golden.Inputs(t, "inbound/answer", ".in.json") {
 		t.Run(filepath.Base(in), func(t *testing.T) {
-			body, err := os.ReadFile(in)
+			out, err := Inbound{}.FromChat(golden.Read(t, in))
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, err := Inbound{}.FromChat(body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var v any
-			if err := json.Unmarshal(out, &v); err != nil {
-				t.Fatal(err)
-			}
-			golden(t, strings.TrimSuffix(in, ".in.json")+".out.json", indent(t, v))
+			golden.Check(t, strings.TrimSuffix(in, ".in.json")+".out.json", golden.Reindent(t, out))
 		})
 	}
 }
@@ -81,17 +66,13 @@ func chatTranscript(body []byte) ([]byte, error) {
 }
 
 func TestInbound_StreamsTranslateChunkByChunk(t *testing.T) {
-	for _, in := range inputs(t, "inbound/stream", ".in.sse") {
+	for _, in := range golden.Inputs(t, "inbound/stream", ".in.sse") {
 		t.Run(filepath.Base(in), func(t *testing.T) {
-			body, err := os.ReadFile(in)
+			got, err := chatTranscript(golden.Read(t, in))
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := chatTranscript(body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			golden(t, strings.TrimSuffix(in, ".in.sse")+".out.sse", got)
+			golden.Check(t, strings.TrimSuffix(in, ".in.sse")+".out.sse", got)
 		})
 	}
 }

@@ -24,18 +24,16 @@ type events interface {
 type stream struct {
 	events       events
 	includeUsage bool
-	created      int64
+	chunks       chat.Chunks
 
-	id, model string
-	usage     usage
-	started   bool
-	tools     map[int]int // content block index → tool call index
-	finished  bool
-	pending   [][]byte
+	usage    usage
+	started  bool
+	tools    map[int]int // content block index → tool call index
+	finished bool
 }
 
 func newStream(ev events, includeUsage bool, now time.Time) *stream {
-	return &stream{events: ev, includeUsage: includeUsage, created: now.Unix(), tools: map[int]int{}}
+	return &stream{events: ev, includeUsage: includeUsage, chunks: chat.Chunks{Created: now.Unix()}, tools: map[int]int{}}
 }
 
 var _ proxy.ChunkStream = (*stream)(nil)
@@ -46,9 +44,7 @@ func (s *stream) Close() error { return s.events.Close() }
 // Next returns the next OpenAI chunk, io.EOF after the last.
 func (s *stream) Next() ([]byte, error) {
 	for {
-		if len(s.pending) > 0 {
-			c := s.pending[0]
-			s.pending = s.pending[1:]
+		if c, ok := s.chunks.Next(); ok {
 			return c, nil
 		}
 		if s.finished {
@@ -85,7 +81,7 @@ func (s *stream) translate(data []byte) error {
 			return malformed("message_start without a message, or twice")
 		}
 		s.started = true
-		s.id, s.model, s.usage = ev.Message.ID, ev.Message.Model, ev.Message.Usage
+		s.chunks.ID, s.chunks.Model, s.usage = ev.Message.ID, ev.Message.Model, ev.Message.Usage
 		empty := ""
 		return s.emit(chat.Delta{Role: "assistant", Content: &empty}, nil)
 	case "content_block_start":
@@ -140,12 +136,7 @@ func (s *stream) translate(data []byte) error {
 		if !s.includeUsage {
 			return nil
 		}
-		b, err := json.Marshal(chat.Chunk{ID: s.id, Object: "chat.completion.chunk", Created: s.created, Model: s.model,
-			Choices: []chat.ChunkChoice{}, Usage: s.usage.chat()})
-		if err != nil {
-			return err
-		}
-		s.pending = append(s.pending, b)
+		s.chunks.Add(chat.Chunk{Usage: s.usage.chat()})
 		return nil
 	case "error":
 		ue := &proxy.UpstreamError{Message: "the upstream stream failed"}
@@ -175,11 +166,6 @@ func (s *stream) addUsage(u *usageDelta) {
 }
 
 func (s *stream) emit(d chat.Delta, finish *string) error {
-	b, err := json.Marshal(chat.Chunk{ID: s.id, Object: "chat.completion.chunk", Created: s.created, Model: s.model,
-		Choices: []chat.ChunkChoice{{Index: 0, Delta: d, FinishReason: finish}}})
-	if err != nil {
-		return err
-	}
-	s.pending = append(s.pending, b)
+	s.chunks.Add(chat.Chunk{Choices: []chat.ChunkChoice{{Index: 0, Delta: d, FinishReason: finish}}})
 	return nil
 }

@@ -2,9 +2,7 @@ package anthropic
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
-	"flag"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,78 +10,33 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/adapters/providers/golden"
 	"github.com/gatehouse/gatehouse/adapters/providers/sse"
 	"github.com/gatehouse/gatehouse/app/proxy"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden .out files from what the code produces")
-
 var testNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
-// golden compares got with the file, or rewrites the file under -update.
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}
-
-func indent(t *testing.T, v any) []byte {
-	t.Helper()
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return append(b, '\n')
-}
-
-func inputs(t *testing.T, dir, suffix string) []string {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join("testdata", dir, "*"+suffix))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no %s cases in testdata/%s", suffix, dir)
-	}
-	return files
-}
-
 func TestRequests_TranslateToTheMessagesAPI(t *testing.T) {
-	for _, in := range inputs(t, "request", ".in.json") {
+	for _, in := range golden.Inputs(t, "request", ".in.json") {
 		t.Run(filepath.Base(in), func(t *testing.T) {
-			body, err := os.ReadFile(in)
+			req, _, err := toRequest(golden.Read(t, in))
 			if err != nil {
 				t.Fatal(err)
 			}
-			req, _, err := toRequest(body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			golden(t, strings.TrimSuffix(in, ".in.json")+".out.json", indent(t, req))
+			golden.Check(t, strings.TrimSuffix(in, ".in.json")+".out.json", golden.JSON(t, req))
 		})
 	}
 }
 
 func TestAnswers_TranslateToChatCompletions(t *testing.T) {
-	for _, in := range inputs(t, "answer", ".in.json") {
+	for _, in := range golden.Inputs(t, "answer", ".in.json") {
 		t.Run(filepath.Base(in), func(t *testing.T) {
-			body, err := os.ReadFile(in)
+			c, err := toCompletion(golden.Read(t, in), testNow)
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, err := toCompletion(body, testNow)
-			if err != nil {
-				t.Fatal(err)
-			}
-			golden(t, strings.TrimSuffix(in, ".in.json")+".out.json", indent(t, c))
+			golden.Check(t, strings.TrimSuffix(in, ".in.json")+".out.json", golden.JSON(t, c))
 		})
 	}
 }
@@ -93,36 +46,17 @@ func TestAnswers_TranslateToChatCompletions(t *testing.T) {
 func transcript(body []byte, includeUsage bool) ([]byte, error) {
 	s := newStream(sse.NewReader(io.NopCloser(bytes.NewReader(body))), includeUsage, testNow)
 	defer s.Close()
-	var out bytes.Buffer
-	for {
-		c, err := s.Next()
-		if errors.Is(err, io.EOF) {
-			return out.Bytes(), nil
-		}
-		if err != nil {
-			return out.Bytes(), err
-		}
-		if !json.Valid(c) {
-			return out.Bytes(), errors.New("a chunk is not JSON: " + string(c))
-		}
-		out.WriteString("data: ")
-		out.Write(c)
-		out.WriteString("\n\n")
-	}
+	return golden.Transcript(s.Next)
 }
 
 func TestStreams_TranslateEventByEvent(t *testing.T) {
-	for _, in := range inputs(t, "stream", ".in.sse") {
+	for _, in := range golden.Inputs(t, "stream", ".in.sse") {
 		t.Run(filepath.Base(in), func(t *testing.T) {
-			body, err := os.ReadFile(in)
+			got, err := transcript(golden.Read(t, in), true)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := transcript(body, true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			golden(t, strings.TrimSuffix(in, ".in.sse")+".out.sse", got)
+			golden.Check(t, strings.TrimSuffix(in, ".in.sse")+".out.sse", got)
 		})
 	}
 }

@@ -1,5 +1,7 @@
 package chat
 
+import "encoding/json"
+
 // Completion is a whole non-streamed answer.
 type Completion struct {
 	ID      string   `json:"id"`
@@ -94,3 +96,34 @@ const (
 	FinishToolCalls     = "tool_calls"
 	FinishContentFilter = "content_filter"
 )
+
+// Chunks queues the chunks a translating stream has made but not yet
+// handed out: one upstream event can make several.
+type Chunks struct {
+	ID, Model string
+	Created   int64
+	queue     [][]byte
+}
+
+// Add encodes c as a chunk of this answer and queues it.
+func (q *Chunks) Add(c Chunk) {
+	c.ID, c.Object, c.Created, c.Model = q.ID, "chat.completion.chunk", q.Created, q.Model
+	if c.Choices == nil {
+		c.Choices = []ChunkChoice{}
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return // built by the stream from decoded values: always encodes
+	}
+	q.queue = append(q.queue, b)
+}
+
+// Next takes the oldest queued chunk.
+func (q *Chunks) Next() ([]byte, bool) {
+	if len(q.queue) == 0 {
+		return nil, false
+	}
+	c := q.queue[0]
+	q.queue = q.queue[1:]
+	return c, true
+}
