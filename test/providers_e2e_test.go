@@ -367,3 +367,33 @@ func TestE2E_GeminiBehindTheOpenAIDialect(t *testing.T) {
 		t.Fatalf("upstream 404: %v", err)
 	}
 }
+
+func TestE2E_CohereBehindTheOpenAIDialect(t *testing.T) {
+	sc := newTenantScenario(t)
+	up := fakeCohere(t)
+	sc.s.mustAdmin(201, "POST", "/admin/v1/tenants/acme/providers", sc.admin,
+		map[string]string{"name": "co", "kind": "cohere", "base_url": up.URL, "api_key": upstreamKey}, nil)
+	client := sdk(sc.s, sc.key.Secret)
+	resp, err := client.Chat.Completions.New(context.Background(), chat("co/command-a-03-2025", "hola"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Choices[0].Message.Content != "Hola." || resp.Usage.PromptTokens != 6 || resp.Usage.CompletionTokens != 2 {
+		t.Fatalf("answer %+v", resp)
+	}
+	p := chat("co/command-a-03-2025", "hola")
+	p.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}
+	st := client.Chat.Completions.NewStreaming(context.Background(), p)
+	var text strings.Builder
+	var total int64
+	for st.Next() {
+		if c := st.Current(); len(c.Choices) > 0 {
+			text.WriteString(c.Choices[0].Delta.Content)
+		} else {
+			total = c.Usage.TotalTokens
+		}
+	}
+	if err := st.Err(); err != nil || text.String() != "Hola mundo" || total != 9 {
+		t.Fatalf("streamed %q, total %d, err %v", text.String(), total, err)
+	}
+}

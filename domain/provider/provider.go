@@ -26,6 +26,7 @@ const (
 	KindAnthropic        Kind = "anthropic"
 	KindAzureOpenAI      Kind = "azure-openai"
 	KindGemini           Kind = "gemini"
+	KindCohere           Kind = "cohere"
 	// OpenAI-compatible presets: the OpenAI dialect at a known address.
 	KindMistral    Kind = "mistral"
 	KindGroq       Kind = "groq"
@@ -57,6 +58,7 @@ var specs = map[Kind]spec{
 	KindAnthropic:        {baseURL: "https://api.anthropic.com", needsKey: true},
 	KindAzureOpenAI:      {needsURL: true, needsKey: true, openAIWire: true},
 	KindGemini:           {baseURL: "https://generativelanguage.googleapis.com/v1beta", needsKey: true},
+	KindCohere:           {baseURL: "https://api.cohere.com", needsKey: true},
 	KindMistral:          {baseURL: "https://api.mistral.ai/v1", needsKey: true, openAIWire: true},
 	KindGroq:             {baseURL: "https://api.groq.com/openai/v1", needsKey: true, openAIWire: true},
 	KindTogether:         {baseURL: "https://api.together.xyz/v1", needsKey: true, openAIWire: true},
@@ -72,7 +74,7 @@ var specs = map[Kind]spec{
 
 // Kinds lists the kinds a connection may have, in a stable order.
 func Kinds() []Kind {
-	return []Kind{KindOpenAI, KindOpenAICompatible, KindAnthropic, KindAzureOpenAI, KindGemini, KindMistral, KindGroq, KindTogether, KindDeepSeek,
+	return []Kind{KindOpenAI, KindOpenAICompatible, KindAnthropic, KindAzureOpenAI, KindGemini, KindCohere, KindMistral, KindGroq, KindTogether, KindDeepSeek,
 		KindXAI, KindOpenRouter, KindFireworks, KindPerplexity, KindOllama, KindVLLM, KindEcho}
 }
 

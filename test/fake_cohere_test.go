@@ -1,0 +1,48 @@
+package test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// fakeCohere speaks Cohere's v2 Chat wire format.
+func fakeCohere(t *testing.T) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v2/chat" || r.Header.Get("Authorization") != "Bearer "+upstreamKey {
+			w.WriteHeader(401)
+			fmt.Fprint(w, `{"message":"invalid api token"}`)
+			return
+		}
+		b, _ := io.ReadAll(r.Body)
+		var body struct {
+			Model  string `json:"model"`
+			Stream bool   `json:"stream"`
+		}
+		json.Unmarshal(b, &body)
+		if !body.Stream {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"id":"c-1","finish_reason":"COMPLETE","message":{"role":"assistant","content":[{"type":"text","text":"Hola."}]},"usage":{"billed_units":{"input_tokens":6,"output_tokens":2},"tokens":{"input_tokens":200,"output_tokens":2}}}`)
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		for _, ev := range []string{
+			`{"id":"c-2","type":"message-start","delta":{"message":{"role":"assistant","content":[],"tool_plan":"","tool_calls":[],"citations":[]}}}`,
+			`{"type":"content-start","index":0,"delta":{"message":{"content":{"type":"text","text":""}}}}`,
+			`{"type":"content-delta","index":0,"delta":{"message":{"content":{"text":"Hola"}}}}`,
+			`{"type":"content-delta","index":0,"delta":{"message":{"content":{"text":" mundo"}}}}`,
+			`{"type":"content-end","index":0}`,
+			`{"type":"message-end","delta":{"finish_reason":"COMPLETE","usage":{"billed_units":{"input_tokens":6,"output_tokens":3}}}}`,
+		} {
+			var typ struct{ Type string }
+			json.Unmarshal([]byte(ev), &typ)
+			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", typ.Type, ev)
+			w.(http.Flusher).Flush()
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
