@@ -397,3 +397,51 @@ func TestE2E_CohereBehindTheOpenAIDialect(t *testing.T) {
 		t.Fatalf("streamed %q, total %d, err %v", text.String(), total, err)
 	}
 }
+
+func TestE2E_ModelsListsWhatTheKeyMayUse(t *testing.T) {
+	sc := newTenantScenario(t)
+	ctx := context.Background()
+	full := sdk(sc.s, sc.key.Secret)
+	page, err := full.Models.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, m := range page.Data {
+		ids[m.ID] = true
+		if m.OwnedBy != "up" || !strings.HasPrefix(m.ID, "up/") {
+			t.Fatalf("model %+v", m)
+		}
+	}
+	if !ids["up/gpt-4o-mini"] || !ids["up/gpt-4o"] || len(ids) < 5 {
+		t.Fatalf("listed %v", ids)
+	}
+
+	var narrow keyOut
+	sc.s.mustAdmin(201, "POST", "/admin/v1/tenants/acme/keys", sc.admin, map[string]any{"name": "narrow", "models": []string{"up/gpt-4o-mini*", "up/house-model"}}, &narrow)
+	client := sdk(sc.s, narrow.Secret)
+	eventually(t, 5*time.Second, func() error {
+		page, err = client.Models.List(ctx)
+		return err
+	})
+	var got []string
+	for _, m := range page.Data {
+		got = append(got, m.ID)
+	}
+	if fmt.Sprint(got) != "[up/gpt-4o-mini up/house-model]" {
+		t.Fatalf("a key for up/gpt-4o-mini* and up/house-model lists %v", got)
+	}
+	if m, err := client.Models.Get(ctx, "up/house-model"); err != nil || m.ID != "up/house-model" {
+		t.Fatalf("get: %+v %v", m, err)
+	}
+	_, err = client.Models.Get(ctx, "up/gpt-4o")
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 404 {
+		t.Fatalf("a model the key may not use: %v", err)
+	}
+	stranger := sdk(sc.s, "sk-gh-"+strings.Repeat("B", 43))
+	_, err = stranger.Models.List(ctx)
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 401 {
+		t.Fatalf("unknown key: %v", err)
+	}
+}

@@ -45,6 +45,11 @@ func (l *PriceList) Price(c provider.Connection, upstreamModel string) (pricing.
 	return l.catalogue.Lookup(c.Kind.PriceFamily(), upstreamModel)
 }
 
+// CatalogueModels lists the models the catalogue prices for a kind.
+func (l *PriceList) CatalogueModels(kind provider.Kind) []string {
+	return l.catalogue.Models(kind.PriceFamily())
+}
+
 // FirstMissing is true once per tenant and model on this replica, unless
 // the log already holds the price.missing event.
 func (l *PriceList) FirstMissing(tenantID, model string) bool {

@@ -21,6 +21,8 @@ type Prices interface {
 	// FirstMissing reports, once per tenant and model on this replica, that
 	// a price is missing and not yet on record, so it gets recorded.
 	FirstMissing(tenantID, model string) bool
+	// CatalogueModels lists the models the price catalogue knows for a kind.
+	CatalogueModels(kind provider.Kind) []string
 }
 
 // Deps are what the request path is built from.
@@ -32,8 +34,10 @@ type Deps struct {
 	Prices     Prices
 	Governance Governance
 	Quotas     Quotas
-	Now        func() time.Time
-	Log        *slog.Logger
+	// ModelSource lists a tenant's connections and priced models for GET /v1/models.
+	ModelSource ModelSource
+	Now         func() time.Time
+	Log         *slog.Logger
 }
 
 // Service runs requests through the gateway.
@@ -42,7 +46,7 @@ type Service struct{ Deps }
 // NewService wires the request path.
 func NewService(d Deps) *Service {
 	if d.Keys == nil || d.Policy == nil || d.Upstreams == nil || d.Recorder == nil || d.Prices == nil ||
-		d.Governance == nil || d.Quotas == nil || d.Now == nil || d.Log == nil {
+		d.Governance == nil || d.Quotas == nil || d.ModelSource == nil || d.Now == nil || d.Log == nil {
 		panic("proxy.NewService: nil dependency")
 	}
 	return &Service{Deps: d}

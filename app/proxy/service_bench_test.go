@@ -73,6 +73,11 @@ func (f recorderFunc) Reserve(context.Context) (proxy.Slot, error) { return slot
 func (f recorderFunc) TryReserve() (proxy.Slot, bool)              { return slot(f), true }
 
 // noBook is a tenant that set no prices of its own.
+type models struct{ conn provider.Connection }
+
+func (m models) Providers(string) []provider.Connection   { return []provider.Connection{m.conn} }
+func (m models) TenantPrices(string) []pricing.ModelPrice { return nil }
+
 type noBook struct{}
 
 func (noBook) TenantPrice(string, string) (pricing.Price, bool) { return pricing.Price{}, false }
@@ -109,15 +114,16 @@ func newFixture(tb testing.TB) *fixture {
 	f.gov = &governance{budgets: map[quota.Subject]quota.Budget{}}
 	f.quotas = &fakeQuotas{}
 	f.svc = proxy.NewService(proxy.Deps{
-		Keys:       keysFunc(func(h key.SecretHash) (key.Key, bool) { return *k, h == k.SecretHash }),
-		Policy:     proxy.NewDirectoryPolicy(connsFunc(func(t, n string) (provider.Connection, bool) { return conn, t == "acme" && n == "up" })),
-		Upstreams:  upstreamsFunc(func(context.Context, provider.Connection) (proxy.Upstream, error) { return f.upstream, nil }),
-		Recorder:   recorderFunc(func(e eventlog.Envelope) { f.events = append(f.events, e) }),
-		Prices:     proxy.NewPriceList(noBook{}, pricing.NewCatalogue("2025-08-07", "test", map[string]pricing.Price{"openai/gpt-4o-mini": {Input: 150_000, Output: 600_000}})),
-		Governance: f.gov,
-		Quotas:     f.quotas,
-		Now:        time.Now,
-		Log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Keys:        keysFunc(func(h key.SecretHash) (key.Key, bool) { return *k, h == k.SecretHash }),
+		Policy:      proxy.NewDirectoryPolicy(connsFunc(func(t, n string) (provider.Connection, bool) { return conn, t == "acme" && n == "up" })),
+		Upstreams:   upstreamsFunc(func(context.Context, provider.Connection) (proxy.Upstream, error) { return f.upstream, nil }),
+		Recorder:    recorderFunc(func(e eventlog.Envelope) { f.events = append(f.events, e) }),
+		Prices:      proxy.NewPriceList(noBook{}, pricing.NewCatalogue("2025-08-07", "test", map[string]pricing.Price{"openai/gpt-4o-mini": {Input: 150_000, Output: 600_000}})),
+		Governance:  f.gov,
+		Quotas:      f.quotas,
+		ModelSource: models{conn},
+		Now:         time.Now,
+		Log:         slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	return f
 }

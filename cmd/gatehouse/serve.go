@@ -204,7 +204,7 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 	svc := proxy.NewService(proxy.Deps{
 		Keys: g.directory, Policy: proxy.NewDirectoryPolicy(g.directory), Upstreams: providers.NewRegistry(repos, v, now),
 		Recorder: recorder{g.writer}, Prices: proxy.NewPriceList(g.directory, catalogue),
-		Governance: g.directory, Quotas: g.quotas, Now: now, Log: log,
+		Governance: g.directory, Quotas: g.quotas, ModelSource: g.directory, Now: now, Log: log,
 	})
 	g.quotas.OnPosted(svc.Posted)
 
@@ -219,6 +219,7 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 		{Name: "projections", Check: func(context.Context) error { return g.proj.Healthy() }},
 	})
 	openai.NewChat(svc, log).Register(e)
+	openai.NewModels(svc, log).Register(e)
 	inbound := anthropicwire.Inbound{}
 	anthropic.NewMessages(svc, anthropic.Dialect{ToChat: inbound.ToChat, FromChat: inbound.FromChat,
 		NewStream: func() anthropic.EventStream { return inbound.NewStream() }}, log).Register(e)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -100,6 +101,19 @@ func NewCatalogue(date, source string, prices map[string]Price) Catalogue {
 
 // Len is how many models the catalogue prices.
 func (c Catalogue) Len() int { return len(c.prices) }
+
+// Models lists the models the catalogue prices for a provider kind, by
+// name, sorted.
+func (c Catalogue) Models(kind string) []string {
+	var out []string
+	for name := range c.prices {
+		if m, ok := strings.CutPrefix(name, kind+"/"); ok {
+			out = append(out, m)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
 
 // snapshotSuffix is what a dated snapshot or a version adds to a model's
 // name: -2024-07-18, -20250514, @20241022, -0125, -v1:0. Other suffixes
