@@ -6,12 +6,32 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
 // fakeCohere speaks Cohere's v2 Chat wire format.
 func fakeCohere(t *testing.T) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2/embed" && r.Header.Get("Authorization") == "Bearer "+upstreamKey {
+			var body struct {
+				Texts     []string `json:"texts"`
+				InputType string   `json:"input_type"`
+			}
+			json.NewDecoder(r.Body).Decode(&body)
+			if body.InputType == "" {
+				w.WriteHeader(400)
+				fmt.Fprint(w, `{"message":"input_type is required"}`)
+				return
+			}
+			vecs := make([]string, len(body.Texts))
+			for i := range vecs {
+				vecs[i] = "[0.5,0.25,-1]"
+			}
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"id":"e-1","embeddings":{"float":[%s]},"texts":[],"meta":{"billed_units":{"input_tokens":%d}}}`, strings.Join(vecs, ","), 3*len(body.Texts))
+			return
+		}
 		if r.URL.Path != "/v2/chat" || r.Header.Get("Authorization") != "Bearer "+upstreamKey {
 			w.WriteHeader(401)
 			fmt.Fprint(w, `{"message":"invalid api token"}`)

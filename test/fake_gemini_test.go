@@ -45,6 +45,25 @@ func (f *fakeGemini) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	rest, ok := strings.CutPrefix(r.URL.Path, "/v1beta/models/")
 	model, method, ok2 := strings.Cut(rest, ":")
+	if ok && ok2 && method == "batchEmbedContents" {
+		var body struct {
+			Requests []struct {
+				Model string `json:"model"`
+			} `json:"requests"`
+		}
+		json.NewDecoder(r.Body).Decode(&body)
+		if len(body.Requests) == 0 || body.Requests[0].Model != "models/"+model {
+			googleError(w, 400, "INVALID_ARGUMENT", "each request must name the model")
+			return
+		}
+		vecs := make([]string, len(body.Requests))
+		for i := range vecs {
+			vecs[i] = `{"values":[1,0,0.5]}`
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"embeddings":[%s]}`, strings.Join(vecs, ","))
+		return
+	}
 	if !ok || !ok2 || (method != "generateContent" && method != "streamGenerateContent") {
 		googleError(w, 404, "NOT_FOUND", "no such method "+r.URL.Path)
 		return

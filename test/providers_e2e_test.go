@@ -445,3 +445,51 @@ func TestE2E_ModelsListsWhatTheKeyMayUse(t *testing.T) {
 		t.Fatalf("unknown key: %v", err)
 	}
 }
+
+func TestE2E_EmbeddingsAcrossProviders(t *testing.T) {
+	sc := newTenantScenario(t)
+	co, g := fakeCohere(t), newFakeGemini(t)
+	sc.s.mustAdmin(201, "POST", "/admin/v1/tenants/acme/providers", sc.admin, map[string]string{"name": "co", "kind": "cohere", "base_url": co.URL, "api_key": upstreamKey}, nil)
+	sc.s.mustAdmin(201, "POST", "/admin/v1/tenants/acme/providers", sc.admin, map[string]string{"name": "g", "kind": "gemini", "base_url": g.URL + "/v1beta", "api_key": upstreamKey}, nil)
+	sc.s.mustAdmin(201, "POST", "/admin/v1/tenants/acme/providers", sc.admin, map[string]string{"name": "e", "kind": "echo"}, nil)
+	client := sdk(sc.s, sc.key.Secret)
+	ctx := context.Background()
+	embed := func(model string, inputs ...string) (*openai.CreateEmbeddingResponse, error) {
+		return client.Embeddings.New(ctx, openai.EmbeddingNewParams{Model: model,
+			Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: inputs}, EncodingFormat: openai.EmbeddingNewParamsEncodingFormatFloat})
+	}
+	r, err := embed("up/text-embedding-3-small", "hello")
+	if err != nil || len(r.Data) != 1 || r.Data[0].Embedding[1] != -0.5 || r.Usage.PromptTokens != 4 || r.Model != "text-embedding-3-small" {
+		t.Fatalf("openai: %+v %v", r, err)
+	}
+	r, err = embed("co/embed-v4.0", "a", "b")
+	if err != nil || len(r.Data) != 2 || r.Data[1].Index != 1 || r.Data[1].Embedding[2] != -1 || r.Usage.PromptTokens != 6 {
+		t.Fatalf("cohere: %+v %v", r, err)
+	}
+	r, err = embed("g/gemini-embedding-001", "x", "y", "z")
+	if err != nil || len(r.Data) != 3 || r.Data[2].Embedding[2] != 0.5 {
+		t.Fatalf("gemini: %+v %v", r, err)
+	}
+	_, err = embed("e/echo-1", "x")
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || apiErr.Param != "model" {
+		t.Fatalf("echo has no embeddings: %v", err)
+	}
+	eventually(t, 10*time.Second, func() error {
+		var rows struct {
+			Requests []struct {
+				Endpoint string `json:"endpoint"`
+			} `json:"requests"`
+		}
+		sc.s.mustAdmin(200, "GET", "/admin/v1/tenants/acme/requests", sc.admin, nil, &rows)
+		if len(rows.Requests) != 4 {
+			return fmt.Errorf("%d rows", len(rows.Requests))
+		}
+		for _, row := range rows.Requests {
+			if row.Endpoint != "/v1/embeddings" {
+				return fmt.Errorf("row %+v", row)
+			}
+		}
+		return nil
+	})
+}

@@ -42,6 +42,13 @@ func (f *fakeOpenAI) lastBody() map[string]any {
 }
 
 func (f *fakeOpenAI) serve(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/v1/embeddings" && r.Header.Get("Authorization") == "Bearer "+upstreamKey {
+		var body struct{ Model string }
+		json.NewDecoder(r.Body).Decode(&body)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.25,-0.5]}],"model":%q,"usage":{"prompt_tokens":4,"total_tokens":4}}`, body.Model)
+		return
+	}
 	if r.URL.Path != "/v1/chat/completions" {
 		http.NotFound(w, r)
 		return

@@ -80,18 +80,6 @@ func (r messagesRequest) estimate() quota.Estimate {
 	return quota.Estimate{PromptTokens: quota.EstimatePrompt(len(r.body), r.images), MaxOutput: r.maxOutput}
 }
 
-// rewriteModel names the upstream's model, changing nothing else.
-func (r messagesRequest) rewriteModel(upstreamModel string) ([]byte, error) {
-	model, err := json.Marshal(upstreamModel)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]byte, 0, len(r.body)+len(model))
-	out = append(out, r.body[:r.modelAt.start]...)
-	out = append(out, model...)
-	return append(out, r.body[r.modelAt.end:]...), nil
-}
-
 // Messages starts a Messages API request for an authenticated key. A
 // provider that takes the Messages API gets the body as it came, with only
 // the model renamed (Exchange.Native); any other gets it translated by
@@ -110,7 +98,7 @@ func (s *Service) Messages(ctx context.Context, k key.Key, in Inbound, toChat To
 	if err != nil {
 		return nil, err
 	}
-	body, err := req.rewriteModel(x.UpstreamModel)
+	body, err := rewriteModel(req.body, req.modelAt, x.UpstreamModel)
 	if err != nil {
 		return nil, x.refuse(InvalidRequest("", "The request body must be one JSON object."))
 	}

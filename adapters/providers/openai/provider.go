@@ -87,3 +87,16 @@ func passHeaders(h http.Header) http.Header {
 	}
 	return out
 }
+
+// Embeddings passes an embeddings request through.
+func (p *Provider) Embeddings(ctx context.Context, body []byte) (proxy.Response, error) {
+	resp, err := p.post(ctx, "/embeddings", body, false)
+	if err != nil {
+		return proxy.Response{}, err
+	}
+	b, err := httpcall.ReadAnswer(resp)
+	if err != nil {
+		return proxy.Response{}, err
+	}
+	return proxy.Response{Status: resp.StatusCode, Header: passHeaders(resp.Header), Body: b}, nil
+}

@@ -13,11 +13,13 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/gatehouse/gatehouse/app/proxy"
+	"github.com/gatehouse/gatehouse/domain/key"
 	"github.com/gatehouse/gatehouse/ports/http/middleware"
 	"github.com/gatehouse/gatehouse/ports/http/relay"
 )
 
-// Chat serves POST /v1/chat/completions.
+// Chat serves the proxied routes of OpenAI's dialect: POST
+// /v1/chat/completions and /v1/embeddings.
 type Chat struct {
 	svc *proxy.Service
 	log *slog.Logger
@@ -33,10 +35,19 @@ func NewChat(svc *proxy.Service, log *slog.Logger) *Chat {
 
 // Register adds the routes.
 func (h *Chat) Register(e *echo.Echo) {
-	e.POST("/v1/chat/completions", h.completions)
+	e.POST("/v1/chat/completions", h.proxied("/v1/chat/completions", h.svc.ChatCompletions))
+	e.POST("/v1/embeddings", h.proxied("/v1/embeddings", h.svc.Embeddings))
 }
 
-func (h *Chat) completions(c echo.Context) error {
+// start is a use case of the request path that answers with an exchange.
+type start func(ctx context.Context, k key.Key, in proxy.Inbound) (*proxy.Exchange, error)
+
+// proxied serves one route: authenticate, read, run, copy the answer.
+func (h *Chat) proxied(endpoint string, run start) echo.HandlerFunc {
+	return func(c echo.Context) error { return h.serve(c, endpoint, run) }
+}
+
+func (h *Chat) serve(c echo.Context, endpoint string, run start) error {
 	req := c.Request()
 	// The key first: nothing of an unauthenticated request is read.
 	k, err := h.svc.Authenticate(relay.Bearer(req))
@@ -52,9 +63,7 @@ func (h *Chat) completions(c echo.Context) error {
 		return writeError(c, err, h.log)
 	}
 	ctx := req.Context()
-	x, err := h.svc.ChatCompletions(ctx, k, proxy.Inbound{
-		Endpoint: "/v1/chat/completions", Body: b, TraceID: middleware.TraceID(c), Metadata: md,
-	})
+	x, err := run(ctx, k, proxy.Inbound{Endpoint: endpoint, Body: b, TraceID: middleware.TraceID(c), Metadata: md})
 	if err != nil {
 		return writeError(c, err, h.log)
 	}
