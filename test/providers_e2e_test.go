@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/responses"
 )
 
 // anthropicScenario is tenant acme with provider "claude" of kind
@@ -489,6 +490,72 @@ func TestE2E_EmbeddingsAcrossProviders(t *testing.T) {
 			if row.Endpoint != "/v1/embeddings" {
 				return fmt.Errorf("row %+v", row)
 			}
+		}
+		return nil
+	})
+}
+
+func TestE2E_CompletionsAndResponsesPassThrough(t *testing.T) {
+	sc := newTenantScenario(t)
+	client := sdk(sc.s, sc.key.Secret)
+	ctx := context.Background()
+
+	c, err := client.Completions.New(ctx, openai.CompletionNewParams{Model: "up/gpt-3.5-turbo-instruct",
+		Prompt: openai.CompletionNewParamsPromptUnion{OfString: openai.String("Say done")}, MaxTokens: openai.Int(5)})
+	if err != nil || c.Choices[0].Text != "done" || c.Usage.TotalTokens != 4 || sc.up.lastBody()["model"] != "gpt-3.5-turbo-instruct" {
+		t.Fatalf("completion %+v %v", c, err)
+	}
+	st := client.Completions.NewStreaming(ctx, openai.CompletionNewParams{Model: "up/gpt-3.5-turbo-instruct",
+		Prompt: openai.CompletionNewParamsPromptUnion{OfString: openai.String("Say done")}})
+	var text strings.Builder
+	for st.Next() {
+		if ch := st.Current(); len(ch.Choices) > 0 {
+			text.WriteString(ch.Choices[0].Text)
+		} else {
+			t.Fatalf("a usage chunk the client did not ask for: %s", ch.RawJSON())
+		}
+	}
+	if err := st.Err(); err != nil || text.String() != "done" {
+		t.Fatalf("streamed %q %v", text.String(), err)
+	}
+
+	r, err := client.Responses.New(ctx, responses.ResponseNewParams{Model: "up/gpt-4o-mini",
+		Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("Hello")}})
+	if err != nil || r.OutputText() != "Hi there" || r.Usage.InputTokens != 9 {
+		t.Fatalf("response %+v %v", r, err)
+	}
+	rs := client.Responses.NewStreaming(ctx, responses.ResponseNewParams{Model: "up/gpt-4o-mini",
+		Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("Hello")}})
+	text.Reset()
+	completed := false
+	for rs.Next() {
+		ev := rs.Current()
+		switch ev.Type {
+		case "response.output_text.delta":
+			text.WriteString(ev.Delta)
+		case "response.completed":
+			completed = ev.Response.Usage.OutputTokens == 2
+		}
+	}
+	if err := rs.Err(); err != nil || text.String() != "Hi there" || !completed {
+		t.Fatalf("streamed response %q completed %v err %v", text.String(), completed, err)
+	}
+
+	eventually(t, 10*time.Second, func() error {
+		var rows struct {
+			Requests []struct {
+				Endpoint         string `json:"endpoint"`
+				PromptTokens     int64  `json:"prompt_tokens"`
+				CompletionTokens int64  `json:"completion_tokens"`
+			} `json:"requests"`
+		}
+		sc.s.mustAdmin(200, "GET", "/admin/v1/tenants/acme/requests", sc.admin, nil, &rows)
+		if len(rows.Requests) != 4 {
+			return fmt.Errorf("%d rows", len(rows.Requests))
+		}
+		got := fmt.Sprint(rows.Requests)
+		if want := "[{/v1/responses 8 2} {/v1/responses 9 3} {/v1/completions 3 2} {/v1/completions 3 1}]"; got != want {
+			return fmt.Errorf("recorded %s, want %s", got, want)
 		}
 		return nil
 	})

@@ -49,6 +49,10 @@ func (f *fakeOpenAI) serve(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.25,-0.5]}],"model":%q,"usage":{"prompt_tokens":4,"total_tokens":4}}`, body.Model)
 		return
 	}
+	if (r.URL.Path == "/v1/completions" || r.URL.Path == "/v1/responses") && r.Header.Get("Authorization") == "Bearer "+upstreamKey {
+		f.serveMore(w, r)
+		return
+	}
 	if r.URL.Path != "/v1/chat/completions" {
 		http.NotFound(w, r)
 		return
@@ -137,6 +141,61 @@ func (f *fakeOpenAI) serve(w http.ResponseWriter, r *http.Request) {
 	chunk("", "stop")
 	if includeUsage {
 		fmt.Fprintf(w, "data: {\"id\":\"chatcmpl-2\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":%q,\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2,\"total_tokens\":7}}\n\n", model)
+	}
+	fmt.Fprint(w, "data: [DONE]\n\n")
+	fl.Flush()
+}
+
+// serveMore answers legacy completions and the Responses API, whole or
+// streamed, with usage.
+func (f *fakeOpenAI) serveMore(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Model         string `json:"model"`
+		Stream        bool   `json:"stream"`
+		StreamOptions *struct {
+			IncludeUsage bool `json:"include_usage"`
+		} `json:"stream_options"`
+	}
+	b, _ := io.ReadAll(r.Body)
+	json.Unmarshal(b, &body)
+	f.mu.Lock()
+	var raw map[string]any
+	json.Unmarshal(b, &raw)
+	f.bodies = append(f.bodies, raw)
+	f.auth = append(f.auth, r.Header.Get("Authorization"))
+	f.mu.Unlock()
+	responses := r.URL.Path == "/v1/responses"
+	if !body.Stream {
+		w.Header().Set("Content-Type", "application/json")
+		if responses {
+			fmt.Fprintf(w, `{"id":"resp_1","object":"response","created_at":1700000000,"status":"completed","model":%q,"output":[{"type":"message","id":"msg_1","status":"completed","role":"assistant","content":[{"type":"output_text","text":"Hi there","annotations":[]}]}],"usage":{"input_tokens":9,"input_tokens_details":{"cached_tokens":2},"output_tokens":3,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":12}}`, body.Model)
+			return
+		}
+		fmt.Fprintf(w, `{"id":"cmpl-1","object":"text_completion","created":1700000000,"model":%q,"choices":[{"text":"done","index":0,"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}`, body.Model)
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	fl := w.(http.Flusher)
+	if responses {
+		for _, ev := range []string{
+			fmt.Sprintf(`{"type":"response.created","sequence_number":0,"response":{"id":"resp_2","object":"response","status":"in_progress","model":%q,"output":[],"usage":null}}`, body.Model),
+			`{"type":"response.output_text.delta","sequence_number":1,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"Hi"}`,
+			`{"type":"response.output_text.delta","sequence_number":2,"item_id":"msg_1","output_index":0,"content_index":0,"delta":" there"}`,
+			fmt.Sprintf(`{"type":"response.completed","sequence_number":3,"response":{"id":"resp_2","object":"response","status":"completed","model":%q,"output":[],"usage":{"input_tokens":8,"output_tokens":2,"total_tokens":10}}}`, body.Model),
+		} {
+			var typ struct{ Type string }
+			json.Unmarshal([]byte(ev), &typ)
+			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", typ.Type, ev)
+			fl.Flush()
+		}
+		return
+	}
+	for _, text := range []string{"do", "ne"} {
+		fmt.Fprintf(w, "data: {\"id\":\"cmpl-2\",\"object\":\"text_completion\",\"created\":1700000000,\"model\":%q,\"choices\":[{\"text\":%q,\"index\":0,\"finish_reason\":null}]}\n\n", body.Model, text)
+		fl.Flush()
+	}
+	if body.StreamOptions != nil && body.StreamOptions.IncludeUsage {
+		fmt.Fprintf(w, "data: {\"id\":\"cmpl-2\",\"object\":\"text_completion\",\"created\":1700000000,\"model\":%q,\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2,\"total_tokens\":5}}\n\n", body.Model)
 	}
 	fmt.Fprint(w, "data: [DONE]\n\n")
 	fl.Flush()

@@ -71,7 +71,7 @@ func scanMembers(body []byte, once []string, visit func(m jsontop.Member, v []by
 	return nil
 }
 
-var chatOnce = []string{"model", "stream", "stream_options", "max_tokens", "max_completion_tokens", "n"}
+var chatOnce = []string{"model", "stream", "stream_options", "max_tokens", "max_completion_tokens", "n", "best_of"}
 
 // readChatRequest reads the members the gateway acts on, in one scan.
 func readChatRequest(body []byte) (chatRequest, *Refusal) {
@@ -93,14 +93,16 @@ func readChatRequest(body []byte) (chatRequest, *Refusal) {
 				return false
 			}
 			r.maxOutput = max(r.maxOutput, n)
-		case "n":
+		case "n", "best_of": // best_of (legacy completions) generates that many, n or more
 			if string(v) == "null" {
 				break
 			}
-			if json.Unmarshal(v, &r.choices) != nil || r.choices < 1 || r.choices > maxChoices {
-				bad = "n"
+			var n int64
+			if json.Unmarshal(v, &n) != nil || n < 1 || n > maxChoices {
+				bad = string(m.Key)
 				return false
 			}
+			r.choices = max(r.choices, n)
 		case "messages":
 			r.images = bytes.Count(v, imageURL)
 		}
@@ -110,8 +112,8 @@ func readChatRequest(body []byte) (chatRequest, *Refusal) {
 	switch {
 	case refusal != nil:
 		return r, refusal
-	case bad == "n":
-		return r, InvalidRequest("n", "n must be an integer from 1 to %d", maxChoices)
+	case bad == "n" || bad == "best_of":
+		return r, InvalidRequest(bad, "%s must be an integer from 1 to %d", bad, maxChoices)
 	case bad != "":
 		return r, InvalidRequest(bad, "%s must be an integer from 0 to %d", bad, maxOutputTokens)
 	}

@@ -67,9 +67,15 @@ func (x *Exchange) Next() ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if x.dialect == dialectAnthropic {
+		switch x.dialect {
+		case dialectAnthropic:
 			if found, final := x.counts.event(c); found {
 				x.tokens, x.usageSeen = x.counts.tokens(), final
+			}
+			return c, nil
+		case dialectResponses:
+			if t, found := responsesUsageOf(c); found {
+				x.tokens, x.usageSeen = t, true
 			}
 			return c, nil
 		}

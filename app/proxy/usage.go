@@ -58,10 +58,15 @@ type dialect int
 const (
 	dialectOpenAI    dialect = iota
 	dialectAnthropic         // the Messages API, passed through
+	dialectResponses         // OpenAI's Responses API, passed through
 )
 
 // usageOf reads usage from a whole answer.
 func (d dialect) usageOf(b []byte) (usage.Tokens, bool, bool) {
+	if d == dialectResponses {
+		t, ok := responsesUsageOf(b)
+		return t, ok, false
+	}
 	if d == dialectAnthropic {
 		var u anthropicUsage
 		raw, ok, err := jsontop.Get(b, "usage")

@@ -15,7 +15,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/gatehouse/gatehouse/app/proxy"
-	"github.com/gatehouse/gatehouse/app/proxy/jsontop"
 	"github.com/gatehouse/gatehouse/ports/http/middleware"
 	"github.com/gatehouse/gatehouse/ports/http/relay"
 )
@@ -146,7 +145,7 @@ func (h *Messages) stream(c echo.Context, x *proxy.Exchange) error {
 		if err == nil && translate != nil {
 			err = translate.Chunk(chunk, write)
 		} else if err == nil {
-			write(eventType(chunk), chunk)
+			write(relay.EventType(chunk), chunk)
 		}
 		if err != nil {
 			h.streamError(c, x, ctx, err)
@@ -158,16 +157,6 @@ func (h *Messages) stream(c echo.Context, x *proxy.Exchange) error {
 		}
 		w.Flush()
 	}
-}
-
-// eventType reads a passed-through event's type from its data.
-func eventType(data []byte) string {
-	raw, ok, err := jsontop.Get(data, "type")
-	var typ string
-	if err != nil || !ok || json.Unmarshal(raw, &typ) != nil || typ == "" {
-		return "message"
-	}
-	return typ
 }
 
 func (h *Messages) streamError(c echo.Context, x *proxy.Exchange, ctx context.Context, err error) {

@@ -19,7 +19,7 @@ import (
 )
 
 // Chat serves the proxied routes of OpenAI's dialect: POST
-// /v1/chat/completions and /v1/embeddings.
+// /v1/chat/completions, /v1/completions, /v1/embeddings and /v1/responses.
 type Chat struct {
 	svc *proxy.Service
 	log *slog.Logger
@@ -35,19 +35,23 @@ func NewChat(svc *proxy.Service, log *slog.Logger) *Chat {
 
 // Register adds the routes.
 func (h *Chat) Register(e *echo.Echo) {
-	e.POST("/v1/chat/completions", h.proxied("/v1/chat/completions", h.svc.ChatCompletions))
-	e.POST("/v1/embeddings", h.proxied("/v1/embeddings", h.svc.Embeddings))
+	e.POST("/v1/chat/completions", h.proxied("/v1/chat/completions", h.svc.ChatCompletions, false))
+	e.POST("/v1/completions", h.proxied("/v1/completions", h.svc.Completions, false))
+	e.POST("/v1/embeddings", h.proxied("/v1/embeddings", h.svc.Embeddings, false))
+	e.POST("/v1/responses", h.proxied("/v1/responses", h.svc.Responses, true))
 }
 
 // start is a use case of the request path that answers with an exchange.
 type start func(ctx context.Context, k key.Key, in proxy.Inbound) (*proxy.Exchange, error)
 
 // proxied serves one route: authenticate, read, run, copy the answer.
-func (h *Chat) proxied(endpoint string, run start) echo.HandlerFunc {
-	return func(c echo.Context) error { return h.serve(c, endpoint, run) }
+// named streams (the Responses API's) carry each event's type on an event
+// line and end without [DONE].
+func (h *Chat) proxied(endpoint string, run start, named bool) echo.HandlerFunc {
+	return func(c echo.Context) error { return h.serve(c, endpoint, run, named) }
 }
 
-func (h *Chat) serve(c echo.Context, endpoint string, run start) error {
+func (h *Chat) serve(c echo.Context, endpoint string, run start, named bool) error {
 	req := c.Request()
 	// The key first: nothing of an unauthenticated request is read.
 	k, err := h.svc.Authenticate(relay.Bearer(req))
@@ -76,7 +80,7 @@ func (h *Chat) serve(c echo.Context, endpoint string, run start) error {
 	hdr := c.Response().Header()
 	relay.SetGatewayHeaders(hdr, x)
 	if x.Stream {
-		return h.stream(c, x)
+		return h.stream(c, x, named)
 	}
 	for k, v := range x.Header {
 		hdr[k] = v
@@ -95,7 +99,7 @@ var doneEvent = []byte("data: [DONE]\n\n")
 // stream copies chunks as they arrive, one write and one flush per event;
 // the headers leave with the first one. Once they are sent, a failure ends
 // the stream with an error event, never a clean end.
-func (h *Chat) stream(c echo.Context, x *proxy.Exchange) error {
+func (h *Chat) stream(c echo.Context, x *proxy.Exchange, named bool) error {
 	ctx := c.Request().Context()
 	w := c.Response()
 	hdr := w.Header()
@@ -107,7 +111,10 @@ func (h *Chat) stream(c echo.Context, x *proxy.Exchange) error {
 	for {
 		chunk, err := x.Next()
 		if errors.Is(err, io.EOF) {
-			_, werr := w.Write(doneEvent)
+			var werr error
+			if !named {
+				_, werr = w.Write(doneEvent)
+			}
 			w.Flush()
 			x.Finish(ctx, relay.ClientError(werr))
 			return nil
@@ -116,7 +123,11 @@ func (h *Chat) stream(c echo.Context, x *proxy.Exchange) error {
 			h.streamError(c, x, ctx, err)
 			return nil
 		}
-		buf = append(append(append(buf[:0], "data: "...), chunk...), "\n\n"...)
+		buf = buf[:0]
+		if named {
+			buf = append(append(append(buf, "event: "...), relay.EventType(chunk)...), '\n')
+		}
+		buf = append(append(append(buf, "data: "...), chunk...), "\n\n"...)
 		if _, err := w.Write(buf); err != nil {
 			x.Finish(ctx, relay.ClientError(err))
 			return nil

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/app/proxy"
+	"github.com/gatehouse/gatehouse/app/proxy/jsontop"
 )
 
 // MaxRequestBody bounds what the gateway reads of a request.
@@ -162,4 +163,15 @@ func StreamFailed(ctx context.Context, x *proxy.Exchange, err error, traceID str
 		err = &proxy.UpstreamError{Message: "the upstream stream ended abnormally"}
 	}
 	return Describe(err, traceID, log), true
+}
+
+// EventType reads a passed-through event's type from its data ("message"
+// when it names none).
+func EventType(data []byte) string {
+	raw, ok, err := jsontop.Get(data, "type")
+	var typ string
+	if err != nil || !ok || json.Unmarshal(raw, &typ) != nil || typ == "" || strings.ContainsAny(typ, "\r\n") {
+		return "message"
+	}
+	return typ
 }
