@@ -16,17 +16,34 @@ import (
 // ConnectProvider connects a tenant to a model provider.
 type ConnectProvider struct {
 	Actor
-	TenantID string
-	Name     string
-	Kind     provider.Kind
-	BaseURL  string
-	Settings provider.Settings
-	APIKey   string // write-only: sealed, never returned, logged or put in an event
+	TenantID    string
+	Name        string
+	Kind        provider.Kind
+	BaseURL     string
+	Settings    provider.Settings
+	Credentials // write-only: sealed, never returned, logged or put in an event
 }
 
 // Credentials are the secret fields of a connection, sealed as one value.
 type Credentials struct {
-	APIKey string `json:"api_key,omitempty"`
+	APIKey             string `json:"api_key,omitempty"`
+	AWSAccessKeyID     string `json:"aws_access_key_id,omitempty"`
+	AWSSecretAccessKey string `json:"aws_secret_access_key,omitempty"`
+	AWSSessionToken    string `json:"aws_session_token,omitempty"`
+}
+
+// Fields names the fields that are set.
+func (c Credentials) Fields() []string {
+	var out []string
+	for _, f := range []struct{ name, value string }{
+		{"api_key", c.APIKey}, {"aws_access_key_id", c.AWSAccessKeyID},
+		{"aws_secret_access_key", c.AWSSecretAccessKey}, {"aws_session_token", c.AWSSessionToken},
+	} {
+		if f.value != "" {
+			out = append(out, f.name)
+		}
+	}
+	return out
 }
 
 // CredentialsAAD names the record a connection's sealed credentials belong to.
@@ -54,11 +71,11 @@ func (h ConnectProviderHandler) Handle(ctx context.Context, c ConnectProvider) (
 		return provider.Connection{}, err
 	}
 	id := uuid.New()
-	conn, e, err := provider.Connect(id, c.TenantID, c.Name, c.Kind, c.BaseURL, c.Settings, c.APIKey)
+	conn, e, err := provider.Connect(id, c.TenantID, c.Name, c.Kind, c.BaseURL, c.Settings, c.Credentials.Fields())
 	if err != nil {
 		return provider.Connection{}, err
 	}
-	plain, err := json.Marshal(Credentials{APIKey: c.APIKey})
+	plain, err := json.Marshal(c.Credentials)
 	if err != nil {
 		return provider.Connection{}, err
 	}

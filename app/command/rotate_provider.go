@@ -12,9 +12,9 @@ import (
 // use the new ones on every replica once the event reaches it.
 type RotateProviderCredentials struct {
 	Actor
-	TenantID string
-	Name     string
-	APIKey   string // write-only: sealed, never returned, logged or put in an event
+	TenantID    string
+	Name        string
+	Credentials // write-only: sealed, never returned, logged or put in an event
 }
 
 // RotateProviderCredentialsHandler handles RotateProviderCredentials.
@@ -36,17 +36,14 @@ func (h RotateProviderCredentialsHandler) Handle(ctx context.Context, c RotatePr
 	if err := managedTenant(h.tenants, c.Actor, c.TenantID); err != nil {
 		return provider.Connection{}, err
 	}
-	var fields []string
-	if c.APIKey != "" {
-		fields = append(fields, "api_key")
-	}
+	fields := c.Credentials.Fields()
 	var rotated provider.Connection
 	err := h.repo.RotateProviderCredentials(ctx, c.meta(h.now()), c.TenantID, c.Name, func(conn provider.Connection) (provider.ProviderRotated, []byte, error) {
 		e, err := conn.Rotate(fields)
 		if err != nil {
 			return e, nil, err
 		}
-		plain, err := json.Marshal(Credentials{APIKey: c.APIKey})
+		plain, err := json.Marshal(c.Credentials)
 		if err != nil {
 			return e, nil, err
 		}

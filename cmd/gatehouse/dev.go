@@ -132,7 +132,7 @@ func bootstrap(ctx context.Context, g *gateway, state *devState, getenv func(str
 	conns := []command.ConnectProvider{{Actor: who, TenantID: devTenant, Name: "echo", Kind: provider.KindEcho}}
 	for _, e := range envProviders {
 		if k := getenv(e.env); k != "" {
-			conns = append(conns, command.ConnectProvider{Actor: who, TenantID: devTenant, Name: e.name, Kind: e.kind, APIKey: k})
+			conns = append(conns, command.ConnectProvider{Actor: who, TenantID: devTenant, Name: e.name, Kind: e.kind, Credentials: command.Credentials{APIKey: k}})
 		}
 	}
 	for _, c := range conns {

@@ -27,6 +27,7 @@ const (
 	KindAzureOpenAI      Kind = "azure-openai"
 	KindGemini           Kind = "gemini"
 	KindCohere           Kind = "cohere"
+	KindBedrock          Kind = "bedrock"
 	// OpenAI-compatible presets: the OpenAI dialect at a known address.
 	KindMistral    Kind = "mistral"
 	KindGroq       Kind = "groq"
@@ -48,7 +49,8 @@ const (
 type spec struct {
 	baseURL    string // "" with needsURL: the connection must name one
 	needsURL   bool
-	needsKey   bool
+	needsKey   bool // an api_key
+	needsAWS   bool // an AWS access key and secret, and a region
 	openAIWire bool
 }
 
@@ -59,6 +61,7 @@ var specs = map[Kind]spec{
 	KindAzureOpenAI:      {needsURL: true, needsKey: true, openAIWire: true},
 	KindGemini:           {baseURL: "https://generativelanguage.googleapis.com/v1beta", needsKey: true},
 	KindCohere:           {baseURL: "https://api.cohere.com", needsKey: true},
+	KindBedrock:          {needsAWS: true}, // its address follows from its region
 	KindMistral:          {baseURL: "https://api.mistral.ai/v1", needsKey: true, openAIWire: true},
 	KindGroq:             {baseURL: "https://api.groq.com/openai/v1", needsKey: true, openAIWire: true},
 	KindTogether:         {baseURL: "https://api.together.xyz/v1", needsKey: true, openAIWire: true},
@@ -72,9 +75,26 @@ var specs = map[Kind]spec{
 	KindEcho:             {},
 }
 
+// missingSecrets says which secret fields a kind needs that were not given.
+func (sp spec) missingSecrets(kind Kind, given []string) error {
+	var need []string
+	if sp.needsKey {
+		need = append(need, "api_key")
+	}
+	if sp.needsAWS {
+		need = append(need, "aws_access_key_id", "aws_secret_access_key")
+	}
+	for _, n := range need {
+		if !slices.Contains(given, n) {
+			return fmt.Errorf("%w: kind %s needs %s", ErrInvalid, kind, strings.Join(need, " and "))
+		}
+	}
+	return nil
+}
+
 // Kinds lists the kinds a connection may have, in a stable order.
 func Kinds() []Kind {
-	return []Kind{KindOpenAI, KindOpenAICompatible, KindAnthropic, KindAzureOpenAI, KindGemini, KindCohere, KindMistral, KindGroq, KindTogether, KindDeepSeek,
+	return []Kind{KindOpenAI, KindOpenAICompatible, KindAnthropic, KindAzureOpenAI, KindGemini, KindCohere, KindBedrock, KindMistral, KindGroq, KindTogether, KindDeepSeek,
 		KindXAI, KindOpenRouter, KindFireworks, KindPerplexity, KindOllama, KindVLLM, KindEcho}
 }
 
@@ -127,8 +147,9 @@ var ErrInvalid = errors.New("invalid provider connection")
 
 var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
 
-// Connect decides a new connection; secret is only checked for presence.
-func Connect(id uuid.UUID, tenantID, name string, kind Kind, baseURL string, set Settings, secret string) (Connection, ProviderConnected, error) {
+// Connect decides a new connection; secrets names the secret fields given
+// (their values are sealed elsewhere and never seen here).
+func Connect(id uuid.UUID, tenantID, name string, kind Kind, baseURL string, set Settings, secrets []string) (Connection, ProviderConnected, error) {
 	errs := set.check(kind)
 	if !namePattern.MatchString(name) {
 		errs = append(errs, fmt.Errorf("%w: name %q must be 1-63 lower-case letters, digits, '.', '_' or '-' (it prefixes model names, so no '/')", ErrInvalid, name))
@@ -140,6 +161,9 @@ func Connect(id uuid.UUID, tenantID, name string, kind Kind, baseURL string, set
 	baseURL = strings.TrimRight(strings.TrimSpace(baseURL), "/")
 	if baseURL == "" {
 		baseURL = sp.baseURL
+		if kind == KindBedrock && regionPattern.MatchString(set.Region) {
+			baseURL = "https://bedrock-runtime." + set.Region + ".amazonaws.com"
+		}
 	}
 	if kind != KindEcho && known {
 		u, err := url.Parse(baseURL)
@@ -152,8 +176,8 @@ func Connect(id uuid.UUID, tenantID, name string, kind Kind, baseURL string, set
 			// The base URL is recorded and shown; credentials belong in api_key.
 			errs = append(errs, fmt.Errorf("%w: base_url must not carry credentials, a query or a fragment (put the secret in api_key)", ErrInvalid))
 		}
-		if secret == "" && sp.needsKey {
-			errs = append(errs, fmt.Errorf("%w: api_key is required for kind %s", ErrInvalid, kind))
+		if err := sp.missingSecrets(kind, secrets); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -161,7 +185,7 @@ func Connect(id uuid.UUID, tenantID, name string, kind Kind, baseURL string, set
 	}
 	set = set.withDefaults(kind)
 	c := Connection{ID: id, TenantID: tenantID, Name: name, Kind: kind, BaseURL: baseURL, Settings: set, Credentials: 1}
-	return c, ProviderConnected{V: 1, ProviderID: id, Name: name, Kind: kind, BaseURL: baseURL, HasSecret: secret != "", Settings: set}, nil
+	return c, ProviderConnected{V: 1, ProviderID: id, Name: name, Kind: kind, BaseURL: baseURL, HasSecret: len(secrets) > 0, Settings: set}, nil
 }
 
 // SplitModel splits "<provider>/<model>" into its parts.
@@ -192,10 +216,10 @@ var ErrNotFound = errors.New("provider not found")
 // secret must be among them. fields names the secret fields being set.
 func (c Connection) Rotate(fields []string) (ProviderRotated, error) {
 	if len(fields) == 0 {
-		return ProviderRotated{}, fmt.Errorf("%w: give the new credentials (api_key)", ErrInvalid)
+		return ProviderRotated{}, fmt.Errorf("%w: give the new credentials", ErrInvalid)
 	}
-	if specs[c.Kind].needsKey && !slices.Contains(fields, "api_key") {
-		return ProviderRotated{}, fmt.Errorf("%w: api_key is required for kind %s", ErrInvalid, c.Kind)
+	if err := specs[c.Kind].missingSecrets(c.Kind, fields); err != nil {
+		return ProviderRotated{}, err
 	}
 	return ProviderRotated{V: 1, ProviderID: c.ID, Name: c.Name, Fields: fields}, nil
 }

@@ -10,7 +10,7 @@ import (
 )
 
 func TestConnect_ValidatesAndNeverPutsTheSecretInTheEvent(t *testing.T) {
-	c, e, err := provider.Connect(uuid.New(), "acme", "openai", provider.KindOpenAI, "", provider.Settings{}, "sk-upstream")
+	c, e, err := provider.Connect(uuid.New(), "acme", "openai", provider.KindOpenAI, "", provider.Settings{}, secrets("sk-upstream"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,12 +25,12 @@ func TestConnect_ValidatesAndNeverPutsTheSecretInTheEvent(t *testing.T) {
 		"uppercase name": {"OpenAI", "openai", "", "k"},
 		"ftp scheme":     {"x", "openai-compatible", "ftp://h/v1", ""},
 	} {
-		_, _, err := provider.Connect(uuid.New(), "acme", args[0], provider.Kind(args[1]), args[2], provider.Settings{}, args[3])
+		_, _, err := provider.Connect(uuid.New(), "acme", args[0], provider.Kind(args[1]), args[2], provider.Settings{}, secrets(args[3]))
 		if !errors.Is(err, provider.ErrInvalid) {
 			t.Errorf("%s: accepted (%v)", name, err)
 		}
 	}
-	if _, _, err := provider.Connect(uuid.New(), "acme", "echo", provider.KindEcho, "", provider.Settings{}, ""); err != nil {
+	if _, _, err := provider.Connect(uuid.New(), "acme", "echo", provider.KindEcho, "", provider.Settings{}, secrets("")); err != nil {
 		t.Fatalf("echo needs nothing: %v", err)
 	}
 }
@@ -53,27 +53,27 @@ func TestSplitModel(t *testing.T) {
 }
 
 func TestConnect_PresetsKnowTheirAddressAndWhatTheyNeed(t *testing.T) {
-	c, _, err := provider.Connect(uuid.New(), "acme", "groq", provider.KindGroq, "", provider.Settings{}, "gsk-x")
+	c, _, err := provider.Connect(uuid.New(), "acme", "groq", provider.KindGroq, "", provider.Settings{}, secrets("gsk-x"))
 	if err != nil || c.BaseURL != "https://api.groq.com/openai/v1" || !c.Kind.SpeaksOpenAI() {
 		t.Fatalf("groq: %+v %v", c, err)
 	}
-	if c, _, err := provider.Connect(uuid.New(), "acme", "local", provider.KindOllama, "", provider.Settings{}, ""); err != nil || c.BaseURL != "http://localhost:11434/v1" {
+	if c, _, err := provider.Connect(uuid.New(), "acme", "local", provider.KindOllama, "", provider.Settings{}, secrets("")); err != nil || c.BaseURL != "http://localhost:11434/v1" {
 		t.Fatalf("ollama needs no key: %+v %v", c, err)
 	}
-	if _, _, err := provider.Connect(uuid.New(), "acme", "v", provider.KindVLLM, "", provider.Settings{}, ""); !errors.Is(err, provider.ErrInvalid) {
+	if _, _, err := provider.Connect(uuid.New(), "acme", "v", provider.KindVLLM, "", provider.Settings{}, secrets("")); !errors.Is(err, provider.ErrInvalid) {
 		t.Fatalf("vllm without a base URL: %v", err)
 	}
-	if _, _, err := provider.Connect(uuid.New(), "acme", "m", provider.KindMistral, "", provider.Settings{}, ""); !errors.Is(err, provider.ErrInvalid) {
+	if _, _, err := provider.Connect(uuid.New(), "acme", "m", provider.KindMistral, "", provider.Settings{}, secrets("")); !errors.Is(err, provider.ErrInvalid) {
 		t.Fatalf("mistral without a key: %v", err)
 	}
 	if provider.KindAnthropic.SpeaksOpenAI() || provider.KindEcho.SpeaksOpenAI() {
 		t.Fatal("anthropic and echo do not take OpenAI's dialect as it is")
 	}
 	for _, k := range provider.Kinds() {
-		if k == provider.KindOpenAICompatible || k == provider.KindVLLM || k == provider.KindAzureOpenAI || k == provider.KindEcho {
+		if k == provider.KindOpenAICompatible || k == provider.KindVLLM || k == provider.KindAzureOpenAI || k == provider.KindBedrock || k == provider.KindEcho {
 			continue
 		}
-		if _, _, err := provider.Connect(uuid.New(), "acme", "p", k, "", provider.Settings{}, "key"); err != nil {
+		if _, _, err := provider.Connect(uuid.New(), "acme", "p", k, "", provider.Settings{}, secrets("key")); err != nil {
 			t.Errorf("%s with a key and its default address: %v", k, err)
 		}
 	}
@@ -81,7 +81,7 @@ func TestConnect_PresetsKnowTheirAddressAndWhatTheyNeed(t *testing.T) {
 
 func TestConnect_AzureTakesAnAPIVersionAndDeployments(t *testing.T) {
 	c, e, err := provider.Connect(uuid.New(), "acme", "az", provider.KindAzureOpenAI, "https://res.openai.azure.com",
-		provider.Settings{Deployments: map[string]string{"gpt-4o": "prod-4o"}}, "k")
+		provider.Settings{Deployments: map[string]string{"gpt-4o": "prod-4o"}}, secrets("k"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,11 +96,46 @@ func TestConnect_AzureTakesAnAPIVersionAndDeployments(t *testing.T) {
 		"bad deployment": {Deployments: map[string]string{"gpt-4o": "has space"}},
 		"bad model":      {Deployments: map[string]string{"a\x00b": "d"}},
 	} {
-		if _, _, err := provider.Connect(uuid.New(), "acme", "az", provider.KindAzureOpenAI, "https://r.openai.azure.com", set, "k"); !errors.Is(err, provider.ErrInvalid) {
+		if _, _, err := provider.Connect(uuid.New(), "acme", "az", provider.KindAzureOpenAI, "https://r.openai.azure.com", set, secrets("k")); !errors.Is(err, provider.ErrInvalid) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	if _, _, err := provider.Connect(uuid.New(), "acme", "o", provider.KindOpenAI, "", provider.Settings{APIVersion: "2024-10-21"}, "k"); !errors.Is(err, provider.ErrInvalid) {
+	if _, _, err := provider.Connect(uuid.New(), "acme", "o", provider.KindOpenAI, "", provider.Settings{APIVersion: "2024-10-21"}, secrets("k")); !errors.Is(err, provider.ErrInvalid) {
 		t.Errorf("api_version on openai: %v", err)
+	}
+}
+
+// secrets names the api_key as given when key is set.
+func secrets(key string) []string {
+	if key == "" {
+		return nil
+	}
+	return []string{"api_key"}
+}
+
+func TestConnect_BedrockNeedsARegionAndAWSCredentials(t *testing.T) {
+	aws := []string{"aws_access_key_id", "aws_secret_access_key"}
+	c, e, err := provider.Connect(uuid.New(), "acme", "br", provider.KindBedrock, "", provider.Settings{Region: "eu-central-1"}, aws)
+	if err != nil || c.BaseURL != "https://bedrock-runtime.eu-central-1.amazonaws.com" || e.Region != "eu-central-1" {
+		t.Fatalf("%+v %v", c, err)
+	}
+	for name, args := range map[string]struct {
+		set     provider.Settings
+		secrets []string
+	}{
+		"no region":     {provider.Settings{}, aws},
+		"bad region":    {provider.Settings{Region: "moon-1"}, aws},
+		"no secret key": {provider.Settings{Region: "us-east-1"}, aws[:1]},
+		"an api key":    {provider.Settings{Region: "us-east-1"}, []string{"api_key"}},
+	} {
+		if _, _, err := provider.Connect(uuid.New(), "acme", "br", provider.KindBedrock, "", args.set, args.secrets); !errors.Is(err, provider.ErrInvalid) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := c.Rotate([]string{"api_key"}); !errors.Is(err, provider.ErrInvalid) {
+		t.Errorf("rotating bedrock to an api key: %v", err)
+	}
+	if _, _, err := provider.Connect(uuid.New(), "acme", "o", provider.KindOpenAI, "", provider.Settings{Region: "us-east-1"}, []string{"api_key"}); !errors.Is(err, provider.ErrInvalid) {
+		t.Errorf("region on openai: %v", err)
 	}
 }

@@ -13,6 +13,8 @@ type Settings struct {
 	// Deployments maps Azure OpenAI model names to deployment names; a
 	// model without one is taken to be deployed under its own name.
 	Deployments map[string]string `json:"deployments,omitempty"`
+	// Region is Bedrock's AWS region.
+	Region string `json:"region,omitempty"`
 }
 
 // DefaultAzureAPIVersion is the generally available api-version used when
@@ -23,11 +25,18 @@ var (
 	apiVersionPattern = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}(-preview)?$`)
 	deploymentPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 	modelPattern      = regexp.MustCompile(`^[\x21-\x7e]{1,200}$`) // visible ASCII
+	regionPattern     = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$`)
 )
 
 // check lists the settings kind does not take, or takes in another form.
 func (s Settings) check(kind Kind) []error {
 	var errs []error
+	switch {
+	case kind == KindBedrock && !regionPattern.MatchString(s.Region):
+		errs = append(errs, fmt.Errorf("%w: region (an AWS region such as us-east-1) is required for kind %s", ErrInvalid, kind))
+	case kind != KindBedrock && s.Region != "":
+		errs = append(errs, fmt.Errorf("%w: region is a setting of kind %s only", ErrInvalid, KindBedrock))
+	}
 	if kind != KindAzureOpenAI {
 		if s.APIVersion != "" || len(s.Deployments) > 0 {
 			errs = append(errs, fmt.Errorf("%w: api_version and deployments are settings of kind %s only", ErrInvalid, KindAzureOpenAI))

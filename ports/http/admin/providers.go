@@ -33,14 +33,12 @@ func (r *providers) register(g *echo.Group) {
 
 // rotate replaces a connection's credentials (provider.rotated).
 func (r *providers) rotate(c echo.Context) error {
-	var in struct {
-		APIKey string `json:"api_key"`
-	}
+	var in command.Credentials
 	if err := decode(c, &in); err != nil {
 		return r.fail(c, err)
 	}
 	p, err := r.uc.RotateProvider.Handle(c.Request().Context(), command.RotateProviderCredentials{
-		Actor: actor(c), TenantID: c.Param("tenant"), Name: c.Param("name"), APIKey: in.APIKey,
+		Actor: actor(c), TenantID: c.Param("tenant"), Name: c.Param("name"), Credentials: in,
 	})
 	if err != nil {
 		return r.fail(c, err)
@@ -53,7 +51,7 @@ func (r *providers) create(c echo.Context) error {
 		Name    string `json:"name"`
 		Kind    string `json:"kind"`
 		BaseURL string `json:"base_url"`
-		APIKey  string `json:"api_key"`
+		command.Credentials
 		provider.Settings
 	}
 	if err := decode(c, &in); err != nil {
@@ -61,7 +59,7 @@ func (r *providers) create(c echo.Context) error {
 	}
 	p, err := r.uc.ConnectProvider.Handle(c.Request().Context(), command.ConnectProvider{
 		Actor: actor(c), TenantID: c.Param("tenant"), Name: in.Name, Kind: provider.Kind(in.Kind), BaseURL: in.BaseURL,
-		Settings: in.Settings, APIKey: in.APIKey,
+		Settings: in.Settings, Credentials: in.Credentials,
 	})
 	if err != nil {
 		return r.fail(c, err)
