@@ -19,6 +19,7 @@ func TestCatalogue_IsDatedAndPricesEveryProviderKind(t *testing.T) {
 	for _, m := range [][2]string{
 		{"openai", "gpt-4o-mini"}, {"anthropic", "claude-sonnet-4-20250514"}, {"gemini", "gemini-2.5-flash"},
 		{"bedrock", "anthropic.claude-3-5-haiku-20241022-v1:0"}, {"cohere", "command-r"}, {"mistral", "mistral-large-latest"},
+		{"bedrock", "us.anthropic.claude-sonnet-4-20250514-v1:0"}, {"bedrock", "amazon.nova-pro-v1:0"}, {"bedrock", "amazon.titan-embed-text-v2:0"},
 		{"groq", "llama-3.3-70b-versatile"}, {"deepseek", "deepseek-chat"}, {"xai", "grok-3"}, {"perplexity", "sonar"},
 	} {
 		p, ok := c.Lookup(m[0], m[1])

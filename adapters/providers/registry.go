@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/adapters/providers/anthropic"
 	"github.com/gatehouse/gatehouse/adapters/providers/azure"
+	"github.com/gatehouse/gatehouse/adapters/providers/bedrock"
 	"github.com/gatehouse/gatehouse/adapters/providers/cohere"
 	"github.com/gatehouse/gatehouse/adapters/providers/echo"
 	"github.com/gatehouse/gatehouse/adapters/providers/gemini"
@@ -118,6 +119,9 @@ func (r *Registry) build(ctx context.Context, c provider.Connection) (proxy.Upst
 		return gemini.New(c.BaseURL, creds.APIKey, r.http, r.now), nil
 	case c.Kind == provider.KindCohere:
 		return cohere.New(c.BaseURL, creds.APIKey, r.http, r.now), nil
+	case c.Kind == provider.KindBedrock:
+		return bedrock.New(c.BaseURL, c.Settings.Region, bedrock.Credentials{AccessKeyID: creds.AWSAccessKeyID,
+			SecretAccessKey: creds.AWSSecretAccessKey, SessionToken: creds.AWSSessionToken}, r.http, r.now), nil
 	}
 	return nil, fmt.Errorf("provider kind %q has no client", c.Kind)
 }

@@ -120,10 +120,20 @@ func (c Catalogue) Models(kind string) []string {
 // (-16k, -pro, -deep-research) name other models, often at other prices.
 var snapshotSuffix = regexp.MustCompile(`^([-@](\d{4}-\d{2}-\d{2}|\d{8})|-\d{4}$|-v\d)`)
 
+var (
+	bedrockRegionPrefix = regexp.MustCompile(`^(us|us-gov|eu|apac|jp|au|ca|global)\.`)
+	bedrockVersion      = regexp.MustCompile(`:\d+$`)
+)
+
 // Lookup finds a model's list price: its exact name, else the longest
 // catalogued name it extends with a snapshot date or a version
-// (gpt-4o-mini-2024-07-18 takes gpt-4o-mini's price).
+// (gpt-4o-mini-2024-07-18 takes gpt-4o-mini's price). A Bedrock model id
+// is looked up without its cross-region inference prefix (us., eu., …) and
+// its version (:0), which name the same model at the same list price.
 func (c Catalogue) Lookup(kind, model string) (Price, bool) {
+	if kind == "bedrock" {
+		model = bedrockVersion.ReplaceAllString(bedrockRegionPrefix.ReplaceAllString(model, ""), "")
+	}
 	name := kind + "/" + model
 	if p, ok := c.prices[name]; ok {
 		return p, true

@@ -69,7 +69,7 @@ func refuseUnsupported(in *chat.Request) error {
 		return unsupported("logprobs")
 	case in.ResponseFormat != nil && in.ResponseFormat.Type != "text":
 		return unsupported("response_format")
-	case len(in.Audio) > 0 && string(in.Audio) != "null", len(in.Prediction) > 0 && string(in.Prediction) != "null":
+	case in.WantsAudioOrPrediction():
 		return unsupported("audio output and predicted outputs")
 	case in.FrequencyPenalty != nil && *in.FrequencyPenalty != 0:
 		return unsupported("frequency_penalty")
@@ -116,12 +116,9 @@ func addMessage(out *request, m chat.Message, i int) error {
 		}
 		blocks = texts
 		for j, c := range m.ToolCalls {
-			input := json.RawMessage(`{}`)
-			if strings.TrimSpace(c.Function.Arguments) != "" {
-				if !json.Valid([]byte(c.Function.Arguments)) {
-					return proxy.InvalidRequest(fmt.Sprintf("%s.tool_calls[%d].function.arguments", param, j), "tool call arguments must be JSON")
-				}
-				input = json.RawMessage(c.Function.Arguments)
+			input, ok := c.Input()
+			if !ok {
+				return proxy.InvalidRequest(fmt.Sprintf("%s.tool_calls[%d].function.arguments", param, j), "tool call arguments must be JSON")
 			}
 			blocks = append(blocks, block{Type: "tool_use", ID: c.ID, Name: c.Function.Name, Input: input})
 		}

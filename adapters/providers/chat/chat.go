@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strings"
 )
 
 // Request is the part of an OpenAI chat completion request that
@@ -64,6 +65,12 @@ func (r *Request) MaxOutput() (int64, bool) {
 
 // WantsUsage says whether a stream must end with a usage chunk.
 func (r *Request) WantsUsage() bool { return r.StreamOptions != nil && r.StreamOptions.IncludeUsage }
+
+// WantsAudioOrPrediction says whether the request asks for audio output or
+// gives a predicted output, which only OpenAI's own models take.
+func (r *Request) WantsAudioOrPrediction() bool {
+	return len(r.Audio) > 0 && string(r.Audio) != "null" || len(r.Prediction) > 0 && string(r.Prediction) != "null"
+}
 
 // Message is one turn. Content is a string, an array of parts, or null.
 type Message struct {
@@ -127,6 +134,19 @@ type ToolCall struct {
 	ID       string       `json:"id"`
 	Type     string       `json:"type"`
 	Function FunctionCall `json:"function"`
+}
+
+// Input is the call's arguments as a JSON value ({} when empty), for the
+// providers that take tool input as an object; ok is false when the
+// arguments are not JSON.
+func (c ToolCall) Input() (input json.RawMessage, ok bool) {
+	if strings.TrimSpace(c.Function.Arguments) == "" {
+		return json.RawMessage(`{}`), true
+	}
+	if !json.Valid([]byte(c.Function.Arguments)) {
+		return nil, false
+	}
+	return json.RawMessage(c.Function.Arguments), true
 }
 
 // FunctionCall names the function and carries its arguments as a JSON text.

@@ -33,7 +33,7 @@ func translateRequest(in *chat.Request) (*request, error) {
 		return nil, unsupported("n")
 	case in.Logprobs != nil && *in.Logprobs:
 		return nil, unsupported("logprobs")
-	case len(in.Audio) > 0 && string(in.Audio) != "null", len(in.Prediction) > 0 && string(in.Prediction) != "null":
+	case in.WantsAudioOrPrediction():
 		return nil, unsupported("audio output and predicted outputs")
 	case in.ReasoningEffort != "":
 		return nil, unsupported("reasoning_effort")

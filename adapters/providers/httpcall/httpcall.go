@@ -30,9 +30,13 @@ type Caller struct {
 	// Secrets are redacted from every message that leaves the caller.
 	Secrets []string
 	Parse   ErrorParser
+	// Sign, when set, signs each request after its headers are set
+	// (providers that sign requests rather than send a key).
+	Sign func(req *http.Request, body []byte)
 }
 
-// Post sends body to url with header (Content-Type and Accept are set).
+// Post sends body to url with header (Content-Type is set, and Accept
+// unless header sets it).
 // A non-2xx answer is read, closed and returned as *proxy.UpstreamError.
 func (c Caller) Post(ctx context.Context, url string, header http.Header, body []byte, stream bool) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
@@ -43,10 +47,15 @@ func (c Caller) Post(ctx context.Context, url string, header http.Header, body [
 		req.Header[k] = v
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if stream {
+	switch {
+	case req.Header.Get("Accept") != "":
+	case stream:
 		req.Header.Set("Accept", "text/event-stream")
-	} else {
+	default:
 		req.Header.Set("Accept", "application/json")
+	}
+	if c.Sign != nil {
+		c.Sign(req, body)
 	}
 	resp, err := c.Client.Do(req)
 	if err != nil {
