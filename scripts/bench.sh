@@ -18,5 +18,6 @@ bin=$(mktemp -d /tmp/gatehouse-bench-bin.XXXXXX)
 go build -o "$bin/gatehouse" ./cmd/gatehouse
 go build -o "$bin/bench" ./test/bench
 go test ./app/proxy -run '^$' -bench ChatCompletions -benchmem -count 1 | grep -E '^(Benchmark|cpu:)' > "$bin/micro.txt"
-"$bin/bench" -mode run -gatehouse "$bin/gatehouse" -postgres "$url" -out docs/benchmarks.md -micro "$bin/micro.txt" "$@"
+go test ./adapters/providers -run '^$' -bench Dialects -benchmem -count 1 | grep -E '^Benchmark' > "$bin/dialects.txt"
+"$bin/bench" -mode run -gatehouse "$bin/gatehouse" -postgres "$url" -out docs/benchmarks.md -micro "$bin/micro.txt" -dialects "$bin/dialects.txt" "$@"
 rm -rf "$bin"

@@ -14,6 +14,7 @@ type report struct {
 	writer   writerResult
 	profile  []byte
 	micro    []byte
+	dialects []dialectRow
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d.Microseconds())/1000) }
@@ -76,6 +77,10 @@ func (r report) markdown() string {
 			"decide the route, rewrite the model (and stream options) in place, read usage, build and hand over the event.\n\n```\n")
 		b.Write(r.micro)
 		b.WriteString("```\n\n")
+	}
+
+	if len(r.dialects) > 0 {
+		b.WriteString(dialectsSection(r.dialects))
 	}
 
 	b.WriteString(`## Reading the misses

@@ -39,6 +39,7 @@ type settings struct {
 	rounds    int
 	workers   int
 	micro     string // output of the in-process benchmarks, if run
+	dialects  string // output of the pass-through and translation benchmarks, if run
 }
 
 // registerSettings declares the run's flags on the global flag set.
@@ -52,6 +53,7 @@ func registerSettings() *settings {
 	flag.IntVar(&s.rounds, "rounds", 3, "rounds of each latency measurement (the median is reported)")
 	flag.IntVar(&s.workers, "workers", 64, "concurrent clients for the throughput runs")
 	flag.StringVar(&s.micro, "micro", "", "file with the in-process benchmark output to include")
+	flag.StringVar(&s.dialects, "dialects", "", "file with the BenchmarkDialects output to include")
 	return s
 }
 
@@ -351,11 +353,15 @@ func runBenchmark(s settings) error {
 	if err != nil {
 		return err
 	}
-	var micro []byte
+	var micro, dialects []byte
 	if s.micro != "" {
 		micro, _ = os.ReadFile(s.micro)
 	}
-	rep := report{s: s, results: results, answered: gatehouseAnswered, recorded: recorded, writer: writer, profile: profile, micro: micro}
+	if s.dialects != "" {
+		dialects, _ = os.ReadFile(s.dialects)
+	}
+	rep := report{s: s, results: results, answered: gatehouseAnswered, recorded: recorded, writer: writer, profile: profile,
+		micro: micro, dialects: parseDialects(dialects)}
 	text := rep.markdown()
 	if err := os.WriteFile(s.out, []byte(text), 0o644); err != nil {
 		return err
