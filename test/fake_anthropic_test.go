@@ -18,6 +18,13 @@ type fakeAnthropic struct {
 	*httptest.Server
 	mu     sync.Mutex
 	bodies []map[string]any
+	betas  []string // the anthropic-beta header of each request
+}
+
+func (f *fakeAnthropic) lastBeta() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.betas[len(f.betas)-1]
 }
 
 func newFakeAnthropic(t *testing.T) *fakeAnthropic {
@@ -60,6 +67,7 @@ func (f *fakeAnthropic) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.bodies = append(f.bodies, body)
+	f.betas = append(f.betas, strings.Join(r.Header.Values("anthropic-beta"), ","))
 	f.mu.Unlock()
 	model, _ := body["model"].(string)
 	_, tools := body["tools"]

@@ -39,7 +39,6 @@ func TestE2E_MessagesPassThroughToAnthropic(t *testing.T) {
 	if body := up.lastBody(); body["model"] != "claude-sonnet-4-20250514" || body["top_k"] != float64(5) {
 		t.Fatalf("upstream got %v", body)
 	}
-
 	st := client.Messages.NewStreaming(ctx, ask("claude/claude-sonnet-4-20250514", "hi"))
 	var acc anthropic.Message
 	for st.Next() {
@@ -81,6 +80,25 @@ func TestE2E_MessagesPassThroughToAnthropic(t *testing.T) {
 		}
 		return nil
 	})
+
+	if up.lastBeta() != "" {
+		t.Fatalf("an anthropic-beta header the client did not send: %q", up.lastBeta())
+	}
+
+	// The client's beta features go with a passed-through request; a bad
+	// header is refused in Anthropic's error shape.
+	if _, err := client.Messages.New(ctx, ask("claude/claude-sonnet-4-20250514", "Hello"),
+		anthropicopt.WithHeader("anthropic-beta", "context-1m-2025-08-07,interleaved-thinking-2025-05-14")); err != nil {
+		t.Fatal(err)
+	}
+	if got := up.lastBeta(); got != "context-1m-2025-08-07,interleaved-thinking-2025-05-14" {
+		t.Fatalf("upstream got anthropic-beta %q", got)
+	}
+	_, err = client.Messages.New(ctx, ask("claude/claude-sonnet-4-20250514", "Hello"), anthropicopt.WithHeader("anthropic-beta", "a b\"c"))
+	var apiErr *anthropic.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || !strings.Contains(apiErr.RawJSON(), "anthropic-beta") {
+		t.Fatalf("a malformed anthropic-beta: %v", err)
+	}
 }
 
 func TestE2E_MessagesTranslatedForOtherProviders(t *testing.T) {

@@ -1,10 +1,12 @@
 package test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -250,6 +252,20 @@ func fakeAzure(t *testing.T, up *fakeOpenAI) (*httptest.Server, func() []string)
 	var mu sync.Mutex
 	var deployments []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/openai/v1/responses" && r.Header.Get("api-key") == upstreamKey {
+			// The v1 API: no deployment in the path, the deployment as the model.
+			b, _ := io.ReadAll(r.Body)
+			var body struct{ Model string }
+			json.Unmarshal(b, &body)
+			mu.Lock()
+			deployments = append(deployments, "responses:"+body.Model)
+			mu.Unlock()
+			r.Body = io.NopCloser(bytes.NewReader(b))
+			r.URL.Path = "/v1/responses"
+			r.Header.Set("Authorization", "Bearer "+upstreamKey)
+			up.serve(w, r)
+			return
+		}
 		dep, ok := strings.CutPrefix(r.URL.Path, "/openai/deployments/")
 		dep, ok2 := strings.CutSuffix(dep, "/chat/completions")
 		if !ok || !ok2 || r.URL.Query().Get("api-version") != "2024-10-21" || r.Header.Get("api-key") != upstreamKey || r.Header.Get("Authorization") != "" {
@@ -291,7 +307,12 @@ func TestE2E_AzureOpenAIDeployments(t *testing.T) {
 	if err := st.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if resp.Choices[0].Message.Content != "hi from upstream" || fmt.Sprint(deployments()) != "[prod-mini gpt-4.1]" {
+	r, err := client.Responses.New(context.Background(), responses.ResponseNewParams{Model: "az/gpt-4o-mini",
+		Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("Hello")}})
+	if err != nil || r.OutputText() != "Hi there" {
+		t.Fatalf("response %+v %v", r, err)
+	}
+	if resp.Choices[0].Message.Content != "hi from upstream" || fmt.Sprint(deployments()) != "[prod-mini gpt-4.1 responses:prod-mini]" {
 		t.Fatalf("answer %+v, deployments called %v", resp, deployments())
 	}
 	// Azure serves OpenAI's models at OpenAI's prices.
@@ -302,7 +323,7 @@ func TestE2E_AzureOpenAIDeployments(t *testing.T) {
 			} `json:"requests"`
 		}
 		sc.s.mustAdmin(200, "GET", "/admin/v1/tenants/acme/requests?model=az/gpt-4o-mini", sc.admin, nil, &rows)
-		if len(rows.Requests) != 1 || rows.Requests[0].CostUSD <= 0 {
+		if len(rows.Requests) != 2 || rows.Requests[0].CostUSD <= 0 || rows.Requests[1].CostUSD <= 0 {
 			return fmt.Errorf("rows %+v", rows.Requests)
 		}
 		return nil

@@ -91,9 +91,23 @@ func (p *Provider) ChatCompletionStream(ctx context.Context, body []byte) (proxy
 	return newStream(sse.NewReader(resp.Body), wantsUsage, p.now()), nil
 }
 
+// nativeHeader is the header of a passed-through request: the client's
+// own anthropic-beta features go with it.
+func (p *Provider) nativeHeader(ctx context.Context) http.Header {
+	extra := proxy.PassThroughHeaders(ctx)
+	if len(extra) == 0 {
+		return p.header
+	}
+	h := p.header.Clone()
+	for k, v := range extra {
+		h[k] = v
+	}
+	return h
+}
+
 // Messages passes a Messages API request through as it is.
 func (p *Provider) Messages(ctx context.Context, body []byte) (proxy.Response, error) {
-	resp, err := p.call.Post(ctx, p.url, p.header, body, false)
+	resp, err := p.call.Post(ctx, p.url, p.nativeHeader(ctx), body, false)
 	if err != nil {
 		return proxy.Response{}, err
 	}
@@ -111,7 +125,7 @@ func (p *Provider) Messages(ctx context.Context, body []byte) (proxy.Response, e
 // MessagesStream passes a streamed Messages API request through; its
 // events come back as they are.
 func (p *Provider) MessagesStream(ctx context.Context, body []byte) (proxy.ChunkStream, error) {
-	resp, err := p.call.Post(ctx, p.url, p.header, body, true)
+	resp, err := p.call.Post(ctx, p.url, p.nativeHeader(ctx), body, true)
 	if err != nil {
 		return nil, err
 	}

@@ -20,9 +20,10 @@ type Provider struct {
 	call   httpcall.Caller
 }
 
-// Route says where a request for an operation ("/chat/completions") goes;
-// body is the request, for routes that depend on its model.
-type Route func(operation string, body []byte) (string, error)
+// Route says where a request for an operation ("/chat/completions") goes,
+// and with which body: the request's, or a copy with what the address
+// needs changed (a model named by its deployment).
+type Route func(operation string, body []byte) (url string, out []byte, err error)
 
 // New builds a client for baseURL (e.g. https://api.openai.com/v1).
 func New(baseURL, apiKey string, client *http.Client) *Provider {
@@ -31,7 +32,7 @@ func New(baseURL, apiKey string, client *http.Client) *Provider {
 		h.Set("Authorization", "Bearer "+apiKey)
 	}
 	base := strings.TrimRight(baseURL, "/")
-	return NewRouted(func(op string, _ []byte) (string, error) { return base + op, nil }, h, apiKey, client)
+	return NewRouted(func(op string, body []byte) (string, []byte, error) { return base + op, body, nil }, h, apiKey, client)
 }
 
 // NewRouted builds a client for an API in OpenAI's dialect that is
@@ -44,7 +45,7 @@ func NewRouted(route Route, header http.Header, secret string, client *http.Clie
 }
 
 func (p *Provider) post(ctx context.Context, op string, body []byte, stream bool) (*http.Response, error) {
-	url, err := p.route(op, body)
+	url, body, err := p.route(op, body)
 	if err != nil {
 		return nil, err
 	}

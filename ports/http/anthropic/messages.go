@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"regexp"
 
 	"github.com/labstack/echo/v4"
 
@@ -62,6 +63,24 @@ func secret(r *http.Request) string {
 	return relay.Bearer(r)
 }
 
+// betaPattern is a comma-separated list of Anthropic beta feature names.
+var betaPattern = regexp.MustCompile(`^[A-Za-z0-9._-]+(\s*,\s*[A-Za-z0-9._-]+)*$`)
+
+// betaHeader is the client's anthropic-beta header, which goes with a
+// request passed through to Anthropic.
+func betaHeader(r *http.Request) (http.Header, error) {
+	values := r.Header.Values("anthropic-beta")
+	if len(values) == 0 {
+		return nil, nil
+	}
+	for _, v := range values {
+		if len(v) > 1000 || !betaPattern.MatchString(v) {
+			return nil, proxy.InvalidRequest("anthropic-beta", "anthropic-beta must be a comma-separated list of beta feature names")
+		}
+	}
+	return http.Header{"Anthropic-Beta": values}, nil
+}
+
 func (h *Messages) messages(c echo.Context) error {
 	req := c.Request()
 	k, err := h.svc.Authenticate(secret(req))
@@ -76,8 +95,12 @@ func (h *Messages) messages(c echo.Context) error {
 	if err != nil {
 		return h.writeError(c, err)
 	}
+	beta, err := betaHeader(req)
+	if err != nil {
+		return h.writeError(c, err)
+	}
 	ctx := req.Context()
-	x, err := h.svc.Messages(ctx, k, proxy.Inbound{Endpoint: "/v1/messages", Body: b, TraceID: middleware.TraceID(c), Metadata: md}, h.dialect.ToChat)
+	x, err := h.svc.Messages(proxy.WithPassThroughHeaders(ctx, beta), k, proxy.Inbound{Endpoint: "/v1/messages", Body: b, TraceID: middleware.TraceID(c), Metadata: md}, h.dialect.ToChat)
 	if err != nil {
 		return h.writeError(c, err)
 	}
