@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse/gatehouse/adapters/providers/bedrock/eventstream"
 	"github.com/gatehouse/gatehouse/adapters/providers/cohere"
 	"github.com/gatehouse/gatehouse/adapters/providers/gemini"
+	"github.com/gatehouse/gatehouse/adapters/providers/imagefetch"
 	"github.com/gatehouse/gatehouse/adapters/providers/openai"
 	"github.com/gatehouse/gatehouse/app/proxy"
 )
@@ -176,7 +177,7 @@ func BenchmarkDialects(b *testing.B) {
 		{"anthropic (translated)", anthropic.New("https://up", "k", client(anthropicUpstream()), now)},
 		{"gemini (translated)", gemini.New("https://up/v1beta", "k", client(geminiUpstream()), now)},
 		{"cohere (translated)", cohere.New("https://up", "k", client(cohereUpstream()), now)},
-		{"bedrock (translated)", bedrock.New("https://up", "us-east-1", bedrock.Credentials{AccessKeyID: "AKID", SecretAccessKey: "s"}, client(bedrockUpstream()), now)},
+		{"bedrock (translated)", bedrock.New("https://up", "us-east-1", bedrock.Credentials{AccessKeyID: "AKID", SecretAccessKey: "s"}, client(bedrockUpstream()), imagefetch.New(), now)},
 	}
 	streamBody := bytes.Replace(benchRequest, []byte(`{`), []byte(`{"stream":true,"stream_options":{"include_usage":true},`), 1)
 	ctx := context.Background()

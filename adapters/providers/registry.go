@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse/gatehouse/adapters/providers/cohere"
 	"github.com/gatehouse/gatehouse/adapters/providers/echo"
 	"github.com/gatehouse/gatehouse/adapters/providers/gemini"
+	"github.com/gatehouse/gatehouse/adapters/providers/imagefetch"
 	"github.com/gatehouse/gatehouse/adapters/providers/openai"
 	"github.com/gatehouse/gatehouse/app/command"
 	"github.com/gatehouse/gatehouse/app/proxy"
@@ -41,6 +42,7 @@ type Registry struct {
 	creds  SealedCredentials
 	opener Opener
 	http   *http.Client
+	images *imagefetch.Fetcher
 	now    func() time.Time
 
 	mu      sync.RWMutex
@@ -58,7 +60,7 @@ func NewRegistry(creds SealedCredentials, opener Opener, now func() time.Time) *
 	if creds == nil || opener == nil || now == nil {
 		panic("providers.NewRegistry: nil dependency")
 	}
-	return &Registry{creds: creds, opener: opener, http: NewHTTPClient(), now: now, clients: map[uuid.UUID]client{}}
+	return &Registry{creds: creds, opener: opener, http: NewHTTPClient(), images: imagefetch.New(), now: now, clients: map[uuid.UUID]client{}}
 }
 
 // NewHTTPClient is the upstream client: pooled keep-alive connections, no
@@ -121,7 +123,7 @@ func (r *Registry) build(ctx context.Context, c provider.Connection) (proxy.Upst
 		return cohere.New(c.BaseURL, creds.APIKey, r.http, r.now), nil
 	case c.Kind == provider.KindBedrock:
 		return bedrock.New(c.BaseURL, c.Settings.Region, bedrock.Credentials{AccessKeyID: creds.AWSAccessKeyID,
-			SecretAccessKey: creds.AWSSecretAccessKey, SessionToken: creds.AWSSessionToken}, r.http, r.now), nil
+			SecretAccessKey: creds.AWSSecretAccessKey, SessionToken: creds.AWSSessionToken}, r.http, r.images, r.now), nil
 	}
 	return nil, fmt.Errorf("provider kind %q has no client", c.Kind)
 }

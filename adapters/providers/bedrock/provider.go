@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/adapters/providers/bedrock/eventstream"
 	"github.com/gatehouse/gatehouse/adapters/providers/httpcall"
+	"github.com/gatehouse/gatehouse/adapters/providers/imagefetch"
 	"github.com/gatehouse/gatehouse/app/proxy"
 )
 
@@ -24,20 +25,22 @@ type Credentials struct {
 
 // Provider is one connection's client.
 type Provider struct {
-	base string
-	call httpcall.Caller
-	now  func() time.Time
+	base   string
+	call   httpcall.Caller
+	images *imagefetch.Fetcher
+	now    func() time.Time
 }
 
 // New builds a client for a region's runtime endpoint (baseURL,
-// https://bedrock-runtime.<region>.amazonaws.com).
-func New(baseURL, region string, creds Credentials, client *http.Client, now func() time.Time) *Provider {
-	if client == nil || now == nil {
+// https://bedrock-runtime.<region>.amazonaws.com); images named by URL are
+// fetched with images.
+func New(baseURL, region string, creds Credentials, client *http.Client, images *imagefetch.Fetcher, now func() time.Time) *Provider {
+	if client == nil || images == nil || now == nil {
 		panic("bedrock.New: nil dependency")
 	}
 	s := signer{accessKeyID: creds.AccessKeyID, secretAccessKey: creds.SecretAccessKey, sessionToken: creds.SessionToken,
 		region: region, service: "bedrock"}
-	return &Provider{base: strings.TrimRight(baseURL, "/"), now: now, call: httpcall.Caller{
+	return &Provider{base: strings.TrimRight(baseURL, "/"), images: images, now: now, call: httpcall.Caller{
 		Client:  client,
 		Secrets: []string{creds.SecretAccessKey, creds.SessionToken},
 		Parse:   parseError,
@@ -55,6 +58,9 @@ var eventStreamHeader = http.Header{"Accept": {"application/vnd.amazon.eventstre
 func (p *Provider) send(ctx context.Context, body []byte, stream bool) (*http.Response, string, bool, error) {
 	req, model, wantsUsage, err := toRequest(body)
 	if err != nil {
+		return nil, "", false, err
+	}
+	if err := fetchImages(ctx, p.images, req); err != nil {
 		return nil, "", false, err
 	}
 	b, err := json.Marshal(req)

@@ -2,12 +2,15 @@ package bedrock
 
 import (
 	"bytes"
+	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/adapters/providers/chat"
+	"github.com/gatehouse/gatehouse/adapters/providers/imagefetch"
 	"github.com/gatehouse/gatehouse/app/proxy"
 )
 
@@ -209,12 +212,17 @@ func userBlocks(c chat.Content, param string) ([]block, error) {
 			if p.ImageURL == nil {
 				return nil, proxy.InvalidRequest(at+".image_url", "an image part needs image_url.url")
 			}
-			rest, ok := strings.CutPrefix(p.ImageURL.URL, "data:")
+			u := p.ImageURL.URL
+			if strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") {
+				out = append(out, block{Image: &image{fetch: u, param: at + ".image_url.url"}})
+				continue
+			}
+			rest, ok := strings.CutPrefix(u, "data:")
 			meta, data, ok2 := strings.Cut(rest, ",")
 			mediaType, isBase64 := strings.CutSuffix(meta, ";base64")
 			format, known := imageFormats[mediaType]
 			if !ok || !ok2 || !isBase64 || !known {
-				return nil, proxy.InvalidRequest(at+".image_url.url", "Bedrock takes images as base64 data URLs of PNG, JPEG, GIF or WebP")
+				return nil, proxy.InvalidRequest(at+".image_url.url", "Bedrock takes images of PNG, JPEG, GIF or WebP, as http(s) URLs or base64 data URLs")
 			}
 			out = append(out, block{Image: &image{Format: format, Source: imageSource{Bytes: data}}})
 		default:
@@ -274,4 +282,31 @@ func toCompletion(b []byte, model string, now time.Time) (*chat.Completion, erro
 	}
 	return &chat.Completion{ID: fmt.Sprintf("bedrock-%d", now.UnixNano()), Object: "chat.completion", Created: now.Unix(), Model: model,
 		Choices: []chat.Choice{{Message: msg, FinishReason: finishReason(a.StopReason)}}, Usage: a.Usage.chat()}, nil
+}
+
+// fetchImages downloads the images the request names by URL, one at a
+// time, and puts their bytes in it. An image that cannot be fetched, or is
+// not PNG, JPEG, GIF or WebP, refuses the request with a 400 naming it.
+func fetchImages(ctx context.Context, f *imagefetch.Fetcher, req *request) error {
+	for _, m := range req.Messages {
+		for _, b := range m.Content {
+			img := b.Image
+			if img == nil || img.fetch == "" {
+				continue
+			}
+			got, err := f.Fetch(ctx, img.fetch)
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				return proxy.InvalidRequest(img.param, "%v", err)
+			}
+			format, ok := imageFormats[got.MediaType]
+			if !ok {
+				return proxy.InvalidRequest(img.param, "the image is %s; Bedrock takes PNG, JPEG, GIF or WebP", got.MediaType)
+			}
+			img.Format, img.Source.Bytes, img.fetch = format, base64.StdEncoding.EncodeToString(got.Data), ""
+		}
+	}
+	return nil
 }

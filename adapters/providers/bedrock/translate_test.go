@@ -3,9 +3,13 @@ package bedrock
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +17,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/adapters/providers/bedrock/eventstream"
 	"github.com/gatehouse/gatehouse/adapters/providers/golden"
+	"github.com/gatehouse/gatehouse/adapters/providers/imagefetch"
 	"github.com/gatehouse/gatehouse/app/proxy"
 )
 
@@ -92,7 +97,7 @@ func TestRequests_WithoutAnEquivalentAreRefusedNamingTheField(t *testing.T) {
 		"several answers":   {`{"model":"m","n":2,"messages":[{"role":"user","content":"hi"}]}`, "n"},
 		"json mode":         {`{"model":"m","response_format":{"type":"json_object"},"messages":[{"role":"user","content":"hi"}]}`, "response_format"},
 		"penalty":           {`{"model":"m","presence_penalty":0.5,"messages":[{"role":"user","content":"hi"}]}`, "presence_penalty"},
-		"image by URL":      {`{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://x/y.png"}}]}]}`, "messages[0].content[0].image_url.url"},
+		"image by FTP":      {`{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"ftp://x/y.png"}}]}]}`, "messages[0].content[0].image_url.url"},
 		"image of a bmp":    {`{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/bmp;base64,AA=="}}]}]}`, "messages[0].content[0].image_url.url"},
 		"audio part":        {`{"model":"m","messages":[{"role":"user","content":[{"type":"input_audio","input_audio":{"data":"AA==","format":"wav"}}]}]}`, "messages[0].content[0]"},
 		"unknown role":      {`{"model":"m","messages":[{"role":"function","content":"x"}]}`, "messages[0].role"},
@@ -156,4 +161,51 @@ func FuzzStream(f *testing.F) {
 			t.Fatalf("a stream without messageStop ended cleanly: %q", out)
 		}
 	})
+}
+
+func TestRequests_ImagesByURLAreFetchedAndSentAsBytes(t *testing.T) {
+	png := []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/cat.png":
+			w.Write(png) // no Content-Type: sniffed
+		case "/page.html":
+			w.Header().Set("Content-Type", "text/html")
+			w.Write([]byte("<html></html>"))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	body := func(url string) []byte {
+		return []byte(`{"model":"m","messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"yes?"},` +
+			`{"role":"user","content":[{"type":"text","text":"What is this?"},{"type":"image_url","image_url":{"url":"` + url + `"}}]}]}`)
+	}
+	req, _, _, err := toRequest(body(srv.URL + "/cat.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fetchImages(context.Background(), imagefetch.NewForTests(), req); err != nil {
+		t.Fatal(err)
+	}
+	img := req.Messages[2].Content[1].Image
+	if img.Format != "png" || img.Source.Bytes != base64.StdEncoding.EncodeToString(png) {
+		t.Fatalf("image sent as %+v", img)
+	}
+	for path, want := range map[string]string{"/gone.png": "answered 404", "/page.html": "text/html"} {
+		req, _, _, err := toRequest(body(srv.URL + path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = fetchImages(context.Background(), imagefetch.NewForTests(), req)
+		r, ok := proxy.IsRefusal(err)
+		if !ok || r.Status != 400 || r.Param != "messages[2].content[1].image_url.url" || !strings.Contains(r.Message, want) {
+			t.Fatalf("%s: %v (%+v)", path, err, r)
+		}
+	}
+	// The gateway's own network is out of reach.
+	req, _, _, _ = toRequest(body(srv.URL + "/cat.png"))
+	if _, ok := proxy.IsRefusal(fetchImages(context.Background(), imagefetch.New(), req)); !ok {
+		t.Fatal("an image on loopback was fetched")
+	}
 }

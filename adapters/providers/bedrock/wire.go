@@ -31,6 +31,9 @@ type block struct {
 type image struct {
 	Format string      `json:"format"` // png, jpeg, gif, webp
 	Source imageSource `json:"source"`
+	// fetch is an image named by URL, fetched before the request is sent
+	// (Bedrock takes bytes only); param names it in a refusal.
+	fetch, param string
 }
 
 type imageSource struct {
