@@ -23,6 +23,9 @@ func (Inbound) ToChat(body []byte) ([]byte, error) {
 	if err := json.Unmarshal(body, &in); err != nil {
 		return nil, proxy.InvalidRequest("", "The request could not be read: %v", err)
 	}
+	if field := chat.FirstUnknown(body, requestFields); field != "" {
+		return nil, unsupportedHere(field)
+	}
 	switch {
 	case in.TopK != nil:
 		return nil, unsupportedHere("top_k")
@@ -64,6 +67,9 @@ func (Inbound) ToChat(body []byte) ([]byte, error) {
 	}
 	return json.Marshal(out)
 }
+
+// requestFields are the Messages API fields the translation reads.
+var requestFields = chat.FieldsOf[request]()
 
 func unsupportedHere(param string) error {
 	return proxy.InvalidRequest(param, "%s is only supported on Anthropic models.", param)
@@ -107,8 +113,8 @@ func chatMessages(m message, param string) ([]chat.Message, error) {
 				if err != nil {
 					return nil, err
 				}
-				if b.IsError && text == "" {
-					text = "error"
+				if b.IsError { // the chat dialect has no flag for it: the text says so
+					text = strings.TrimSpace("Error: " + text)
 				}
 				out = append(out, chat.Message{Role: "tool", ToolCallID: b.ToolUseID, Content: chat.TextContent(text)})
 			default:

@@ -88,6 +88,8 @@ func TestInbound_WhatOnlyAnthropicModelsDoIsRefusedNamingTheField(t *testing.T) 
 		"tool choice":   {`{"model":"m","max_tokens":5,"tool_choice":{"type":"maybe"},"messages":[{"role":"user","content":"hi"}]}`, "tool_choice.type"},
 		"image result":  {`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":[{"type":"image","source":{"type":"url","url":"https://x/y.png"}}]}]}]}`, "messages[0].content[0].content[0]"},
 		"not an object": {`[1]`, ""},
+		"mcp servers":   {`{"model":"m","max_tokens":5,"mcp_servers":[{"type":"url","url":"https://x","name":"x"}],"messages":[{"role":"user","content":"hi"}]}`, "mcp_servers"},
+		"service tier":  {`{"model":"m","max_tokens":5,"service_tier":"standard_only","messages":[{"role":"user","content":"hi"}]}`, "service_tier"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

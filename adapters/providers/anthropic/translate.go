@@ -17,9 +17,9 @@ import (
 // refused with a 400 naming the field, never dropped; seed, which only
 // hints at determinism, is ignored.
 func toRequest(body []byte) (*request, bool, error) {
-	in, err := chat.Decode(body)
+	in, err := chat.Decode(body, "Anthropic's Messages API")
 	if err != nil {
-		return nil, false, proxy.InvalidRequest("", "The request could not be read: %v", err)
+		return nil, false, err
 	}
 	out, err := translateRequest(in)
 	return out, in.WantsUsage(), err

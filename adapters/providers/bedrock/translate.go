@@ -19,9 +19,9 @@ import (
 // end with usage. What has no equivalent is refused with a 400 naming the
 // field; seed and user, which change no answer's shape, are left out.
 func toRequest(body []byte) (*request, string, bool, error) {
-	in, err := chat.Decode(body)
+	in, err := chat.Decode(body, "Bedrock's Converse API")
 	if err != nil {
-		return nil, "", false, proxy.InvalidRequest("", "The request could not be read: %v", err)
+		return nil, "", false, err
 	}
 	out, err := translateRequest(in)
 	return out, in.Model, in.WantsUsage(), err

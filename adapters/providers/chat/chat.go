@@ -9,7 +9,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
+
+	"github.com/gatehouse/gatehouse/app/proxy"
+	"github.com/gatehouse/gatehouse/app/proxy/jsontop"
 )
 
 // Request is the part of an OpenAI chat completion request that
@@ -239,14 +243,52 @@ func (r *Request) ToolChoiceMode() (mode, name string, err error) {
 	return "function", named.Function.Name, nil
 }
 
-// Decode reads an OpenAI chat request.
-func Decode(body []byte) (*Request, error) {
+// Decode reads an OpenAI chat request for a provider it is translated
+// for (named in refusals, as "Bedrock's Converse API"). A top-level field
+// the translation has no place for is refused with a 400 naming it,
+// rather than dropped; a null one is taken as absent.
+func Decode(body []byte, provider string) (*Request, error) {
 	var r Request
 	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, err
+		return nil, proxy.InvalidRequest("", "The request could not be read: %v", err)
+	}
+	switch unknown := FirstUnknown(body, known); unknown {
+	case "":
+	case "functions", "function_call":
+		return nil, proxy.InvalidRequest(unknown, "%s (deprecated by OpenAI) is not translated for %s: send tools and tool_choice instead.", unknown, provider)
+	default:
+		return nil, proxy.InvalidRequest(unknown, "%s is not supported by %s.", unknown, provider)
 	}
 	if len(r.Messages) == 0 {
-		return nil, errors.New("messages must hold at least one message")
+		return nil, proxy.InvalidRequest("messages", "messages must hold at least one message")
 	}
 	return &r, nil
+}
+
+// known are the request's fields that Request reads.
+var known = FieldsOf[Request]()
+
+// FieldsOf names the JSON members a struct type reads.
+func FieldsOf[T any]() map[string]bool {
+	out := map[string]bool{}
+	t := reflect.TypeFor[T]()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		out[name] = true
+	}
+	return out
+}
+
+// FirstUnknown is the first top-level member of a JSON object that is
+// neither known nor null, or "".
+func FirstUnknown(body []byte, known map[string]bool) string {
+	var unknown string
+	_ = jsontop.Scan(body, func(m jsontop.Member) bool {
+		if known[string(m.Key)] || string(bytes.TrimSpace(body[m.ValueStart:m.ValueEnd])) == "null" {
+			return true
+		}
+		unknown = string(m.Key)
+		return false
+	})
+	return unknown
 }

@@ -15,9 +15,9 @@ import (
 // refused with a 400 naming the field; user and parallel_tool_calls, which
 // the API has no place for, are left out.
 func toRequest(body []byte) (*request, bool, error) {
-	in, err := chat.Decode(body)
+	in, err := chat.Decode(body, "Cohere's v2 Chat API")
 	if err != nil {
-		return nil, false, proxy.InvalidRequest("", "The request could not be read: %v", err)
+		return nil, false, err
 	}
 	out, err := translateRequest(in)
 	return out, in.WantsUsage(), err

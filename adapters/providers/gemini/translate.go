@@ -18,9 +18,9 @@ import (
 // the field; user (an end-user id for abuse monitoring) and
 // parallel_tool_calls, which Gemini has no switch for, are left out.
 func toRequest(body []byte) (*request, string, bool, error) {
-	in, err := chat.Decode(body)
+	in, err := chat.Decode(body, "Gemini's generateContent API")
 	if err != nil {
-		return nil, "", false, proxy.InvalidRequest("", "The request could not be read: %v", err)
+		return nil, "", false, err
 	}
 	out, err := translateRequest(in)
 	return out, in.Model, in.WantsUsage(), err
