@@ -73,6 +73,8 @@ func (f *fakeAnthropic) serve(w http.ResponseWriter, r *http.Request) {
 	_, tools := body["tools"]
 	stream, _ := body["stream"].(bool)
 	switch {
+	case model == "claude-leaky":
+		anthropicError(w, 529, "overloaded_error", "Overloaded (key "+upstreamKey+")")
 	case model == "claude-missing":
 		anthropicError(w, 404, "not_found_error", "model: claude-missing")
 	case stream:
@@ -93,6 +95,10 @@ func (f *fakeAnthropic) stream(w http.ResponseWriter, model string, tools bool) 
 		w.(http.Flusher).Flush()
 	}
 	send("message_start", fmt.Sprintf(`{"type":"message_start","message":{"id":"msg_s","type":"message","role":"assistant","model":%q,"content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":30,"output_tokens":1}}}`, model))
+	if model == "claude-leaky-stream" {
+		send("error", `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded (key `+upstreamKey+`)"}}`)
+		return
+	}
 	if model == "claude-broken" {
 		send("content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`)
 		send("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Half"}}`)

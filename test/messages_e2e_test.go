@@ -94,6 +94,21 @@ func TestE2E_MessagesPassThroughToAnthropic(t *testing.T) {
 	if got := up.lastBeta(); got != "context-1m-2025-08-07,interleaved-thinking-2025-05-14" {
 		t.Fatalf("upstream got anthropic-beta %q", got)
 	}
+	// An upstream that quotes its credentials back, in an answer or in an
+	// error event mid-stream, never gets them to the client.
+	_, err = client.Messages.New(ctx, ask("claude/claude-leaky", "Hello"))
+	var leak *anthropic.Error
+	if !errors.As(err, &leak) || leak.StatusCode != 502 || strings.Contains(leak.RawJSON(), upstreamKey) || !strings.Contains(leak.RawJSON(), "[redacted]") {
+		t.Fatalf("an overloaded upstream: %v", err)
+	}
+	for _, model := range []string{"claude/claude-leaky-stream", "claude/claude-leaky"} {
+		ls := client.Messages.NewStreaming(ctx, ask(model, "hi"))
+		for ls.Next() {
+		}
+		if ls.Err() == nil || strings.Contains(ls.Err().Error(), upstreamKey) {
+			t.Fatalf("%s: a stream ended with %v", model, ls.Err())
+		}
+	}
 	_, err = client.Messages.New(ctx, ask("claude/claude-sonnet-4-20250514", "Hello"), anthropicopt.WithHeader("anthropic-beta", "a b\"c"))
 	var apiErr *anthropic.Error
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || !strings.Contains(apiErr.RawJSON(), "anthropic-beta") {
@@ -147,6 +162,7 @@ func TestE2E_MessagesTranslatedForOtherProviders(t *testing.T) {
 		{"unknown provider", client, ask("nope/x", "hi"), 404, "not_found_error"},
 		{"only Anthropic has top_k", client, func() anthropic.MessageNewParams { p := ask("up/x", "hi"); p.TopK = anthropic.Int(3); return p }(), 400, "invalid_request_error"},
 		{"upstream 4xx", client, ask("up/x", "fail-400"), 400, "invalid_request_error"},
+		{"upstream 5xx", client, ask("up/x", "fail-500"), 502, "api_error"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

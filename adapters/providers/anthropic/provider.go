@@ -88,7 +88,7 @@ func (p *Provider) ChatCompletionStream(ctx context.Context, body []byte) (proxy
 	if err != nil {
 		return nil, err
 	}
-	return newStream(sse.NewReader(resp.Body), wantsUsage, p.now()), nil
+	return p.call.RedactStream(newStream(sse.NewReader(resp.Body), wantsUsage, p.now())), nil
 }
 
 // nativeHeader is the header of a passed-through request: the client's
@@ -129,5 +129,5 @@ func (p *Provider) MessagesStream(ctx context.Context, body []byte) (proxy.Chunk
 	if err != nil {
 		return nil, err
 	}
-	return &nativeStream{events: sse.NewReader(resp.Body)}, nil
+	return p.call.RedactStream(&nativeStream{events: sse.NewReader(resp.Body)}), nil
 }

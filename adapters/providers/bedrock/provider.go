@@ -42,7 +42,7 @@ func New(baseURL, region string, creds Credentials, client *http.Client, images 
 		region: region, service: "bedrock"}
 	return &Provider{base: strings.TrimRight(baseURL, "/"), images: images, now: now, call: httpcall.Caller{
 		Client:  client,
-		Secrets: []string{creds.SecretAccessKey, creds.SessionToken},
+		Secrets: []string{creds.SecretAccessKey, creds.SessionToken, creds.AccessKeyID},
 		Parse:   parseError,
 		Sign:    func(req *http.Request, body []byte) { s.sign(req, body, now()) },
 	}}
@@ -102,7 +102,7 @@ func (p *Provider) ChatCompletionStream(ctx context.Context, body []byte) (proxy
 	if err != nil {
 		return nil, err
 	}
-	return newStream(eventstream.NewReader(resp.Body), model, wantsUsage, p.now()), nil
+	return p.call.RedactStream(newStream(eventstream.NewReader(resp.Body), model, wantsUsage, p.now())), nil
 }
 
 func answerHeader(resp *http.Response) http.Header {

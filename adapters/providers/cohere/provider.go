@@ -77,5 +77,5 @@ func (p *Provider) ChatCompletionStream(ctx context.Context, body []byte) (proxy
 	if err != nil {
 		return nil, err
 	}
-	return newStream(sse.NewReader(resp.Body), req.Model, wantsUsage, p.now()), nil
+	return p.call.RedactStream(newStream(sse.NewReader(resp.Body), req.Model, wantsUsage, p.now())), nil
 }

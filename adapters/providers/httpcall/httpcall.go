@@ -126,3 +126,24 @@ func (c Caller) parse(b []byte) (string, string, string, bool) {
 	}
 	return c.Parse(b)
 }
+
+// RedactStream wraps a stream so that an upstream error it ends with
+// (an error event's message, quoted from the provider) carries none of
+// the caller's secrets.
+func (c Caller) RedactStream(s proxy.ChunkStream) proxy.ChunkStream {
+	return redactingStream{ChunkStream: s, c: c}
+}
+
+type redactingStream struct {
+	proxy.ChunkStream
+	c Caller
+}
+
+func (r redactingStream) Next() ([]byte, error) {
+	b, err := r.ChunkStream.Next()
+	var ue *proxy.UpstreamError
+	if errors.As(err, &ue) {
+		ue.Message = r.c.Redact(ue.Message)
+	}
+	return b, err
+}

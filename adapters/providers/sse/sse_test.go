@@ -50,3 +50,26 @@ func TestReader_ABodyCutOffBeforeDoneIsAnError(t *testing.T) {
 		t.Fatalf("a stream without [DONE] ended with %v, want io.ErrUnexpectedEOF", err)
 	}
 }
+
+// FuzzReader feeds arbitrary bytes as an event stream: reading must end,
+// without a panic, and end cleanly only after [DONE].
+func FuzzReader(f *testing.F) {
+	f.Add([]byte(": keep-alive\n\ndata: {\"a\":1}\n\nevent: ping\ndata: {}\r\n\r\ndata: [DONE]\n\n"))
+	f.Add([]byte("data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\ndata: [DONE]"))
+	f.Add([]byte("data: x\ndata: y\n\n"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r := sse.NewReader(io.NopCloser(strings.NewReader(string(body))))
+		for i := 0; ; i++ {
+			if i > len(body)+1 {
+				t.Fatalf("more events than bytes in %q", body)
+			}
+			_, err := r.Next()
+			if errors.Is(err, io.EOF) && !strings.Contains(string(body), "[DONE]") {
+				t.Fatalf("a stream without [DONE] ended cleanly: %q", body)
+			}
+			if err != nil {
+				return
+			}
+		}
+	})
+}
