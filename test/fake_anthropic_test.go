@@ -82,6 +82,9 @@ func (f *fakeAnthropic) serve(w http.ResponseWriter, r *http.Request) {
 	case tools:
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"id":"msg_tool","type":"message","role":"assistant","model":%q,"content":[{"type":"text","text":"Let me look."},{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{"location":"Paris"}}],"stop_reason":"tool_use","stop_sequence":null,"usage":{"input_tokens":40,"output_tokens":12}}`, model)
+	case strings.Contains(fmt.Sprint(body["system"]), "cache-write"):
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"id":"msg_cw","type":"message","role":"assistant","model":%q,"content":[{"type":"text","text":"Cached."}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":21,"output_tokens":4,"cache_read_input_tokens":9,"cache_creation_input_tokens":100}}`, model)
 	default:
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"id":"msg_text","type":"message","role":"assistant","model":%q,"content":[{"type":"text","text":"Bonjour."}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":21,"output_tokens":4,"cache_read_input_tokens":9}}`, model)

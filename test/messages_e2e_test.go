@@ -114,6 +114,33 @@ func TestE2E_MessagesPassThroughToAnthropic(t *testing.T) {
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || !strings.Contains(apiErr.RawJSON(), "anthropic-beta") {
 		t.Fatalf("a malformed anthropic-beta: %v", err)
 	}
+
+	// Tokens written to Anthropic's prompt cache cost 1.25 times the input
+	// rate: 21 plain, 9 read, 100 written and 4 out on claude-sonnet-4 come
+	// to 500.7 micro-dollars, recorded as 501 (never rounded down).
+	p = ask("claude/claude-sonnet-4-20250514", "Hello")
+	p.System = []anthropic.TextBlockParam{{Text: "cache-write"}}
+	if msg, err := client.Messages.New(ctx, p); err != nil || msg.Usage.CacheCreationInputTokens != 100 {
+		t.Fatalf("cache write: %+v %v", msg, err)
+	}
+	eventually(t, 10*time.Second, func() error {
+		var rows struct {
+			Requests []struct {
+				PromptTokens int64   `json:"prompt_tokens"`
+				CostUSD      float64 `json:"cost_usd"`
+			} `json:"requests"`
+		}
+		s.mustAdmin(200, "GET", "/admin/v1/tenants/acme/requests", admin, nil, &rows)
+		for _, r := range rows.Requests {
+			if r.PromptTokens == 130 {
+				if r.CostUSD != 0.000501 {
+					return fmt.Errorf("recorded at $%v, want $0.000501", r.CostUSD)
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("no request with 130 prompt tokens in %+v", rows.Requests)
+	})
 }
 
 func TestE2E_MessagesTranslatedForOtherProviders(t *testing.T) {

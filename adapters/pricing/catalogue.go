@@ -19,6 +19,7 @@ type catalogueFile struct {
 		Input       float64 `json:"input"`
 		Output      float64 `json:"output"`
 		CachedInput float64 `json:"cached_input"`
+		CacheWrite  float64 `json:"cache_write_input"`
 	} `json:"prices"`
 }
 
@@ -34,6 +35,9 @@ func Catalogue() (pricing.Catalogue, error) {
 			return pricing.Catalogue{}, fmt.Errorf("price catalogue: %s: %w", model, err)
 		}
 		price, err := pricing.FromUSD(p.Input, p.Output, p.CachedInput)
+		if err == nil {
+			price, err = price.WithCacheWrite(p.CacheWrite)
+		}
 		if err != nil {
 			return pricing.Catalogue{}, fmt.Errorf("price catalogue: %s: %w", model, err)
 		}

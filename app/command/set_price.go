@@ -43,7 +43,8 @@ func (h SetPriceHandler) Handle(ctx context.Context, c SetPrice) (pricing.ModelP
 		return pricing.ModelPrice{}, err
 	}
 	now := h.now()
-	e := pricing.PriceSet{V: 1, Model: c.Model, Input: c.Price.Input, Output: c.Price.Output, CachedInput: c.Price.CachedInput}
+	e := pricing.PriceSet{V: 1, Model: c.Model, Input: c.Price.Input, Output: c.Price.Output, CachedInput: c.Price.CachedInput,
+		CacheWrite: c.Price.CacheWriteInput}
 	if err := h.repo.SetPrice(ctx, c.meta(now), c.TenantID, e); err != nil {
 		return pricing.ModelPrice{}, err
 	}

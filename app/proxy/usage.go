@@ -13,7 +13,8 @@ type wireUsage struct {
 	PromptTokens        int64 `json:"prompt_tokens"`
 	CompletionTokens    int64 `json:"completion_tokens"`
 	PromptTokensDetails *struct {
-		CachedTokens int64 `json:"cached_tokens"`
+		CachedTokens     int64 `json:"cached_tokens"`
+		CacheWriteTokens int64 `json:"cache_write_tokens"` // the gateway's own, from translated providers
 	} `json:"prompt_tokens_details"`
 }
 
@@ -46,7 +47,7 @@ func usageOf(b []byte) (t usage.Tokens, found, alone bool) {
 	}
 	t = usage.Tokens{Prompt: u.PromptTokens, Completion: u.CompletionTokens}
 	if u.PromptTokensDetails != nil {
-		t.CachedPrompt = u.PromptTokensDetails.CachedTokens
+		t.CachedPrompt, t.CacheWritePrompt = u.PromptTokensDetails.CachedTokens, u.PromptTokensDetails.CacheWriteTokens
 	}
 	return t, true, !hasChoices || string(choices) == "[]"
 }
@@ -106,7 +107,7 @@ func (c *anthropicCounts) add(u anthropicUsage) {
 // tokens counts as OpenAI does: prompt tokens include those read from and
 // written to the cache; the reads are also counted apart.
 func (c anthropicCounts) tokens() usage.Tokens {
-	return usage.Tokens{Prompt: c.input + c.cacheWrite + c.cacheRead, Completion: c.output, CachedPrompt: c.cacheRead}
+	return usage.Tokens{Prompt: c.input + c.cacheWrite + c.cacheRead, Completion: c.output, CachedPrompt: c.cacheRead, CacheWritePrompt: c.cacheWrite}
 }
 
 // anthropicEvent reads usage from a streamed event: message_start carries

@@ -9,6 +9,7 @@ type PriceSet struct {
 	Input       usage.Micros `json:"input_micros_per_mtok"`
 	Output      usage.Micros `json:"output_micros_per_mtok"`
 	CachedInput usage.Micros `json:"cached_input_micros_per_mtok"`
+	CacheWrite  usage.Micros `json:"cache_write_input_micros_per_mtok,omitempty"`
 }
 
 func (PriceSet) EventType() string { return "price.set" }
@@ -16,7 +17,7 @@ func (PriceSet) EventVersion() int { return 1 }
 
 // Price is the price the event sets.
 func (e PriceSet) Price() Price {
-	return Price{Input: e.Input, Output: e.Output, CachedInput: e.CachedInput}
+	return Price{Input: e.Input, Output: e.Output, CachedInput: e.CachedInput, CacheWriteInput: e.CacheWrite}
 }
 
 // PriceMissing notes, once per tenant and model, that a model was called

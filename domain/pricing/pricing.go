@@ -20,22 +20,31 @@ type Price struct {
 	Input       usage.Micros // per million prompt tokens
 	Output      usage.Micros // per million completion tokens
 	CachedInput usage.Micros // per million prompt tokens served from the provider's cache
+	// CacheWriteInput is per million prompt tokens written to the
+	// provider's cache; zero charges them as other prompt tokens.
+	CacheWriteInput usage.Micros
 }
 
 // Cost prices token counts, rounding up to the micro-dollar: gatehouse
-// never under-counts. Cached tokens are part of the prompt count (OpenAI's
-// convention) and are charged at the cached rate when there is one.
+// never under-counts. Cached tokens, read from or written to the cache,
+// are part of the prompt count (OpenAI's convention) and are charged at
+// their own rates when there are some.
 func (p Price) Cost(t usage.Tokens) usage.Micros {
 	prompt, completion := max(t.Prompt, 0), max(t.Completion, 0)
 	cached := min(max(t.CachedPrompt, 0), prompt)
-	cachedRate := p.CachedInput
+	written := min(max(t.CacheWritePrompt, 0), prompt-cached)
+	cachedRate, writeRate := p.CachedInput, p.CacheWriteInput
 	if cachedRate == 0 {
 		cachedRate = p.Input
+	}
+	if writeRate == 0 {
+		writeRate = p.Input
 	}
 	// Token counts and prices are bounded, but a count from outside could
 	// be absurd: the arithmetic saturates rather than wraps, so a cost is
 	// never negative and never smaller than it should be.
-	micro := addSat(addSat(mulSat(prompt-cached, int64(p.Input)), mulSat(cached, int64(cachedRate))), mulSat(completion, int64(p.Output)))
+	micro := addSat(addSat(addSat(mulSat(prompt-cached-written, int64(p.Input)), mulSat(cached, int64(cachedRate))),
+		mulSat(written, int64(writeRate))), mulSat(completion, int64(p.Output)))
 	if micro > math.MaxInt64-999_999 {
 		return usage.Micros(math.MaxInt64 / 1_000_000)
 	}
@@ -72,14 +81,24 @@ var ErrInvalid = errors.New("invalid price")
 // maxPerMTok bounds a price: $10,000 per million tokens.
 const maxPerMTok = 10_000
 
+func perMTok(name string, v float64) (usage.Micros, error) {
+	if math.IsNaN(v) || v < 0 || v > maxPerMTok {
+		return 0, fmt.Errorf("%w: %s must be between 0 and %d dollars per million tokens", ErrInvalid, name, maxPerMTok)
+	}
+	return usage.Micros(math.Round(v * 1e6)), nil
+}
+
+// WithCacheWrite sets the price, in dollars per million tokens, of prompt
+// tokens written to the provider's cache.
+func (p Price) WithCacheWrite(usd float64) (Price, error) {
+	w, err := perMTok("cache_write_input_usd_per_mtok", usd)
+	p.CacheWriteInput = w
+	return p, err
+}
+
 // FromUSD converts dollars per million tokens to a Price, checking bounds.
 func FromUSD(input, output, cachedInput float64) (Price, error) {
-	conv := func(name string, v float64) (usage.Micros, error) {
-		if math.IsNaN(v) || v < 0 || v > maxPerMTok {
-			return 0, fmt.Errorf("%w: %s must be between 0 and %d dollars per million tokens", ErrInvalid, name, maxPerMTok)
-		}
-		return usage.Micros(math.Round(v * 1e6)), nil
-	}
+	conv := perMTok
 	in, err1 := conv("input_usd_per_mtok", input)
 	out, err2 := conv("output_usd_per_mtok", output)
 	cached, err3 := conv("cached_input_usd_per_mtok", cachedInput)

@@ -34,6 +34,29 @@ func TestCost_RoundsUpAndChargesCachedTokensAtTheirRate(t *testing.T) {
 	}
 }
 
+func TestCost_ChargesCacheWritesAtTheirOwnRate(t *testing.T) {
+	sonnet, _ := pricing.FromUSD(3, 15, 0.30)
+	sonnet, err := sonnet.WithCacheWrite(3.75)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 4,195 prompt tokens: 2,095 plain, 2,000 read from the cache, 100 written to it.
+	got := sonnet.Cost(usage.Tokens{Prompt: 4195, Completion: 503, CachedPrompt: 2000, CacheWritePrompt: 100})
+	want := usage.Micros((2095*3_000_000 + 2000*300_000 + 100*3_750_000 + 503*15_000_000 + 999_999) / 1_000_000)
+	if got != want {
+		t.Fatalf("cost %d, want %d", got, want)
+	}
+	if _, err := sonnet.WithCacheWrite(-1); !errors.Is(err, pricing.ErrInvalid) {
+		t.Fatal("a negative cache write price was accepted")
+	}
+	// Without a write rate, writes cost what other prompt tokens do; more
+	// written than the prompt holds is capped, never negative.
+	plain, _ := pricing.FromUSD(3, 15, 0)
+	if got := plain.Cost(usage.Tokens{Prompt: 1000, CacheWritePrompt: 5000}); got != 3_000 {
+		t.Fatalf("cache writes without a rate: %d", got)
+	}
+}
+
 func TestFromUSD_RefusesNegativeAndAbsurdPrices(t *testing.T) {
 	for _, v := range [][3]float64{{-1, 1, 0}, {1, 20_000, 0}, {1, 1, -0.5}} {
 		if _, err := pricing.FromUSD(v[0], v[1], v[2]); !errors.Is(err, pricing.ErrInvalid) {

@@ -19,6 +19,9 @@ type Tokens struct {
 	Prompt       int64 `json:"prompt"`
 	Completion   int64 `json:"completion"`
 	CachedPrompt int64 `json:"cached_prompt,omitempty"`
+	// CacheWritePrompt are prompt tokens written to the provider's cache
+	// (Anthropic's cache creation), which cost more than the others.
+	CacheWritePrompt int64 `json:"cache_write_prompt,omitempty"`
 }
 
 // RequestCompleted records a request the gateway sent upstream and answered.

@@ -253,7 +253,7 @@ func finishReason(stop string) string {
 // chat counts as OpenAI does: prompt tokens include those read from and
 // written to the cache; the cache reads are also counted apart.
 func (u usage) chat() *chat.Usage {
-	return chat.NewUsage(u.InputTokens+u.CacheCreationInputTokens+u.CacheReadInputTokens, u.OutputTokens, u.CacheReadInputTokens)
+	return chat.NewUsage(u.InputTokens+u.CacheCreationInputTokens+u.CacheReadInputTokens, u.OutputTokens, u.CacheReadInputTokens).WithCacheWrites(u.CacheCreationInputTokens)
 }
 
 // toCompletion translates a whole answer.

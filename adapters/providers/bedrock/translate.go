@@ -248,7 +248,7 @@ func finishReason(stop string) string {
 // chat counts as OpenAI does: prompt tokens include cache reads and writes;
 // the reads are also counted apart.
 func (u usage) chat() *chat.Usage {
-	return chat.NewUsage(u.InputTokens+u.CacheReadInputTokens+u.CacheWriteInputTokens, u.OutputTokens, u.CacheReadInputTokens)
+	return chat.NewUsage(u.InputTokens+u.CacheReadInputTokens+u.CacheWriteInputTokens, u.OutputTokens, u.CacheReadInputTokens).WithCacheWrites(u.CacheWriteInputTokens)
 }
 
 func compact(raw json.RawMessage) string {

@@ -36,9 +36,12 @@ type Usage struct {
 	PromptTokensDetails *PromptDetail `json:"prompt_tokens_details,omitempty"`
 }
 
-// PromptDetail splits the prompt tokens.
+// PromptDetail splits the prompt tokens. CacheWriteTokens, the prompt
+// tokens written to the provider's cache, is the gateway's own: OpenAI's
+// usage has no place for them, and clients that do not know it skip it.
 type PromptDetail struct {
-	CachedTokens int64 `json:"cached_tokens"`
+	CachedTokens     int64 `json:"cached_tokens"`
+	CacheWriteTokens int64 `json:"cache_write_tokens,omitempty"`
 }
 
 // NewUsage builds usage from the parts a provider reports.
@@ -46,6 +49,17 @@ func NewUsage(prompt, completion, cached int64) *Usage {
 	u := &Usage{PromptTokens: prompt, CompletionTokens: completion, TotalTokens: prompt + completion}
 	if cached > 0 {
 		u.PromptTokensDetails = &PromptDetail{CachedTokens: cached}
+	}
+	return u
+}
+
+// WithCacheWrites notes the prompt tokens written to the provider's cache.
+func (u *Usage) WithCacheWrites(written int64) *Usage {
+	if written > 0 {
+		if u.PromptTokensDetails == nil {
+			u.PromptTokensDetails = &PromptDetail{}
+		}
+		u.PromptTokensDetails.CacheWriteTokens = written
 	}
 	return u
 }

@@ -18,12 +18,13 @@ type priceJSON struct {
 	InputUSDPerMTok       float64   `json:"input_usd_per_mtok"`
 	OutputUSDPerMTok      float64   `json:"output_usd_per_mtok"`
 	CachedInputUSDPerMTok float64   `json:"cached_input_usd_per_mtok"`
+	CacheWriteUSDPerMTok  float64   `json:"cache_write_input_usd_per_mtok"`
 	SetAt                 time.Time `json:"set_at"`
 }
 
 func priceOut(p pricing.ModelPrice) priceJSON {
 	return priceJSON{Model: p.Model, InputUSDPerMTok: p.Price.Input.USD(), OutputUSDPerMTok: p.Price.Output.USD(),
-		CachedInputUSDPerMTok: p.Price.CachedInput.USD(), SetAt: p.SetAt}
+		CachedInputUSDPerMTok: p.Price.CachedInput.USD(), CacheWriteUSDPerMTok: p.Price.CacheWriteInput.USD(), SetAt: p.SetAt}
 }
 
 func (r *prices) register(g *echo.Group) {
@@ -37,6 +38,7 @@ func (r *prices) set(c echo.Context) error {
 		InputUSDPerMTok       *float64 `json:"input_usd_per_mtok"`
 		OutputUSDPerMTok      *float64 `json:"output_usd_per_mtok"`
 		CachedInputUSDPerMTok float64  `json:"cached_input_usd_per_mtok"`
+		CacheWriteUSDPerMTok  float64  `json:"cache_write_input_usd_per_mtok"`
 	}
 	if err := decode(c, &in); err != nil {
 		return r.fail(c, err)
@@ -45,6 +47,9 @@ func (r *prices) set(c echo.Context) error {
 		return r.fail(c, errBadInputf("input_usd_per_mtok and output_usd_per_mtok are required"))
 	}
 	p, err := pricing.FromUSD(*in.InputUSDPerMTok, *in.OutputUSDPerMTok, in.CachedInputUSDPerMTok)
+	if err == nil {
+		p, err = p.WithCacheWrite(in.CacheWriteUSDPerMTok)
+	}
 	if err != nil {
 		return r.fail(c, err)
 	}
