@@ -388,11 +388,18 @@ func TestE2E_GeminiBehindTheOpenAIDialect(t *testing.T) {
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 404 || !strings.Contains(apiErr.Message, "is not found") {
 		t.Fatalf("upstream 404: %v", err)
 	}
+
+	claude := anthropicSDK(sc.s, sc.key.Secret)
+	msg, err := claude.Messages.New(ctx, ask("g/gemini-2.5-flash", "Hello"))
+	if err != nil || len(msg.Content) != 1 || msg.Content[0].Text != "Hei." || msg.Usage.CacheReadInputTokens != 4 {
+		t.Fatalf("through /v1/messages: %+v %v", msg, err)
+	}
 }
 
 func TestE2E_CohereBehindTheOpenAIDialect(t *testing.T) {
 	sc := newTenantScenario(t)
-	up := fakeCohere(t)
+	release := make(chan struct{})
+	up := fakeCohereHolding(t, release)
 	sc.s.mustAdmin(201, "POST", "/admin/v1/tenants/acme/providers", sc.admin,
 		map[string]string{"name": "co", "kind": "cohere", "base_url": up.URL, "api_key": upstreamKey}, nil)
 	client := sdk(sc.s, sc.key.Secret)
@@ -417,6 +424,59 @@ func TestE2E_CohereBehindTheOpenAIDialect(t *testing.T) {
 	}
 	if err := st.Err(); err != nil || text.String() != "Hola mundo" || total != 9 {
 		t.Fatalf("streamed %q, total %d, err %v", text.String(), total, err)
+	}
+
+	resp, err = client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "co/command-a-03-2025",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Weather in Madrid?")}, Tools: []openai.ChatCompletionToolUnionParam{weatherTool}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := resp.Choices[0]; c.FinishReason != "tool_calls" || len(c.Message.ToolCalls) != 1 || c.Message.ToolCalls[0].Function.Arguments != `{"location":"Madrid"}` {
+		t.Fatalf("tool call %+v", c)
+	}
+	_, err = client.Chat.Completions.New(context.Background(), chat("co/command-missing", "hola"))
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 404 || !strings.Contains(apiErr.Message, "not found") {
+		t.Fatalf("upstream 404: %v", err)
+	}
+	st = client.Chat.Completions.NewStreaming(context.Background(), chat("co/command-broken", "hola"))
+	for st.Next() {
+	}
+	if st.Err() == nil {
+		t.Fatal("a stream cut off upstream ended cleanly")
+	}
+
+	// A translated stream is passed on event by event: the first words
+	// reach the client while the upstream holds back the rest.
+	st = client.Chat.Completions.NewStreaming(context.Background(), chat("co/command-held", "hola"))
+	first := make(chan string, 1)
+	go func() {
+		var got strings.Builder
+		for st.Next() {
+			if c := st.Current(); len(c.Choices) > 0 && c.Choices[0].Delta.Content != "" {
+				got.WriteString(c.Choices[0].Delta.Content)
+				select {
+				case first <- got.String():
+				default:
+				}
+			}
+		}
+	}()
+	select {
+	case f := <-first:
+		if f != "Hola" {
+			t.Fatalf("first text %q", f)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the first event was held back until the upstream finished")
+	}
+	close(release)
+
+	// Through Anthropic's dialect too.
+	claude := anthropicSDK(sc.s, sc.key.Secret)
+	msg, err := claude.Messages.New(context.Background(), ask("co/command-a-03-2025", "hola"))
+	if err != nil || len(msg.Content) != 1 || msg.Content[0].Text != "Hola." || msg.Usage.InputTokens != 6 {
+		t.Fatalf("through /v1/messages: %+v %v", msg, err)
 	}
 }
 
