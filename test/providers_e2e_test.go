@@ -266,8 +266,8 @@ func fakeAzure(t *testing.T, up *fakeOpenAI) (*httptest.Server, func() []string)
 			up.serve(w, r)
 			return
 		}
-		dep, ok := strings.CutPrefix(r.URL.Path, "/openai/deployments/")
-		dep, ok2 := strings.CutSuffix(dep, "/chat/completions")
+		rest, ok := strings.CutPrefix(r.URL.Path, "/openai/deployments/")
+		dep, op, ok2 := strings.Cut(rest, "/")
 		if !ok || !ok2 || r.URL.Query().Get("api-version") != "2024-10-21" || r.Header.Get("api-key") != upstreamKey || r.Header.Get("Authorization") != "" {
 			w.WriteHeader(404)
 			fmt.Fprint(w, `{"error":{"code":"DeploymentNotFound","message":"The API deployment for this resource does not exist."}}`)
@@ -276,7 +276,7 @@ func fakeAzure(t *testing.T, up *fakeOpenAI) (*httptest.Server, func() []string)
 		mu.Lock()
 		deployments = append(deployments, dep)
 		mu.Unlock()
-		r.URL.Path = "/v1/chat/completions"
+		r.URL.Path = "/v1/" + op
 		r.Header.Set("Authorization", "Bearer "+upstreamKey)
 		up.serve(w, r)
 	}))
@@ -312,7 +312,12 @@ func TestE2E_AzureOpenAIDeployments(t *testing.T) {
 	if err != nil || r.OutputText() != "Hi there" {
 		t.Fatalf("response %+v %v", r, err)
 	}
-	if resp.Choices[0].Message.Content != "hi from upstream" || fmt.Sprint(deployments()) != "[prod-mini gpt-4.1 responses:prod-mini]" {
+	e, err := client.Embeddings.New(context.Background(), openai.EmbeddingNewParams{Model: "az/text-embedding-3-small",
+		Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: []string{"hello"}}})
+	if err != nil || len(e.Data) != 1 || e.Usage.PromptTokens != 4 {
+		t.Fatalf("embeddings %+v %v", e, err)
+	}
+	if resp.Choices[0].Message.Content != "hi from upstream" || fmt.Sprint(deployments()) != "[prod-mini gpt-4.1 responses:prod-mini text-embedding-3-small]" {
 		t.Fatalf("answer %+v, deployments called %v", resp, deployments())
 	}
 	// Azure serves OpenAI's models at OpenAI's prices.
