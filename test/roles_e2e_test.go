@@ -45,6 +45,11 @@ var adminRoutes = []routeCase{
 	{"GET", "/admin/v1/tenants/{tenant}/spend", "read", nil},
 	{"GET", "/admin/v1/tenants/{tenant}/requests", "read", nil},
 	{"GET", "/admin/v1/tenants/{tenant}/events", "audit", nil},
+	{"POST", "/admin/v1/tenants/{tenant}/configs", "write", func(n int) any {
+		return map[string]any{"name": fmt.Sprint("cfg-", n), "config": map[string]string{"provider": "llm"}}
+	}},
+	{"GET", "/admin/v1/tenants/{tenant}/configs", "read", nil},
+	{"GET", "/admin/v1/tenants/{tenant}/configs/{name}", "read", nil},
 }
 
 // principalCase is a token and the tenant it is for ("" for platform-wide).
@@ -128,6 +133,7 @@ func TestE2E_RoleMatrix_EveryAdminRouteEveryRoleOwnAndOtherTenant(t *testing.T) 
 		s.mustAdmin(200, "PUT", "/admin/v1/tenants/"+tn+"/rate-limits/tenant/"+tn, platform, map[string]any{"rpm": 10}, nil)
 		s.mustAdmin(201, "POST", "/admin/v1/tenants/"+tn+"/providers", platform,
 			map[string]string{"name": "llm", "kind": "openai-compatible", "base_url": "http://127.0.0.1:9/v1", "api_key": "sk-old"}, nil)
+		s.mustAdmin(201, "POST", "/admin/v1/tenants/"+tn+"/configs", platform, map[string]any{"name": "llm", "config": map[string]string{"provider": "llm"}}, nil)
 		fixtures[tn] = fixture{team: team.ID}
 	}
 	n := 0

@@ -5,6 +5,7 @@ import (
 	"github.com/gatehouse/gatehouse/domain/pricing"
 	"github.com/gatehouse/gatehouse/domain/provider"
 	"github.com/gatehouse/gatehouse/domain/quota"
+	"github.com/gatehouse/gatehouse/domain/routing"
 	"github.com/gatehouse/gatehouse/domain/tenancy"
 	"github.com/gatehouse/gatehouse/domain/usage"
 )
@@ -27,6 +28,7 @@ func Gatehouse() *Registry {
 		quota.BudgetAlerted{},
 		quota.BudgetExceeded{},
 		quota.RateLimitSet{},
+		routing.ConfigPublished{},
 		usage.RequestCompleted{},
 		usage.RequestRejected{},
 	)

@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse/gatehouse/domain/pricing"
 	"github.com/gatehouse/gatehouse/domain/provider"
 	"github.com/gatehouse/gatehouse/domain/quota"
+	"github.com/gatehouse/gatehouse/domain/routing"
 	"github.com/gatehouse/gatehouse/domain/tenancy"
 )
 
@@ -171,18 +172,30 @@ func (r *Repositories) SetRateLimit(ctx context.Context, meta eventlog.Meta, s q
 	return r.appendNext(ctx, meta, s.TenantID, quota.RateLimitStreamID(s), e)
 }
 
+// PublishConfig appends a config's next version and returns it.
+func (r *Repositories) PublishConfig(ctx context.Context, meta eventlog.Meta, tenantID string, e routing.ConfigPublished) (int, error) {
+	return r.appendAtNext(ctx, meta, tenantID, routing.StreamID(e.Name), e)
+}
+
 // appendNext appends a setting that replaces the previous one: at the
 // stream's next version, retried when another writer got there first.
 func (r *Repositories) appendNext(ctx context.Context, meta eventlog.Meta, tenantID, stream string, e eventlog.Event) error {
+	_, err := r.appendAtNext(ctx, meta, tenantID, stream, e)
+	return err
+}
+
+// appendAtNext is appendNext, giving the version the event took.
+func (r *Repositories) appendAtNext(ctx context.Context, meta eventlog.Meta, tenantID, stream string, e eventlog.Event) (int, error) {
 	for attempt := 1; ; attempt++ {
 		history, err := r.store.ReadStream(ctx, tenantID, stream)
 		if err != nil {
-			return err
+			return 0, err
 		}
-		_, err = r.store.Append(ctx, Expect, meta.Envelope(uuid.New(), tenantID, stream, len(history)+1, e))
+		version := len(history) + 1
+		_, err = r.store.Append(ctx, Expect, meta.Envelope(uuid.New(), tenantID, stream, version, e))
 		if errors.Is(err, eventlog.ErrConflict) && attempt < updateAttempts {
 			continue
 		}
-		return err
+		return version, err
 	}
 }

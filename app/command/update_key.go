@@ -2,15 +2,18 @@ package command
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/gatehouse/gatehouse/domain/eventlog"
 	"github.com/gatehouse/gatehouse/domain/key"
+	"github.com/gatehouse/gatehouse/domain/routing"
 )
 
-// UpdateKey changes a key's settings: name, team, models, metadata, expiry.
+// UpdateKey changes a key's settings: name, team, models, metadata, expiry,
+// default routing config.
 type UpdateKey struct {
 	Actor
 	TenantID string
@@ -18,17 +21,23 @@ type UpdateKey struct {
 	Patch    key.Patch
 }
 
+// Configs finds a tenant's routing configs.
+type Configs interface {
+	RoutingConfigVersion(tenantID, name string, version int) (routing.Published, bool)
+}
+
 // UpdateKeyHandler handles UpdateKey.
 type UpdateKeyHandler struct {
 	tenants Tenants
+	configs Configs
 	repo    KeyRepository
 	now     func() time.Time
 }
 
 // NewUpdateKeyHandler wires the handler.
-func NewUpdateKeyHandler(tenants Tenants, repo KeyRepository, now func() time.Time) UpdateKeyHandler {
-	mustNotBeNil("NewUpdateKeyHandler", tenants, repo, now)
-	return UpdateKeyHandler{tenants: tenants, repo: repo, now: now}
+func NewUpdateKeyHandler(tenants Tenants, configs Configs, repo KeyRepository, now func() time.Time) UpdateKeyHandler {
+	mustNotBeNil("NewUpdateKeyHandler", tenants, configs, repo, now)
+	return UpdateKeyHandler{tenants: tenants, configs: configs, repo: repo, now: now}
 }
 
 // Handle changes the key and returns it as changed.
@@ -39,6 +48,11 @@ func (h UpdateKeyHandler) Handle(ctx context.Context, c UpdateKey) (key.Key, err
 	if c.Patch.TeamID.Set {
 		if err := teamInTenant(h.tenants, c.TenantID, c.Patch.TeamID.Value); err != nil {
 			return key.Key{}, err
+		}
+	}
+	if name := c.Patch.Config.Value; c.Patch.Config.Set && name != "" {
+		if _, ok := h.configs.RoutingConfigVersion(c.TenantID, name, 0); !ok {
+			return key.Key{}, fmt.Errorf("%w: config %q is not a routing config of this tenant", key.ErrInvalid, name)
 		}
 	}
 	now := h.now()

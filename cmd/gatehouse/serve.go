@@ -183,7 +183,7 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 		UpdateTeam:      app.Logged(command.NewUpdateTeamHandler(g.directory, repos, now), log),
 		ListTeams:       app.Logged(query.NewListTeamsHandler(g.directory), log),
 		GetTeam:         app.Logged(query.NewGetTeamHandler(g.directory), log),
-		UpdateKey:       app.Logged(command.NewUpdateKeyHandler(g.directory, repos, now), log),
+		UpdateKey:       app.Logged(command.NewUpdateKeyHandler(g.directory, g.directory, repos, now), log),
 		RotateKey:       app.Logged(command.NewRotateKeyHandler(g.directory, repos, now), log),
 		SetPrice:        app.Logged(command.NewSetPriceHandler(g.directory, repos, now), log),
 		ListPrices:      app.Logged(query.NewListPricesHandler(g.directory, catalogue), log),
@@ -200,6 +200,9 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 		Spend:           app.Logged(query.NewSpendHandler(g.directory, spendStore), log),
 		ListRequests:    app.Logged(query.NewListRequestsHandler(g.directory, requestLog), log),
 		Events:          app.Logged(query.NewEventsHandler(g.directory, g.store), log),
+		PublishConfig:   app.Logged(command.NewPublishConfigHandler(g.directory, g.directory, repos, now), log),
+		ListConfigs:     app.Logged(query.NewListConfigsHandler(g.directory), log),
+		GetConfig:       app.Logged(query.NewGetConfigHandler(g.directory), log),
 	}
 	svc := proxy.NewService(proxy.Deps{
 		Keys: g.directory, Policy: proxy.NewDirectoryPolicy(g.directory), Upstreams: providers.NewRegistry(repos, v, now),

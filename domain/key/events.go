@@ -34,6 +34,9 @@ type KeyUpdated struct {
 	Models    []string          `json:"models"`
 	Metadata  map[string]string `json:"metadata"`
 	ExpiresAt *time.Time        `json:"expires_at"`
+	// Config is the routing config the key's requests use when they name
+	// none; absent in events from before keys had one.
+	Config string `json:"config,omitempty"`
 }
 
 func (KeyUpdated) EventType() string { return "key.updated" }

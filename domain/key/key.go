@@ -83,6 +83,7 @@ type Key struct {
 	TeamID     *uuid.UUID
 	Models     []string // patterns of the models it may call; empty: any
 	Metadata   map[string]string
+	Config     string // the routing config of requests that name none; "" for none
 	CreatedAt  time.Time
 	ExpiresAt  *time.Time
 	RevokedAt  *time.Time

@@ -3,6 +3,7 @@ package key
 import (
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -19,7 +20,11 @@ type Settings struct {
 	Models    []string
 	Metadata  map[string]string
 	ExpiresAt *time.Time
+	Config    string
 }
+
+// configName is the shape of a routing config's name.
+var configName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 
 func (s Settings) validate(now time.Time) error {
 	if n := strings.TrimSpace(s.Name); n == "" || len(n) > 200 {
@@ -35,6 +40,9 @@ func (s Settings) validate(now time.Time) error {
 		if k == "" || len(k) > 100 || len(v) > 1000 {
 			return fmt.Errorf("%w: metadata keys must be 1-100 characters and values at most 1000", ErrInvalid)
 		}
+	}
+	if s.Config != "" && !configName.MatchString(s.Config) {
+		return fmt.Errorf("%w: config must name a routing config", ErrInvalid)
 	}
 	if s.ExpiresAt != nil && !s.ExpiresAt.After(now) {
 		return fmt.Errorf("%w: expires_at must be in the future", ErrInvalid)
@@ -69,11 +77,12 @@ type Patch struct {
 	Models    Field[[]string]
 	Metadata  Field[map[string]string]
 	ExpiresAt Field[*time.Time]
+	Config    Field[string]
 }
 
 // Settings returns the key's current settings.
 func (k *Key) Settings() Settings {
-	return Settings{Name: k.Name, TeamID: k.TeamID, Models: k.Models, Metadata: k.Metadata, ExpiresAt: k.ExpiresAt}
+	return Settings{Name: k.Name, TeamID: k.TeamID, Models: k.Models, Metadata: k.Metadata, ExpiresAt: k.ExpiresAt, Config: k.Config}
 }
 
 // Update decides a change of settings; ok is false when nothing changes.
@@ -103,6 +112,10 @@ func (k *Key) Update(p Patch, now time.Time) (e KeyUpdated, ok bool, err error) 
 		s.ExpiresAt = p.ExpiresAt.Value
 		changed = append(changed, "expires_at")
 	}
+	if p.Config.Set && p.Config.Value != s.Config {
+		s.Config = p.Config.Value
+		changed = append(changed, "config")
+	}
 	if len(changed) == 0 {
 		return KeyUpdated{}, false, nil
 	}
@@ -110,7 +123,7 @@ func (k *Key) Update(p Patch, now time.Time) (e KeyUpdated, ok bool, err error) 
 		return KeyUpdated{}, false, err
 	}
 	return KeyUpdated{V: 1, KeyID: k.ID, Changed: changed, Name: s.Name, TeamID: s.TeamID, Models: s.Models,
-		Metadata: s.Metadata, ExpiresAt: s.ExpiresAt}, true, nil
+		Metadata: s.Metadata, ExpiresAt: s.ExpiresAt, Config: s.Config}, true, nil
 }
 
 // MaxGrace bounds how long a rotated-out secret may stay valid.
@@ -154,7 +167,7 @@ func (k *Key) Apply(r eventlog.Recorded) error {
 		*k = Key{ID: e.KeyID, TenantID: r.TenantID, Name: e.Name, Prefix: e.Prefix, SecretHash: h, TeamID: e.TeamID,
 			Models: e.Models, Metadata: e.Metadata, CreatedAt: r.OccurredAt, ExpiresAt: e.ExpiresAt}
 	case KeyUpdated:
-		k.Name, k.TeamID, k.Models, k.Metadata, k.ExpiresAt = e.Name, e.TeamID, e.Models, e.Metadata, e.ExpiresAt
+		k.Name, k.TeamID, k.Models, k.Metadata, k.ExpiresAt, k.Config = e.Name, e.TeamID, e.Models, e.Metadata, e.ExpiresAt, e.Config
 	case KeyRotated:
 		h, err := ParseSecretHash(e.SecretHash)
 		if err != nil {

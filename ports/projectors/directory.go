@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse/gatehouse/domain/pricing"
 	"github.com/gatehouse/gatehouse/domain/provider"
 	"github.com/gatehouse/gatehouse/domain/quota"
+	"github.com/gatehouse/gatehouse/domain/routing"
 	"github.com/gatehouse/gatehouse/domain/tenancy"
 )
 
@@ -36,6 +37,7 @@ type Directory struct {
 	missing   map[string]map[string]bool        // tenant → model → price.missing recorded
 	budgets   map[quota.Subject]quota.Budget
 	limits    map[quota.Subject]quota.RateLimit
+	configs   map[string]map[string][]publishedConfig // tenant → name → versions, oldest first
 }
 
 type tenantPrice struct {
@@ -56,6 +58,7 @@ func NewDirectory() *Directory {
 		missing:   map[string]map[string]bool{},
 		budgets:   map[quota.Subject]quota.Budget{},
 		limits:    map[quota.Subject]quota.RateLimit{},
+		configs:   map[string]map[string][]publishedConfig{},
 	}
 }
 
@@ -88,7 +91,8 @@ func (d *Directory) Apply(recs []eventlog.Recorded) {
 func shapesDirectory(e eventlog.Event) bool {
 	switch e.(type) {
 	case tenancy.TenantCreated, tenancy.TeamCreated, tenancy.TeamUpdated, provider.ProviderConnected, provider.ProviderRotated,
-		key.KeyGranted, key.KeyUpdated, key.KeyRotated, key.KeyRevoked, pricing.PriceSet, pricing.PriceMissing, quota.BudgetSet, quota.RateLimitSet:
+		key.KeyGranted, key.KeyUpdated, key.KeyRotated, key.KeyRevoked, pricing.PriceSet, pricing.PriceMissing, quota.BudgetSet, quota.RateLimitSet,
+		routing.ConfigPublished:
 		return true
 	}
 	return false
@@ -114,6 +118,8 @@ func (d *Directory) apply(r eventlog.Recorded) error {
 		d.OnBudgetSet(r, e)
 	case quota.RateLimitSet:
 		d.OnRateLimitSet(r, e)
+	case routing.ConfigPublished:
+		d.OnConfigPublished(r, e)
 	}
 	return nil
 }

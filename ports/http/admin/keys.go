@@ -29,6 +29,7 @@ type keyJSON struct {
 	CreatedAt time.Time         `json:"created_at"`
 	ExpiresAt *time.Time        `json:"expires_at"`
 	RevokedAt *time.Time        `json:"revoked_at"`
+	Config    *string           `json:"config"` // the default routing config, or null
 	// PreviousValidUntil: after a rotation with a grace period, until when
 	// the previous secret still works.
 	PreviousValidUntil *time.Time `json:"previous_secret_valid_until,omitempty"`
@@ -52,6 +53,9 @@ func keyOut(k key.Key, now time.Time) keyJSON {
 	}
 	out := keyJSON{ID: k.ID.String(), TenantID: k.TenantID, Name: k.Name, Prefix: k.Prefix, Status: status,
 		TeamID: k.TeamID, Models: models, Metadata: metadata, CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt}
+	if k.Config != "" {
+		out.Config = &k.Config
+	}
 	if k.PreviousValidUntil != nil && now.Before(*k.PreviousValidUntil) {
 		out.PreviousValidUntil = k.PreviousValidUntil
 	}
@@ -155,14 +159,14 @@ func (r *keys) update(c echo.Context) error {
 	var p key.Patch
 	for name := range raw {
 		switch name {
-		case "name", "team_id", "models", "metadata", "expires_at":
+		case "name", "team_id", "models", "metadata", "expires_at", "config":
 		default:
 			return r.fail(c, errors.Join(errBadInput, fmt.Errorf("body: unknown field %q", name)))
 		}
 	}
 	err = errors.Join(
 		patchField(raw, "name", &p.Name), patchField(raw, "team_id", &p.TeamID), patchField(raw, "models", &p.Models),
-		patchField(raw, "metadata", &p.Metadata), patchField(raw, "expires_at", &p.ExpiresAt))
+		patchField(raw, "metadata", &p.Metadata), patchField(raw, "expires_at", &p.ExpiresAt), patchField(raw, "config", &p.Config))
 	if err != nil {
 		return r.fail(c, err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse/gatehouse/domain/pricing"
 	"github.com/gatehouse/gatehouse/domain/provider"
 	"github.com/gatehouse/gatehouse/domain/quota"
+	"github.com/gatehouse/gatehouse/domain/routing"
 	"github.com/gatehouse/gatehouse/domain/tenancy"
 	"github.com/gatehouse/gatehouse/ports/http/middleware"
 )
@@ -59,6 +60,8 @@ var errorStatus = []struct {
 	{key.ErrInvalid, http.StatusBadRequest, "Invalid Request"},
 	{pricing.ErrInvalid, http.StatusBadRequest, "Invalid Request"},
 	{quota.ErrInvalid, http.StatusBadRequest, "Invalid Request"},
+	{routing.ErrInvalid, http.StatusBadRequest, "Invalid Request"},
+	{routing.ErrNotFound, http.StatusNotFound, "Not Found"},
 	{query.ErrNoQuota, http.StatusNotFound, "Not Found"},
 	{query.ErrInvalidQuery, http.StatusBadRequest, "Invalid Request"},
 	{errBadInput, http.StatusBadRequest, "Invalid Request"},

@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse/gatehouse/domain/pricing"
 	"github.com/gatehouse/gatehouse/domain/provider"
 	"github.com/gatehouse/gatehouse/domain/quota"
+	"github.com/gatehouse/gatehouse/domain/routing"
 	"github.com/gatehouse/gatehouse/domain/tenancy"
 )
 
@@ -49,6 +50,9 @@ type UseCases struct {
 	Spend           app.Handler[query.Spend, query.SpendReport]
 	ListRequests    app.Handler[query.ListRequests, query.RequestPage]
 	Events          app.Handler[query.Events, query.EventPage]
+	PublishConfig   app.Handler[command.PublishConfig, routing.Published]
+	ListConfigs     app.Handler[query.ListConfigs, []routing.Published]
+	GetConfig       app.Handler[query.GetConfig, routing.Published]
 }
 
 // Server is the admin API.
@@ -73,7 +77,7 @@ func (s *Server) Register(e *echo.Echo) {
 	})
 	g := e.Group(Prefix, s.authenticate)
 	for _, r := range []interface{ register(*echo.Group) }{
-		&tenants{s}, &teams{s}, &providers{s}, &keys{s}, &prices{s}, &quotas{s}, &spend{s}, &requests{s}, &events{s},
+		&tenants{s}, &teams{s}, &providers{s}, &keys{s}, &prices{s}, &quotas{s}, &spend{s}, &requests{s}, &events{s}, &configs{s},
 	} {
 		r.register(g)
 	}
