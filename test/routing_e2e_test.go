@@ -1,9 +1,17 @@
 package test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
 )
 
 func TestE2E_ConfigsArePublishedInVersionsAndValidated(t *testing.T) {
@@ -66,4 +74,300 @@ func TestE2E_ConfigsArePublishedInVersionsAndValidated(t *testing.T) {
 	if k.Config != nil {
 		t.Fatalf("key config after null %v", *k.Config)
 	}
+}
+
+// routingScenario is tenant acme with two provider connections, a and b,
+// on one upstream that fails on demand, and a key.
+type routingScenario struct {
+	*tenantScenario
+	up *flakyUpstream
+}
+
+func newRoutingScenario(t *testing.T) routingScenario {
+	sc := newTenantScenario(t)
+	up := newFlakyUpstream(t)
+	for _, name := range []string{"a", "b"} {
+		sc.s.mustAdmin(201, "POST", "/admin/v1/tenants/acme/providers", sc.admin,
+			map[string]string{"name": name, "kind": "openai-compatible", "base_url": up.URL + "/v1"}, nil)
+	}
+	return routingScenario{tenantScenario: sc, up: up}
+}
+
+func (sc routingScenario) publish(name string, config any) {
+	sc.s.mustAdmin(201, "POST", "/admin/v1/tenants/acme/configs", sc.admin, map[string]any{"name": name, "config": config}, nil)
+}
+
+// ask sends a chat completion under a config, giving the answer's text,
+// the response (for its headers) and the error.
+func (sc routingScenario) ask(config string, opts ...option.RequestOption) (string, *http.Response, error) {
+	var resp *http.Response
+	opts = append(opts, option.WithResponseInto(&resp))
+	if config != "" {
+		opts = append(opts, option.WithHeader("x-gatehouse-config", config))
+	}
+	client := sdk(sc.s, sc.key.Secret)
+	c, err := client.Chat.Completions.New(context.Background(), chat("routed", "hello"), opts...)
+	if err != nil {
+		return "", resp, err
+	}
+	return c.Choices[0].Message.Content, resp, nil
+}
+
+// streamText streams a chat completion under a config.
+func (sc routingScenario) streamText(config string) (string, error) {
+	client := sdk(sc.s, sc.key.Secret)
+	st := client.Chat.Completions.NewStreaming(context.Background(), chat("routed", "hello"),
+		option.WithHeader("x-gatehouse-config", config))
+	var text strings.Builder
+	for st.Next() {
+		if c := st.Current(); len(c.Choices) > 0 {
+			text.WriteString(c.Choices[0].Delta.Content)
+		}
+	}
+	return text.String(), st.Err()
+}
+
+type routedRow struct {
+	Status        int    `json:"status"`
+	Code          string `json:"code"`
+	Provider      string `json:"provider"`
+	Config        string `json:"config"`
+	ConfigVersion int    `json:"config_version"`
+	Target        string `json:"target"`
+	Retries       int    `json:"retries"`
+	Attempts      []struct {
+		Target   string `json:"target"`
+		Provider string `json:"provider"`
+		Model    string `json:"model"`
+		Status   int    `json:"status"`
+		Error    string `json:"error"`
+		Retry    bool   `json:"retry"`
+	} `json:"attempts"`
+}
+
+// rows waits for n rows in the request log and gives them, newest first.
+func (sc routingScenario) rows(t *testing.T, n int) []routedRow {
+	t.Helper()
+	var page struct{ Requests []routedRow }
+	eventually(t, 10*time.Second, func() error {
+		sc.s.mustAdmin(200, "GET", "/admin/v1/tenants/acme/requests", sc.admin, nil, &page)
+		if len(page.Requests) != n {
+			return fmt.Errorf("%d rows, want %d", len(page.Requests), n)
+		}
+		return nil
+	})
+	return page.Requests
+}
+
+func target(provider, model string, extra ...map[string]any) map[string]any {
+	t := map[string]any{"provider": provider, "override_params": map[string]any{"model": model}}
+	for _, e := range extra {
+		for k, v := range e {
+			t[k] = v
+		}
+	}
+	return t
+}
+
+func strategy(mode string, targets ...map[string]any) map[string]any {
+	return map[string]any{"strategy": map[string]any{"mode": mode}, "targets": targets}
+}
+
+func TestE2E_FallbackTriesTheNextTargetAndRecordsEveryAttempt(t *testing.T) {
+	sc := newRoutingScenario(t)
+	sc.publish("fb", strategy("fallback", target("a", "status-503"), target("b", "ok-b")))
+	text, resp, err := sc.ask("fb")
+	if err != nil || text != "from ok-b" {
+		t.Fatalf("answer %q %v", text, err)
+	}
+	if resp.Header.Get("x-gatehouse-provider") != "b" || resp.Header.Get("x-gatehouse-model") != "ok-b" || resp.Header.Get("x-gatehouse-retries") != "0" {
+		t.Fatalf("headers %v", resp.Header)
+	}
+	// A 400 is the caller's fault: it is the answer, and b is not asked.
+	sc.publish("fb", strategy("fallback", target("a", "status-400"), target("b", "ok-b")))
+	_, _, err = sc.ask("fb")
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || sc.up.count("ok-b") != 1 {
+		t.Fatalf("a 400 fell back: %v, b called %d times", err, sc.up.count("ok-b"))
+	}
+	// Every target failing: the last failure answers, as 502.
+	sc.publish("down", strategy("fallback", target("a", "status-500"), target("b", "status-503")))
+	_, _, err = sc.ask("down")
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 502 || apiErr.Code != "upstream_error" {
+		t.Fatalf("every target down: %v", err)
+	}
+	// A stream that fails before its first byte falls back unseen.
+	if text, err := sc.streamText("fb@1"); err != nil || text != "from ok-b " {
+		t.Fatalf("streamed %q %v", text, err)
+	}
+
+	rows := sc.rows(t, 4)
+	first := rows[3]
+	if first.Config != "fb" || first.ConfigVersion != 1 || first.Target != "targets[1]" || first.Provider != "b" || len(first.Attempts) != 2 ||
+		first.Attempts[0].Status != 503 || first.Attempts[0].Provider != "a" || first.Attempts[0].Model != "status-503" ||
+		!strings.Contains(first.Attempts[0].Error, "on purpose") || first.Attempts[1].Status != 200 {
+		t.Fatalf("recorded %+v", first)
+	}
+	if refused := rows[2]; refused.Status != 400 || refused.ConfigVersion != 2 || len(refused.Attempts) != 1 {
+		t.Fatalf("recorded %+v", refused)
+	}
+	if down := rows[1]; down.Status != 502 || len(down.Attempts) != 2 {
+		t.Fatalf("recorded %+v", down)
+	}
+}
+
+func TestE2E_RetriesBackOffAndHonourRetryAfterWithinTheTimeout(t *testing.T) {
+	sc := newRoutingScenario(t)
+	sc.publish("retry", map[string]any{"provider": "a", "override_params": map[string]any{"model": "flaky-2-503"},
+		"retry": map[string]any{"attempts": 3}})
+	text, resp, err := sc.ask("retry")
+	if err != nil || text != "from flaky-2-503" || resp.Header.Get("x-gatehouse-retries") != "2" || sc.up.count("flaky-2-503") != 3 {
+		t.Fatalf("answer %q %v, retries %s, calls %d", text, err, resp.Header.Get("x-gatehouse-retries"), sc.up.count("flaky-2-503"))
+	}
+	// Full jitter: two retries wait at most 250 ms and 500 ms.
+	start := time.Now()
+	if _, _, err := sc.ask(`{"provider": "a", "override_params": {"model": "flaky-2-500"}, "retry": {"attempts": 2}}`); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("two retries took %v", took)
+	}
+	// Retry-After: 1 is waited for...
+	start = time.Now()
+	if _, _, err := sc.ask(`{"provider": "a", "override_params": {"model": "flaky-1-429"}, "retry": {"attempts": 1}}`); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < 900*time.Millisecond {
+		t.Fatalf("Retry-After: 1 was not honoured: %v", took)
+	}
+	// ...but never past the request's timeout.
+	start = time.Now()
+	_, _, err = sc.ask(`{"provider": "a", "override_params": {"model": "flaky-5-429"}, "retry": {"attempts": 3}, "request_timeout": 400}`)
+	var apiErr *openai.Error
+	if took := time.Since(start); !errors.As(err, &apiErr) || took > 900*time.Millisecond {
+		t.Fatalf("a 400 ms request took %v: %v", took, err)
+	}
+	// A status not listed is not retried.
+	_, _, err = sc.ask(`{"provider": "a", "override_params": {"model": "flaky-1-500"}, "retry": {"attempts": 3, "on_status_codes": [503]}}`)
+	if !errors.As(err, &apiErr) || sc.up.count("flaky-1-500") != 1 {
+		t.Fatalf("an unlisted status was retried: %v, %d calls", err, sc.up.count("flaky-1-500"))
+	}
+	rows := sc.rows(t, 5)
+	if r := rows[4]; r.Retries != 2 || len(r.Attempts) != 3 || r.Attempts[0].Retry || !r.Attempts[1].Retry || r.Attempts[2].Status != 200 {
+		t.Fatalf("recorded %+v", r)
+	}
+}
+
+func TestE2E_TimeoutsAbandonATargetForTheNext(t *testing.T) {
+	sc := newRoutingScenario(t)
+	start := time.Now()
+	text, _, err := sc.ask(`{"strategy": {"mode": "fallback"}, "targets": [` +
+		`{"provider": "a", "override_params": {"model": "slow-5000"}, "request_timeout": 300},` +
+		`{"provider": "b", "override_params": {"model": "ok-b"}}]}`)
+	if err != nil || text != "from ok-b" || time.Since(start) > 3*time.Second {
+		t.Fatalf("answer %q %v after %v", text, err, time.Since(start))
+	}
+	sc.publish("first-token", map[string]any{"strategy": map[string]any{"mode": "fallback"}, "targets": []any{
+		target("a", "slow-5000", map[string]any{"first_token_timeout": 300}), target("b", "ok-b")}})
+	if text, err := sc.streamText("first-token"); err != nil || text != "from ok-b " {
+		t.Fatalf("streamed %q %v", text, err)
+	}
+	// Once bytes reached the client, a stream that goes quiet ends with an
+	// error, never a clean end.
+	sc.publish("quiet", target("a", "silent-5000", map[string]any{"idle_timeout": 300}))
+	if text, err := sc.streamText("quiet"); err == nil || text != "from " {
+		t.Fatalf("a quiet stream ended with %q %v", text, err)
+	}
+	rows := sc.rows(t, 3)
+	if r := rows[2]; len(r.Attempts) != 2 || r.Attempts[0].Status != 0 || !strings.Contains(r.Attempts[0].Error, "timeout") {
+		t.Fatalf("recorded %+v", r)
+	}
+	if r := rows[0]; r.Status != 502 {
+		t.Fatalf("the quiet stream was recorded as %+v", r)
+	}
+}
+
+func TestE2E_LoadbalanceConditionalAndNestedTargets(t *testing.T) {
+	sc := newRoutingScenario(t)
+	sc.publish("canary", strategy("loadbalance", target("a", "ok-a", map[string]any{"weight": 3}), target("b", "ok-b", map[string]any{"weight": 1})))
+	const n = 400
+	for i := 0; i < n; i++ {
+		if _, _, err := sc.ask("canary"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if share := float64(sc.up.count("ok-a")) / n; share < 0.65 || share > 0.85 {
+		t.Fatalf("a 3:1 weighting sent %.0f%% to a", 100*share)
+	}
+
+	sc.publish("tiers", map[string]any{
+		"strategy": map[string]any{"mode": "conditional", "conditions": []any{
+			map[string]any{"query": map[string]any{"metadata.tier": map[string]any{"$eq": "pro"}}, "then": "big"},
+			map[string]any{"query": map[string]any{"params.max_tokens": map[string]any{"$gt": 1000}}, "then": "big"}},
+			"default": "small"},
+		"targets": []any{target("a", "ok-big", map[string]any{"name": "big"}), target("b", "ok-small", map[string]any{"name": "small"})}})
+	for _, c := range []struct {
+		opts []option.RequestOption
+		want string
+	}{
+		{[]option.RequestOption{option.WithHeader("x-gatehouse-metadata", `{"tier":"pro"}`)}, "from ok-big"},
+		{[]option.RequestOption{option.WithHeader("x-gatehouse-metadata", `{"tier":"free"}`)}, "from ok-small"},
+		{[]option.RequestOption{option.WithJSONSet("max_tokens", 2000)}, "from ok-big"},
+		{nil, "from ok-small"},
+	} {
+		if text, _, err := sc.ask("tiers", c.opts...); err != nil || text != c.want {
+			t.Fatalf("got %q %v, want %q", text, err, c.want)
+		}
+	}
+
+	// A fallback nested in a loadbalance: the pool that is chosen falls back within itself.
+	sc.publish("nested", strategy("loadbalance",
+		strategy("fallback", target("a", "status-500"), target("b", "ok-nested")),
+	))
+	if text, _, err := sc.ask("nested"); err != nil || text != "from ok-nested" {
+		t.Fatalf("nested: %q %v", text, err)
+	}
+}
+
+func TestE2E_TheConfigComesFromTheHeaderOrElseTheKey(t *testing.T) {
+	sc := newRoutingScenario(t)
+	sc.publish("main", target("a", "ok-v1"))
+	sc.publish("main", target("a", "ok-v2"))
+	for header, want := range map[string]string{"main": "from ok-v2", "main@1": "from ok-v1", `{"provider": "b", "override_params": {"model": "ok-inline"}}`: "from ok-inline"} {
+		if text, _, err := sc.ask(header); err != nil || text != want {
+			t.Fatalf("%s: %q %v", header, text, err)
+		}
+	}
+	var apiErr *openai.Error
+	for header, param := range map[string]string{"nope": "x-gatehouse-config", "main@9": "x-gatehouse-config", "main@x": "x-gatehouse-config",
+		`{"provider": "a", "retry": {"attempts": 50}}`: "x-gatehouse-config"} {
+		_, _, err := sc.ask(header)
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || apiErr.Param != param || apiErr.Type != "invalid_request_error" {
+			t.Fatalf("%s: %v", header, err)
+		}
+	}
+	if _, _, err := sc.ask(`{"provider": "a", "retry": {"attempts": 50}}`); !errors.As(err, &apiErr) || !strings.Contains(apiErr.Message, "retry.attempts") {
+		t.Fatalf("an invalid inline config does not name the field: %v", err)
+	}
+
+	sc.s.mustAdmin(200, "PATCH", "/admin/v1/tenants/acme/keys/"+sc.key.ID, sc.admin, map[string]any{"config": "main"}, nil)
+	eventually(t, 5*time.Second, func() error {
+		text, _, err := sc.ask("")
+		if err != nil || text != "from ok-v2" {
+			return fmt.Errorf("the key's config: %q %v", text, err)
+		}
+		return nil
+	})
+	if text, _, err := sc.ask("main@1"); err != nil || text != "from ok-v1" {
+		t.Fatalf("the header over the key: %q %v", text, err)
+	}
+	// A model the key may not use is not called through a config either.
+	sc.s.mustAdmin(200, "PATCH", "/admin/v1/tenants/acme/keys/"+sc.key.ID, sc.admin, map[string]any{"models": []string{"b/*"}}, nil)
+	eventually(t, 5*time.Second, func() error {
+		_, _, err := sc.ask("main")
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != 403 {
+			return fmt.Errorf("a config to a model the key may not use: %v", err)
+		}
+		return nil
+	})
 }

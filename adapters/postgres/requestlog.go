@@ -70,6 +70,11 @@ func (s *RequestLogStore) AddRequests(ctx context.Context, rows []query.RequestR
 		p.DurationMs = append(p.DurationMs, r.DurationMs)
 		p.TraceIds = append(p.TraceIds, r.TraceID)
 		p.Metadata = append(p.Metadata, md)
+		routing, err := json.Marshal(r.Routing)
+		if err != nil {
+			return err
+		}
+		p.Routings = append(p.Routings, routing)
 	}
 	return db.New(tx).AddRequestLogBatch(ctx, p)
 }
@@ -109,6 +114,9 @@ func (s *RequestLogStore) ListRequests(ctx context.Context, tenantID string, f q
 		}
 		if err := json.Unmarshal(r.Metadata, &out[i].Metadata); err != nil {
 			return nil, fmt.Errorf("request %s metadata: %w", r.RequestID, err)
+		}
+		if err := json.Unmarshal(r.Routing, &out[i].Routing); err != nil {
+			return nil, fmt.Errorf("request %s routing: %w", r.RequestID, err)
 		}
 	}
 	return out, nil

@@ -26,17 +26,15 @@ func (s *Service) Completions(ctx context.Context, k key.Key, in Inbound) (*Exch
 		return nil, x.refuse(refusal)
 	}
 	x.model, x.Stream, x.wantUsage, x.estimate = req.model, req.stream, req.includeUsage, req.estimate()
-	up, err := s.prepare(ctx, x)
-	if err != nil {
-		return nil, err
-	}
-	c, ok := up.(Completer)
-	if !ok {
-		return nil, x.refuse(InvalidRequest("model", "%s is a %s provider, which serves no legacy completions.", x.Provider, x.route.Connection.Kind))
-	}
-	body, err := req.rewrite(x.UpstreamModel)
-	if err != nil {
-		return nil, x.refuse(InvalidRequest("", "We could not parse the JSON body of your request."))
-	}
-	return s.call(ctx, x, body, c.Completions, c.CompletionsStream)
+	return s.dispatch(ctx, x, func(x *Exchange, t target) ([]byte, wholeCall, streamCall, error) {
+		c, ok := t.up.(Completer)
+		if !ok {
+			return nil, nil, nil, InvalidRequest("model", "%s is a %s provider, which serves no legacy completions.", t.route.Connection.Name, t.route.Connection.Kind)
+		}
+		body, err := req.rewrite(t.route.UpstreamModel)
+		if err != nil {
+			return nil, nil, nil, InvalidRequest("", "We could not parse the JSON body of your request.")
+		}
+		return body, c.Completions, c.CompletionsStream, nil
+	})
 }

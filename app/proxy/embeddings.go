@@ -58,19 +58,17 @@ func (s *Service) Embeddings(ctx context.Context, k key.Key, in Inbound) (*Excha
 		return nil, x.refuse(refusal)
 	}
 	x.model, x.estimate = req.model, quota.Estimate{PromptTokens: int64(len(in.Body))}
-	up, err := s.prepare(ctx, x)
-	if err != nil {
-		return nil, err
-	}
-	e, ok := up.(Embedder)
-	if !ok {
-		return nil, x.refuse(InvalidRequest("model", "%s is a %s provider, which serves no embeddings.", x.Provider, x.route.Connection.Kind))
-	}
-	body, err := rewriteModel(req.body, req.modelAt, x.UpstreamModel)
-	if err != nil {
-		return nil, x.refuse(InvalidRequest("", "We could not parse the JSON body of your request."))
-	}
-	return s.call(ctx, x, body, e.Embeddings, nil)
+	return s.dispatch(ctx, x, func(x *Exchange, t target) ([]byte, wholeCall, streamCall, error) {
+		e, ok := t.up.(Embedder)
+		if !ok {
+			return nil, nil, nil, InvalidRequest("model", "%s is a %s provider, which serves no embeddings.", t.route.Connection.Name, t.route.Connection.Kind)
+		}
+		body, err := rewriteModel(req.body, req.modelAt, t.route.UpstreamModel)
+		if err != nil {
+			return nil, nil, nil, InvalidRequest("", "We could not parse the JSON body of your request.")
+		}
+		return body, e.Embeddings, nil, nil
+	})
 }
 
 // rewriteModel names the upstream's model in a body, changing nothing else.

@@ -50,10 +50,14 @@ type Exchange struct {
 	counts        anthropicCounts // running usage of a passed-through Messages API stream
 	estimate      quota.Estimate
 	limits        *Limits // x-ratelimit-* figures, when limits apply
+	routing       usage.Routing
 	start         time.Time
 	upstreamStart time.Time
 	done          bool
 }
+
+// Retries is how many times a target was tried again.
+func (x *Exchange) Retries() int { return x.routing.Retries }
 
 // RateLimits are the x-ratelimit-* figures for the answer, or nil.
 func (x *Exchange) RateLimits() *Limits { return x.limits }
@@ -124,7 +128,7 @@ func (x *Exchange) refuse(r *Refusal) error {
 	}
 	x.slot.Submit(x.envelope(usage.RequestRejected{
 		V: 1, RequestID: x.RequestID, KeyID: x.key.ID, TeamID: x.key.TeamID, Endpoint: x.in.Endpoint, Model: x.model,
-		Status: r.Status, Code: r.Code, Reason: r.Message, Metadata: x.in.Metadata,
+		Status: r.Status, Code: r.Code, Reason: r.Message, Metadata: x.in.Metadata, Routing: x.routing,
 	}))
 	return r
 }
@@ -150,7 +154,7 @@ func (x *Exchange) complete(status int, code string) {
 	e := usage.RequestCompleted{
 		V: 1, RequestID: x.RequestID, KeyID: x.key.ID, TeamID: x.key.TeamID, Endpoint: x.in.Endpoint, Model: x.model,
 		Provider: x.Provider, UpstreamModel: x.UpstreamModel, Stream: x.Stream, Status: status, ErrorCode: code,
-		Tokens: x.tokens, DurationMs: ms(end.Sub(x.start)), Metadata: x.in.Metadata,
+		Tokens: x.tokens, DurationMs: ms(end.Sub(x.start)), Metadata: x.in.Metadata, Routing: x.routing,
 	}
 	if x.answered && !x.usageSeen {
 		// The upstream answered (and may bill) but said nothing of usage: a

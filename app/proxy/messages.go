@@ -94,25 +94,24 @@ func (s *Service) Messages(ctx context.Context, k key.Key, in Inbound, toChat To
 		return nil, x.refuse(refusal)
 	}
 	x.model, x.Stream, x.estimate = req.model, req.stream, req.estimate()
-	up, err := s.prepare(ctx, x)
-	if err != nil {
-		return nil, err
-	}
-	body, err := rewriteModel(req.body, req.modelAt, x.UpstreamModel)
-	if err != nil {
-		return nil, x.refuse(InvalidRequest("", "The request body must be one JSON object."))
-	}
-	if mu, ok := up.(MessagesUpstream); ok {
-		x.Native, x.dialect = true, dialectAnthropic
-		return s.call(ctx, x, body, mu.Messages, mu.MessagesStream)
-	}
-	chatBody, err := toChat(body)
-	if err != nil {
-		if r, ok := IsRefusal(err); ok {
-			return nil, x.refuse(r)
+	return s.dispatch(ctx, x, func(x *Exchange, t target) ([]byte, wholeCall, streamCall, error) {
+		body, err := rewriteModel(req.body, req.modelAt, t.route.UpstreamModel)
+		if err != nil {
+			return nil, nil, nil, InvalidRequest("", "The request body must be one JSON object.")
 		}
-		return nil, x.refuse(InvalidRequest("", "The request could not be translated for this model's provider."))
-	}
-	x.wantUsage = true // the usage chunk becomes the answer's message_delta
-	return s.call(ctx, x, chatBody, up.ChatCompletion, up.ChatCompletionStream)
+		if mu, ok := t.up.(MessagesUpstream); ok {
+			x.Native, x.dialect, x.wantUsage = true, dialectAnthropic, false
+			return body, mu.Messages, mu.MessagesStream, nil
+		}
+		chatBody, err := toChat(body)
+		if err != nil {
+			if r, ok := IsRefusal(err); ok {
+				return nil, nil, nil, r
+			}
+			return nil, nil, nil, InvalidRequest("", "The request could not be translated for this model's provider.")
+		}
+		x.Native, x.dialect = false, dialectOpenAI
+		x.wantUsage = true // the usage chunk becomes the answer's message_delta
+		return chatBody, t.up.ChatCompletion, t.up.ChatCompletionStream, nil
+	})
 }

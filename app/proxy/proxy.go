@@ -122,6 +122,8 @@ type UpstreamError struct {
 	Type    string
 	Code    string
 	Message string
+	// RetryAfter is how long the upstream asked to wait (Retry-After), or 0.
+	RetryAfter time.Duration
 }
 
 func (e *UpstreamError) Error() string {

@@ -93,20 +93,18 @@ func (s *Service) Responses(ctx context.Context, k key.Key, in Inbound) (*Exchan
 		return nil, x.refuse(refusal)
 	}
 	x.model, x.Stream, x.estimate = req.model, req.stream, req.estimate()
-	up, err := s.prepare(ctx, x)
-	if err != nil {
-		return nil, err
-	}
-	rs, ok := up.(Responder)
-	if !ok {
-		return nil, x.refuse(InvalidRequest("model", "%s is a %s provider, which does not serve the Responses API.", x.Provider, x.route.Connection.Kind))
-	}
-	body, err := rewriteModel(req.body, req.modelAt, x.UpstreamModel)
-	if err != nil {
-		return nil, x.refuse(InvalidRequest("", "We could not parse the JSON body of your request."))
-	}
-	x.Native, x.dialect = true, dialectResponses
-	return s.call(ctx, x, body, rs.Responses, rs.ResponsesStream)
+	return s.dispatch(ctx, x, func(x *Exchange, t target) ([]byte, wholeCall, streamCall, error) {
+		rs, ok := t.up.(Responder)
+		if !ok {
+			return nil, nil, nil, InvalidRequest("model", "%s is a %s provider, which does not serve the Responses API.", t.route.Connection.Name, t.route.Connection.Kind)
+		}
+		body, err := rewriteModel(req.body, req.modelAt, t.route.UpstreamModel)
+		if err != nil {
+			return nil, nil, nil, InvalidRequest("", "We could not parse the JSON body of your request.")
+		}
+		x.Native, x.dialect = true, dialectResponses
+		return body, rs.Responses, rs.ResponsesStream, nil
+	})
 }
 
 // responsesUsage is the Responses API's usage object.

@@ -36,6 +36,7 @@ type Deps struct {
 	Quotas     Quotas
 	// ModelSource lists a tenant's connections and priced models for GET /v1/models.
 	ModelSource ModelSource
+	Configs     Configs
 	Now         func() time.Time
 	Log         *slog.Logger
 }
@@ -46,7 +47,7 @@ type Service struct{ Deps }
 // NewService wires the request path.
 func NewService(d Deps) *Service {
 	if d.Keys == nil || d.Policy == nil || d.Upstreams == nil || d.Recorder == nil || d.Prices == nil ||
-		d.Governance == nil || d.Quotas == nil || d.ModelSource == nil || d.Now == nil || d.Log == nil {
+		d.Governance == nil || d.Quotas == nil || d.ModelSource == nil || d.Configs == nil || d.Now == nil || d.Log == nil {
 		panic("proxy.NewService: nil dependency")
 	}
 	return &Service{Deps: d}
@@ -58,6 +59,9 @@ type Inbound struct {
 	Body     []byte
 	TraceID  string
 	Metadata map[string]string
+	// Config is x-gatehouse-config: a routing config's name, name@version,
+	// or one inline as JSON; "" for the key's own, if it has one.
+	Config string
 }
 
 // Authenticate finds the key a presented secret belongs to. An unknown
@@ -89,15 +93,13 @@ func (s *Service) ChatCompletions(ctx context.Context, k key.Key, in Inbound) (*
 		return nil, x.refuse(refusal)
 	}
 	x.model, x.Stream, x.wantUsage, x.estimate = req.model, req.stream, req.includeUsage, req.estimate()
-	up, err := s.prepare(ctx, x)
-	if err != nil {
-		return nil, err
-	}
-	body, err := req.rewrite(x.UpstreamModel)
-	if err != nil {
-		return nil, x.refuse(InvalidRequest("", "We could not parse the JSON body of your request."))
-	}
-	return s.call(ctx, x, body, up.ChatCompletion, up.ChatCompletionStream)
+	return s.dispatch(ctx, x, func(x *Exchange, t target) ([]byte, wholeCall, streamCall, error) {
+		body, err := req.rewrite(t.route.UpstreamModel)
+		if err != nil {
+			return nil, nil, nil, InvalidRequest("", "We could not parse the JSON body of your request.")
+		}
+		return body, t.up.ChatCompletion, t.up.ChatCompletionStream, nil
+	})
 }
 
 // begin takes room for the request's event and checks that its key may be

@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse/gatehouse/domain/pricing"
 	"github.com/gatehouse/gatehouse/domain/provider"
 	"github.com/gatehouse/gatehouse/domain/quota"
+	"github.com/gatehouse/gatehouse/domain/routing"
 )
 
 type keysFunc func(key.SecretHash) (key.Key, bool)
@@ -78,6 +79,12 @@ type models struct{ conn provider.Connection }
 func (m models) Providers(string) []provider.Connection   { return []provider.Connection{m.conn} }
 func (m models) TenantPrices(string) []pricing.ModelPrice { return nil }
 
+type noConfigs struct{}
+
+func (noConfigs) RoutingConfig(string, string, int) (routing.Published, error) {
+	return routing.Published{}, routing.ErrNotFound
+}
+
 type noBook struct{}
 
 func (noBook) TenantPrice(string, string) (pricing.Price, bool) { return pricing.Price{}, false }
@@ -122,6 +129,7 @@ func newFixture(tb testing.TB) *fixture {
 		Governance:  f.gov,
 		Quotas:      f.quotas,
 		ModelSource: models{conn},
+		Configs:     noConfigs{},
 		Now:         time.Now,
 		Log:         slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})

@@ -34,6 +34,7 @@ type RequestRow struct {
 	DurationMs    float64
 	TraceID       string
 	Metadata      map[string]string
+	Routing       usage.Routing
 }
 
 // RequestFilter narrows the request log.

@@ -207,7 +207,7 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 	svc := proxy.NewService(proxy.Deps{
 		Keys: g.directory, Policy: proxy.NewDirectoryPolicy(g.directory), Upstreams: providers.NewRegistry(repos, v, now),
 		Recorder: recorder{g.writer}, Prices: proxy.NewPriceList(g.directory, catalogue),
-		Governance: g.directory, Quotas: g.quotas, ModelSource: g.directory, Now: now, Log: log,
+		Governance: g.directory, Quotas: g.quotas, ModelSource: g.directory, Configs: g.directory, Now: now, Log: log,
 	})
 	g.quotas.OnPosted(svc.Posted)
 

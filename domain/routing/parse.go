@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -340,6 +341,9 @@ func parseBreaker(v any, path string) (*Breaker, error) {
 // override them.
 var reservedParams = []string{"messages", "input", "prompt", "stream", "stream_options"}
 
+// paramPattern is the shape of a request parameter's name.
+var paramPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+
 func overrides(v any, path string) (map[string]any, error) {
 	m, ok := v.(map[string]any)
 	if !ok {
@@ -348,6 +352,9 @@ func overrides(v any, path string) (map[string]any, error) {
 	for _, k := range sortedKeys(m) {
 		if slices.Contains(reservedParams, k) {
 			return nil, fieldError(join(path, k), "cannot be overridden by a config")
+		}
+		if !paramPattern.MatchString(k) {
+			return nil, fieldError(path, "%q is not a request parameter's name", k)
 		}
 	}
 	if v, ok := m["model"]; ok {

@@ -95,6 +95,7 @@ func TestParse_RefusesNamingTheFieldByItsPath(t *testing.T) {
 		"duplicate names":         {`{"strategy": {"mode": "fallback"}, "targets": [{"name": "x", "provider": "a"}, {"name": "x", "provider": "b"}]}`, "targets[1].name"},
 		"bad target name":         {fb(`{"name": "a b", "provider": "b"}`), "targets[1].name"},
 		"override messages":       {fb(`{"provider": "b", "override_params": {"messages": []}}`), "targets[1].override_params.messages"},
+		"override odd name":       {fb(`{"provider": "b", "override_params": {"a\"b": 1}}`), "targets[1].override_params"},
 		"override model number":   {fb(`{"provider": "b", "override_params": {"model": 4}}`), "targets[1].override_params.model"},
 		"too many retries":        {fb(`{"provider": "b", "retry": {"attempts": 11}}`), "targets[1].retry.attempts"},
 		"retry without attempts":  {fb(`{"provider": "b", "retry": {}}`), "targets[1].retry.attempts"},

@@ -46,6 +46,7 @@ type RequestCompleted struct {
 	DurationMs     float64           `json:"duration_ms"`
 	UpstreamMs     float64           `json:"upstream_ms"`
 	Metadata       map[string]string `json:"metadata,omitempty"`
+	Routing
 }
 
 func (RequestCompleted) EventType() string { return "request.completed" }
@@ -66,6 +67,28 @@ type RequestRejected struct {
 	Code      string            `json:"code"`
 	Reason    string            `json:"reason"`
 	Metadata  map[string]string `json:"metadata,omitempty"`
+	Routing
+}
+
+// Routing is how a request routed by a config went: the config and its
+// version, the target that answered, and every attempt made, in order.
+type Routing struct {
+	Config        string    `json:"config,omitempty"` // "inline" for a config sent with the request
+	ConfigVersion int       `json:"config_version,omitempty"`
+	Target        string    `json:"target,omitempty"`
+	Retries       int       `json:"retries,omitempty"`
+	Attempts      []Attempt `json:"attempts,omitempty"`
+}
+
+// Attempt is one call to one target.
+type Attempt struct {
+	Target    string  `json:"target"`
+	Provider  string  `json:"provider"`
+	Model     string  `json:"model"`
+	Status    int     `json:"status"` // 0: no answer (a connection error, a timeout)
+	Error     string  `json:"error,omitempty"`
+	LatencyMs float64 `json:"latency_ms"`
+	Retry     bool    `json:"retry"` // a retry of the target before it
 }
 
 func (RequestRejected) EventType() string { return "request.rejected" }

@@ -95,6 +95,7 @@ type RequestLog struct {
 	DurationMs       float64
 	TraceID          string
 	Metadata         []byte
+	Routing          []byte
 }
 
 type SpendHourly struct {

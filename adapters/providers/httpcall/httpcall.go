@@ -12,7 +12,9 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gatehouse/gatehouse/app/proxy"
 )
@@ -104,7 +106,7 @@ func (c Caller) scrub(err error) error {
 
 func (c Caller) upstreamError(resp *http.Response) error {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	ue := &proxy.UpstreamError{Status: resp.StatusCode}
+	ue := &proxy.UpstreamError{Status: resp.StatusCode, RetryAfter: RetryAfter(resp.Header, time.Now())}
 	if msg, typ, code, ok := c.parse(b); ok && msg != "" {
 		ue.Message, ue.Type, ue.Code = msg, typ, code
 	} else {
@@ -146,4 +148,30 @@ func (r redactingStream) Next() ([]byte, error) {
 		ue.Message = r.c.Redact(ue.Message)
 	}
 	return b, err
+}
+
+// maxRetryAfter bounds a wait an upstream asks for.
+const maxRetryAfter = time.Hour
+
+// RetryAfter reads how long an upstream asks to wait before trying again:
+// retry-after-ms (OpenAI's, Azure's), else Retry-After in seconds or as an
+// HTTP date; 0 when it says nothing usable.
+func RetryAfter(h http.Header, now time.Time) time.Duration {
+	if ms, err := strconv.ParseFloat(h.Get("retry-after-ms"), 64); err == nil && ms > 0 {
+		return min(time.Duration(ms*float64(time.Millisecond)), maxRetryAfter)
+	}
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.ParseFloat(v, 64); err == nil {
+		if s <= 0 {
+			return 0
+		}
+		return min(time.Duration(s*float64(time.Second)), maxRetryAfter)
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return min(t.Sub(now), maxRetryAfter)
+	}
+	return 0
 }

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/adapters/providers/httpcall"
 	"github.com/gatehouse/gatehouse/app/proxy"
@@ -63,5 +64,25 @@ func TestRedactStream_ScrubsTheErrorAStreamEndsWith(t *testing.T) {
 	var ue *proxy.UpstreamError
 	if !errors.As(err, &ue) || ue.Message != "bad key [redacted]" {
 		t.Fatalf("got %v", err)
+	}
+}
+
+func TestRetryAfter_ReadsMillisecondsSecondsAndDates(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	for h, want := range map[[2]string]time.Duration{
+		{"retry-after-ms", "1500"}:                       1500 * time.Millisecond,
+		{"Retry-After", "2"}:                             2 * time.Second,
+		{"Retry-After", "0.5"}:                           500 * time.Millisecond,
+		{"Retry-After", "Wed, 25 Nov 2026 12:00:30 GMT"}: 30 * time.Second,
+		{"Retry-After", "Wed, 25 Nov 2026 11:00:00 GMT"}: 0,
+		{"Retry-After", "soon"}:                          0,
+		{"Retry-After", "-3"}:                            0,
+		{"Retry-After", "99999999"}:                      time.Hour,
+	} {
+		hdr := http.Header{}
+		hdr.Set(h[0], h[1])
+		if got := httpcall.RetryAfter(hdr, now); got != want {
+			t.Errorf("%s: %s = %v, want %v", h[0], h[1], got, want)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/app/proxy"
 	"github.com/gatehouse/gatehouse/app/query"
+	"github.com/gatehouse/gatehouse/domain/usage"
 )
 
 // requests serves the request log.
@@ -40,6 +41,13 @@ type requestJSON struct {
 	DurationMs       float64           `json:"duration_ms"`
 	TraceID          string            `json:"trace_id"`
 	Metadata         map[string]string `json:"metadata"`
+	// Routing: for a request routed by a config, the config and version,
+	// the target that answered, the retries and every attempt.
+	Config        string          `json:"config,omitempty"`
+	ConfigVersion int             `json:"config_version,omitempty"`
+	Target        string          `json:"target,omitempty"`
+	Retries       int             `json:"retries"`
+	Attempts      []usage.Attempt `json:"attempts,omitempty"`
 }
 
 func (r *requests) register(g *echo.Group) {
@@ -125,7 +133,9 @@ func (r *requests) list(c echo.Context) error {
 		out[i] = requestJSON{RequestID: q.RequestID.String(), OccurredAt: q.OccurredAt, Outcome: q.Outcome, KeyID: q.KeyID.String(), TeamID: q.TeamID,
 			Endpoint: q.Endpoint, Model: q.Model, Provider: q.Provider, UpstreamModel: q.UpstreamModel, Stream: q.Stream, Status: q.Status,
 			Code: q.Code, Reason: q.Reason, PromptTokens: q.Tokens.Prompt, CompletionTokens: q.Tokens.Completion, CachedTokens: q.Tokens.CachedPrompt,
-			CostUSD: q.Cost.USD(), CostMicros: int64(q.Cost), Priced: q.Priced, DurationMs: q.DurationMs, TraceID: q.TraceID, Metadata: md}
+			CostUSD: q.Cost.USD(), CostMicros: int64(q.Cost), Priced: q.Priced, DurationMs: q.DurationMs, TraceID: q.TraceID, Metadata: md,
+			Config: q.Routing.Config, ConfigVersion: q.Routing.ConfigVersion, Target: q.Routing.Target, Retries: q.Routing.Retries,
+			Attempts: q.Routing.Attempts}
 	}
 	return c.JSON(http.StatusOK, map[string]any{"requests": out, "next_cursor": encodeCursor(page.Next)})
 }

@@ -100,7 +100,8 @@ func (h *Messages) messages(c echo.Context) error {
 		return h.writeError(c, err)
 	}
 	ctx := req.Context()
-	x, err := h.svc.Messages(proxy.WithPassThroughHeaders(ctx, beta), k, proxy.Inbound{Endpoint: "/v1/messages", Body: b, TraceID: middleware.TraceID(c), Metadata: md}, h.dialect.ToChat)
+	x, err := h.svc.Messages(proxy.WithPassThroughHeaders(ctx, beta), k, proxy.Inbound{Endpoint: "/v1/messages", Body: b, TraceID: middleware.TraceID(c), Metadata: md,
+		Config: req.Header.Get("x-gatehouse-config")}, h.dialect.ToChat)
 	if err != nil {
 		return h.writeError(c, err)
 	}

@@ -67,7 +67,8 @@ func (h *Chat) serve(c echo.Context, endpoint string, run start, named bool) err
 		return writeError(c, err, h.log)
 	}
 	ctx := req.Context()
-	x, err := run(ctx, k, proxy.Inbound{Endpoint: endpoint, Body: b, TraceID: middleware.TraceID(c), Metadata: md})
+	x, err := run(ctx, k, proxy.Inbound{Endpoint: endpoint, Body: b, TraceID: middleware.TraceID(c), Metadata: md,
+		Config: req.Header.Get("x-gatehouse-config")})
 	if err != nil {
 		return writeError(c, err, h.log)
 	}

@@ -81,7 +81,7 @@ func SetGatewayHeaders(h http.Header, x *proxy.Exchange) {
 	h.Set("x-gatehouse-request-id", x.RequestID.String())
 	h.Set("x-gatehouse-provider", x.Provider)
 	h.Set("x-gatehouse-model", x.UpstreamModel)
-	h.Set("x-gatehouse-retries", "0")
+	h.Set("x-gatehouse-retries", strconv.Itoa(x.Retries()))
 	if l := x.RateLimits(); l != nil {
 		SetLimitHeaders(h, l)
 	}

@@ -1,0 +1,423 @@
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"sort"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse/gatehouse/app/proxy/jsontop"
+	"github.com/gatehouse/gatehouse/domain/routing"
+	"github.com/gatehouse/gatehouse/domain/usage"
+)
+
+// Backoff bounds: retries wait a random time up to base·2^n, at most cap
+// (exponential backoff with full jitter), unless the upstream said how long.
+const (
+	backoffBase = 250 * time.Millisecond
+	backoffCap  = 8 * time.Second
+)
+
+// planned is an attempt with the route it resolves to.
+type planned struct {
+	routing.Attempt
+	route  Route
+	priced bool
+}
+
+// runConfig runs a request through a routing config: it plans the
+// attempts, admits the request at the dearest of them, then tries them in
+// order (each retried as its settings say) until one answers, recording
+// each try.
+func (s *Service) runConfig(ctx context.Context, x *Exchange, cfg routing.Published, send sender) (*Exchange, error) {
+	x.routing.Config, x.routing.ConfigVersion = cfg.Name, cfg.Version
+	plan, err := cfg.Config.Plan(routing.Request{Model: x.model, Lookup: x.lookup}, rand.Float64, s.breakerOpen(x))
+	if err != nil {
+		return nil, x.refuse(InvalidRequest("x-gatehouse-config", "%v", err))
+	}
+	if len(plan.Attempts) == 0 {
+		return nil, x.refuse(refuse(http.StatusServiceUnavailable, "upstream_error", "upstream_error", "",
+			"Every target of the routing config %q is unavailable: their circuits are open after repeated failures.", cfg.Name))
+	}
+	var targets []planned
+	var refusal *Refusal
+	for _, a := range plan.Attempts {
+		route, err := s.Policy.Decide(ctx, Call{Key: x.key, Endpoint: x.in.Endpoint, Model: a.Provider + "/" + a.Model, Metadata: x.in.Metadata})
+		if err != nil {
+			if r, ok := IsRefusal(err); ok {
+				refusal = cmpRefusal(refusal, r)
+				continue
+			}
+			x.slot.Release()
+			x.done = true
+			return nil, err
+		}
+		targets = append(targets, planned{Attempt: a, route: route})
+	}
+	if len(targets) == 0 {
+		return nil, x.refuse(refusal)
+	}
+	s.admitWorstCase(x, targets)
+	if err := s.admit(ctx, x); err != nil {
+		return nil, err
+	}
+	var deadline time.Time
+	if t := cfg.Config.Root.RequestTimeout; t != nil {
+		deadline = x.start.Add(*t)
+	}
+	var last error
+	for i, t := range targets {
+		x.route, x.Provider, x.UpstreamModel = t.route, t.route.Connection.Name, t.route.UpstreamModel
+		status, err := s.attempt(ctx, x, t, send, deadline)
+		if err == nil {
+			x.routing.Target = t.Target
+			x.price, x.priced = s.Prices.Price(t.route.Connection, t.route.UpstreamModel)
+			return x, nil
+		}
+		if ctx.Err() != nil {
+			return nil, x.clientGone()
+		}
+		if r, ok := IsRefusal(err); ok {
+			return nil, x.refuse(r)
+		}
+		last = err
+		if i == len(targets)-1 || !fallsBack(status, t.FallbackOn) || pastDeadline(deadline, s.Now()) {
+			break
+		}
+	}
+	return nil, x.fail(last)
+}
+
+// cmpRefusal keeps the refusal that explains most: not allowed over not found.
+func cmpRefusal(cur, r *Refusal) *Refusal {
+	if cur == nil || (cur.Status == http.StatusNotFound && r.Status != http.StatusNotFound) {
+		return r
+	}
+	return cur
+}
+
+// admitWorstCase prices the admission at the dearest target for the
+// request's worst case (a target with no price makes the request unpriced:
+// a hard budget cannot be checked against it), and raises the output bound
+// to the largest a target's override sets.
+func (s *Service) admitWorstCase(x *Exchange, targets []planned) {
+	for _, t := range targets {
+		for _, k := range []string{"max_tokens", "max_completion_tokens", "max_output_tokens"} {
+			if n, ok := t.Override[k].(json.Number); ok {
+				if v, err := n.Int64(); err == nil && v > x.estimate.MaxOutput {
+					x.estimate.MaxOutput = v
+				}
+			}
+		}
+	}
+	worst := usage.Tokens{Prompt: x.estimate.PromptTokens, Completion: x.estimate.MaxOutput}
+	x.priced = true
+	for i, t := range targets {
+		p, ok := s.Prices.Price(t.route.Connection, t.route.UpstreamModel)
+		targets[i].priced = ok
+		if !ok {
+			x.priced = false
+			continue
+		}
+		if p.Cost(worst) >= x.price.Cost(worst) {
+			x.price = p
+		}
+	}
+}
+
+// attempt sends the request to one target, retrying as its settings say.
+// status is the last answer's status (0 when none came).
+func (s *Service) attempt(ctx context.Context, x *Exchange, t planned, send sender, deadline time.Time) (status int, err error) {
+	up, err := s.Upstreams.For(ctx, t.route.Connection)
+	if err != nil {
+		s.Log.Error("provider connection unusable", "provider", t.route.Connection.Name, "tenant", x.key.TenantID, "err", err)
+		err = &UpstreamError{Message: "the provider connection cannot be used"}
+		x.record(t, 0, err, 0, false)
+		return 0, err
+	}
+	body, whole, stream, err := send(x, target{route: t.route, up: up})
+	if err != nil {
+		return 0, asRefusal(err)
+	}
+	if body, err = withOverridesErr(body, t.Override); err != nil {
+		return 0, err
+	}
+	for try := 0; ; try++ {
+		start := s.Now()
+		err = s.try(ctx, x, t.Attempt, body, whole, stream, deadline)
+		status = statusOf(err)
+		x.record(t, status, err, s.Now().Sub(start), try > 0)
+		if err == nil || ctx.Err() != nil || try >= t.Retry.Attempts || !retries(status, t.Retry.OnStatusCodes) {
+			return status, err
+		}
+		wait := backoff(try)
+		var ue *UpstreamError
+		if t.Retry.UseRetryAfter && errors.As(err, &ue) && ue.RetryAfter > 0 {
+			wait = ue.RetryAfter
+		}
+		if !deadline.IsZero() {
+			left := deadline.Sub(s.Now())
+			if left <= 0 {
+				return status, err
+			}
+			wait = min(wait, left)
+		}
+		if !sleep(ctx, wait) {
+			return status, ctx.Err()
+		}
+		x.routing.Retries++
+	}
+}
+
+func withOverridesErr(body []byte, override map[string]any) ([]byte, error) {
+	out, r := withOverrides(body, override)
+	if r != nil {
+		return nil, r
+	}
+	return out, nil
+}
+
+// record notes one try of a target.
+func (x *Exchange) record(t planned, status int, err error, took time.Duration, retry bool) {
+	a := usage.Attempt{Target: t.Target, Provider: t.route.Connection.Name, Model: t.route.UpstreamModel, Status: status,
+		LatencyMs: ms(took), Retry: retry}
+	if err != nil {
+		a.Error = err.Error()
+		var ue *UpstreamError
+		if errors.As(err, &ue) {
+			a.Error = ue.Message
+		}
+	} else if status == 0 {
+		a.Status = http.StatusOK
+	}
+	x.routing.Attempts = append(x.routing.Attempts, a)
+}
+
+// try makes one call within the attempt's timeouts. A stream counts as
+// answered once its first chunk came (or it ended cleanly at once): a
+// failure before that is the attempt's, and the next target may be tried.
+func (s *Service) try(ctx context.Context, x *Exchange, a routing.Attempt, body []byte, whole wholeCall, stream streamCall,
+	deadline time.Time) error {
+	tctx, cancel := context.WithCancel(ctx)
+	if a.RequestTimeout > 0 {
+		tctx, cancel = context.WithTimeout(ctx, a.RequestTimeout)
+	}
+	if !deadline.IsZero() {
+		inner := cancel
+		var c2 context.CancelFunc
+		tctx, c2 = context.WithDeadline(tctx, deadline)
+		cancel = func() { c2(); inner() }
+	}
+	x.upstreamStart = s.Now()
+	timedOut := func(err error) error {
+		if err != nil && ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded) {
+			return &UpstreamError{Message: "the upstream did not answer within the request timeout"}
+		}
+		return err
+	}
+	if !x.Stream {
+		resp, err := whole(tctx, body)
+		cancel()
+		if err != nil {
+			return timedOut(err)
+		}
+		x.Status, x.Header, x.Body = resp.Status, resp.Header, resp.Body
+		if t, found, _ := x.dialect.usageOf(resp.Body); found {
+			x.tokens, x.usageSeen = t, true
+		}
+		return nil
+	}
+	// The first-token timeout runs from the call: an upstream slow to
+	// answer at all is as late as one slow to send its first chunk.
+	var firstTimedOut atomic.Bool
+	var timer *time.Timer
+	if a.FirstTokenTimeout > 0 {
+		timer = time.AfterFunc(a.FirstTokenTimeout, func() { firstTimedOut.Store(true); cancel() })
+	}
+	noFirst := func(err error) error {
+		cancel()
+		if firstTimedOut.Load() && ctx.Err() == nil {
+			return &UpstreamError{Message: "the upstream sent nothing within the first-token timeout"}
+		}
+		return timedOut(err)
+	}
+	cs, err := stream(tctx, body)
+	if err != nil {
+		if timer != nil {
+			timer.Stop()
+		}
+		return noFirst(err)
+	}
+	first, err := cs.Next()
+	if timer != nil && !timer.Stop() && err == nil {
+		err = context.DeadlineExceeded // it fired as the chunk came: the call is cancelled all the same
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		cs.Close()
+		return noFirst(err)
+	}
+	x.chunks = &attemptStream{first: first, firstErr: err, inner: cs, ctx: tctx, cancel: cancel, idle: a.IdleTimeout}
+	x.Status = http.StatusOK
+	return nil
+}
+
+// attemptStream is a stream whose first chunk was read ahead; it enforces
+// the idle timeout between chunks and ends the call when closed.
+type attemptStream struct {
+	first    []byte
+	firstErr error
+	inner    ChunkStream
+	ctx      context.Context
+	cancel   context.CancelFunc
+	idle     time.Duration
+	started  bool
+}
+
+func (a *attemptStream) Next() ([]byte, error) {
+	if !a.started {
+		a.started = true
+		if a.firstErr != nil {
+			return nil, a.firstErr
+		}
+		return a.first, nil
+	}
+	var idled atomic.Bool
+	var timer *time.Timer
+	if a.idle > 0 {
+		timer = time.AfterFunc(a.idle, func() { idled.Store(true); a.cancel() })
+	}
+	b, err := a.inner.Next()
+	if timer != nil {
+		timer.Stop()
+	}
+	switch {
+	case err == nil || errors.Is(err, io.EOF):
+	case idled.Load():
+		err = &UpstreamError{Message: "the upstream stream went quiet for longer than the idle timeout"}
+	case errors.Is(a.ctx.Err(), context.DeadlineExceeded):
+		err = &UpstreamError{Message: "the upstream stream ran past the request timeout"}
+	}
+	return b, err
+}
+
+func (a *attemptStream) Close() error {
+	err := a.inner.Close()
+	a.cancel()
+	return err
+}
+
+// statusOf is the upstream's status in an error, 0 for no answer, 200 for none.
+func statusOf(err error) int {
+	if err == nil {
+		return http.StatusOK
+	}
+	var ue *UpstreamError
+	if errors.As(err, &ue) {
+		return ue.Status
+	}
+	return 0
+}
+
+// retries says whether a try that ended with status is tried again:
+// a connection error or timeout always, a status when it is listed.
+func retries(status int, on []int) bool {
+	return status == 0 || slices.Contains(on, status)
+}
+
+// fallsBack says whether a failed target gives way to the next.
+func fallsBack(status int, on []int) bool {
+	return on != nil && (status == 0 || slices.Contains(on, status))
+}
+
+func pastDeadline(deadline, now time.Time) bool { return !deadline.IsZero() && !now.Before(deadline) }
+
+// backoff is the n-th retry's wait: full jitter over an exponential bound.
+func backoff(n int) time.Duration {
+	bound := backoffCap
+	if n < 6 {
+		bound = min(backoffBase<<n, backoffCap)
+	}
+	return time.Duration(rand.Int64N(int64(bound) + 1))
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// lookup finds a request's fields for a config's conditions:
+// metadata.<key> from x-gatehouse-metadata, params.<name> from the body.
+func (x *Exchange) lookup(field string) (any, bool) {
+	if k, ok := cutPrefix(field, "metadata."); ok {
+		v, found := x.in.Metadata[k]
+		return v, found
+	}
+	name, ok := cutPrefix(field, "params.")
+	if !ok {
+		return nil, false
+	}
+	raw, found, err := jsontop.Get(x.in.Body, name)
+	if err != nil || !found {
+		return nil, false
+	}
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return nil, false
+	}
+	switch v.(type) {
+	case string, float64, bool:
+		return v, true
+	}
+	return nil, false
+}
+
+func cutPrefix(s, prefix string) (string, bool) {
+	if len(s) > len(prefix) && s[:len(prefix)] == prefix {
+		return s[len(prefix):], true
+	}
+	return "", false
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func jsonValue(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("not JSON: %w", err)
+	}
+	return b, nil
+}
+
+// breakerOpen is the circuit breakers' view for a plan; none are kept yet
+// when the service has no breakers.
+func (s *Service) breakerOpen(*Exchange) routing.Open { return nil }
+
+// clientGone records a request whose client left while it was routed.
+func (x *Exchange) clientGone() error {
+	x.answered = false
+	x.complete(statusClientClosed, "client_closed_request")
+	return ErrClientGone
+}

@@ -1,0 +1,121 @@
+package test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// flakyUpstream is an OpenAI-compatible upstream that fails on demand, by
+// the model asked for, so that each target of a routing config can be
+// told how to behave:
+//
+//	ok-<x>              answers "from ok-<x>"
+//	status-<code>       answers <code> (with Retry-After: 1 for 429)
+//	flaky-<n>-<code>    answers <code> n times, then like ok
+//	slow-<ms>           answers after <ms> milliseconds
+//	cut-<n>             streams n chunks, then the connection ends
+//	silent-<ms>         streams one chunk, then nothing for <ms>
+//
+// It counts the calls per model.
+type flakyUpstream struct {
+	*httptest.Server
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func newFlakyUpstream(t *testing.T) *flakyUpstream {
+	f := &flakyUpstream{calls: map[string]int{}}
+	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.Close)
+	return f
+}
+
+func (f *flakyUpstream) count(model string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[model]
+}
+
+func (f *flakyUpstream) serve(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	var body struct {
+		Model     string `json:"model"`
+		Stream    bool   `json:"stream"`
+		MaxTokens *int   `json:"max_tokens"`
+	}
+	json.Unmarshal(b, &body)
+	f.mu.Lock()
+	f.calls[body.Model]++
+	n := f.calls[body.Model]
+	f.mu.Unlock()
+	kind, arg, _ := strings.Cut(body.Model, "-")
+	fail := func(code int) {
+		if code == 429 {
+			w.Header().Set("Retry-After", "1")
+		}
+		w.WriteHeader(code)
+		fmt.Fprintf(w, `{"error":{"message":"failing with %d on purpose","type":"server_error","code":null}}`, code)
+	}
+	switch kind {
+	case "status":
+		code, _ := strconv.Atoi(arg)
+		fail(code)
+		return
+	case "flaky":
+		times, code, _ := strings.Cut(arg, "-")
+		k, _ := strconv.Atoi(times)
+		c, _ := strconv.Atoi(code)
+		if n <= k {
+			fail(c)
+			return
+		}
+	case "slow":
+		ms, _ := strconv.Atoi(arg)
+		select {
+		case <-time.After(time.Duration(ms) * time.Millisecond):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	text := "from " + body.Model
+	if !body.Stream {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"id":"c","object":"chat.completion","created":1,"model":%q,"choices":[{"index":0,"message":{"role":"assistant","content":%q},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":3,"total_tokens":8}}`, body.Model, text)
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	chunk := func(content string) {
+		fmt.Fprintf(w, "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":%q,\"choices\":[{\"index\":0,\"delta\":{\"content\":%q},\"finish_reason\":null}]}\n\n", body.Model, content)
+		w.(http.Flusher).Flush()
+	}
+	words := strings.Fields(text)
+	switch kind {
+	case "cut":
+		k, _ := strconv.Atoi(arg)
+		for i := 0; i < k; i++ {
+			chunk(fmt.Sprint("w", i, " "))
+		}
+		return // the connection ends mid-answer
+	case "silent":
+		ms, _ := strconv.Atoi(arg)
+		chunk(words[0] + " ")
+		select {
+		case <-time.After(time.Duration(ms) * time.Millisecond):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	for _, word := range words {
+		chunk(word + " ")
+	}
+	fmt.Fprintf(w, "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":%q,\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n", body.Model)
+	fmt.Fprintf(w, "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":%q,\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":3,\"total_tokens\":8}}\n\ndata: [DONE]\n\n", body.Model)
+}
