@@ -27,6 +27,7 @@ var adminRoutes = []routeCase{
 	{"PATCH", "/admin/v1/tenants/{tenant}/teams/{team}", "write", func(n int) any { return map[string]string{"name": fmt.Sprint("renamed-", n)} }},
 	{"POST", "/admin/v1/tenants/{tenant}/providers", "write", func(n int) any { return map[string]string{"name": fmt.Sprint("p", n), "kind": "echo"} }},
 	{"GET", "/admin/v1/tenants/{tenant}/providers", "read", nil},
+	{"GET", "/admin/v1/tenants/{tenant}/providers/{name}/health", "read", nil},
 	{"POST", "/admin/v1/tenants/{tenant}/providers/{name}/rotate", "write", func(n int) any { return map[string]string{"api_key": fmt.Sprint("sk-new-", n)} }},
 	{"POST", "/admin/v1/tenants/{tenant}/keys", "write", func(int) any { return map[string]string{"name": "k"} }},
 	{"GET", "/admin/v1/tenants/{tenant}/keys", "read", nil},

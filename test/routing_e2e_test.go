@@ -371,3 +371,55 @@ func TestE2E_TheConfigComesFromTheHeaderOrElseTheKey(t *testing.T) {
 		return nil
 	})
 }
+
+func TestE2E_CircuitBreakerSkipsAFailingTargetAndATrialClosesIt(t *testing.T) {
+	sc := newRoutingScenario(t)
+	breaker := map[string]any{"circuit_breaker": map[string]any{"failure_threshold": 2, "cooldown_seconds": 1}}
+	sc.publish("cb", strategy("fallback", target("a", "flaky-2-503", breaker), target("b", "ok-b")))
+	sc.publish("only", target("a", "flaky-2-503", breaker))
+	for i := 0; i < 3; i++ {
+		if text, _, err := sc.ask("cb"); err != nil || text != "from ok-b" {
+			t.Fatalf("request %d: %q %v", i, text, err)
+		}
+	}
+	if n := sc.up.count("flaky-2-503"); n != 2 {
+		t.Fatalf("the failing target was called %d times, want 2 (then skipped)", n)
+	}
+	type health struct {
+		Provider struct{ Name string }
+		Circuits []struct {
+			Model               string
+			State               string
+			ConsecutiveFailures int        `json:"consecutive_failures"`
+			RetryAt             *time.Time `json:"retry_at"`
+		}
+	}
+	var h health
+	sc.s.mustAdmin(200, "GET", "/admin/v1/tenants/acme/providers/a/health", sc.admin, nil, &h)
+	if h.Provider.Name != "a" || len(h.Circuits) != 1 || h.Circuits[0].State != "open" || h.Circuits[0].ConsecutiveFailures != 2 || h.Circuits[0].RetryAt == nil {
+		t.Fatalf("health %+v", h)
+	}
+	// Every target open: 503 at once, nobody called.
+	_, _, err := sc.ask("only")
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 503 || apiErr.Code != "upstream_error" || sc.up.count("flaky-2-503") != 2 {
+		t.Fatalf("all open: %v, %d calls", err, sc.up.count("flaky-2-503"))
+	}
+	// After the cooldown one trial goes through; it succeeds and closes the circuit.
+	time.Sleep(1100 * time.Millisecond)
+	if text, _, err := sc.ask("only"); err != nil || text != "from flaky-2-503" {
+		t.Fatalf("the trial: %q %v", text, err)
+	}
+	sc.s.mustAdmin(200, "GET", "/admin/v1/tenants/acme/providers/a/health", sc.admin, nil, &h)
+	if h.Circuits[0].State != "closed" || h.Circuits[0].ConsecutiveFailures != 0 {
+		t.Fatalf("after the trial %+v", h)
+	}
+	sc.s.mustAdmin(404, "GET", "/admin/v1/tenants/acme/providers/ghost/health", sc.admin, nil, nil)
+	rows := sc.rows(t, 5)
+	if skipped := rows[2]; len(skipped.Attempts) != 1 || skipped.Attempts[0].Provider != "b" {
+		t.Fatalf("an open circuit's target was attempted: %+v", skipped)
+	}
+	if refused := rows[1]; refused.Status != 503 || refused.Code != "upstream_error" {
+		t.Fatalf("all open was recorded as %+v", refused)
+	}
+}

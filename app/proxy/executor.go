@@ -149,10 +149,21 @@ func (s *Service) attempt(ctx context.Context, x *Exchange, t planned, send send
 	if body, err = withOverridesErr(body, t.Override); err != nil {
 		return 0, err
 	}
+	tenant, name, model := x.key.TenantID, t.route.Connection.Name, t.route.UpstreamModel
 	for try := 0; ; try++ {
 		start := s.Now()
+		if !s.breakers.Allow(tenant, t.Attempt, name, model, start) {
+			err = &UpstreamError{Message: "skipped: the target's circuit is open"}
+			x.record(t, 0, err, 0, try > 0)
+			return 0, err
+		}
 		err = s.try(ctx, x, t.Attempt, body, whole, stream, deadline)
 		status = statusOf(err)
+		if ctx.Err() == nil {
+			s.breakers.Report(tenant, t.Attempt, name, model, status, s.Now())
+		} else {
+			s.breakers.Abandon(tenant, t.Attempt, name, model)
+		}
 		x.record(t, status, err, s.Now().Sub(start), try > 0)
 		if err == nil || ctx.Err() != nil || try >= t.Retry.Attempts || !retries(status, t.Retry.OnStatusCodes) {
 			return status, err
@@ -411,9 +422,10 @@ func jsonValue(v any) ([]byte, error) {
 	return b, nil
 }
 
-// breakerOpen is the circuit breakers' view for a plan; none are kept yet
-// when the service has no breakers.
-func (s *Service) breakerOpen(*Exchange) routing.Open { return nil }
+// breakerOpen is the circuit breakers' view for a plan.
+func (s *Service) breakerOpen(x *Exchange) routing.Open {
+	return s.breakers.Open(x.key.TenantID, s.Now())
+}
 
 // clientGone records a request whose client left while it was routed.
 func (x *Exchange) clientGone() error {

@@ -42,7 +42,10 @@ type Deps struct {
 }
 
 // Service runs requests through the gateway.
-type Service struct{ Deps }
+type Service struct {
+	Deps
+	breakers *Breakers
+}
 
 // NewService wires the request path.
 func NewService(d Deps) *Service {
@@ -50,8 +53,11 @@ func NewService(d Deps) *Service {
 		d.Governance == nil || d.Quotas == nil || d.ModelSource == nil || d.Configs == nil || d.Now == nil || d.Log == nil {
 		panic("proxy.NewService: nil dependency")
 	}
-	return &Service{Deps: d}
+	return &Service{Deps: d, breakers: NewBreakers()}
 }
+
+// Breakers are the service's circuit breakers.
+func (s *Service) Breakers() *Breakers { return s.breakers }
 
 // Inbound is a request as the port received it, once its key is known.
 type Inbound struct {

@@ -226,6 +226,7 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 	inbound := anthropicwire.Inbound{}
 	anthropic.NewMessages(svc, anthropic.Dialect{ToChat: inbound.ToChat, FromChat: inbound.FromChat,
 		NewStream: func() anthropic.EventStream { return inbound.NewStream() }}, log).Register(e)
+	uc.ProviderHealth = app.Logged(query.NewProviderHealthHandler(g.directory, svc.Breakers(), now), log)
 	admin.NewServer(verifier, uc, log).Register(e)
 	g.handler = e
 	return g, nil

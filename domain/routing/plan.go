@@ -45,9 +45,9 @@ type Plan struct {
 	Skipped  []Attempt
 }
 
-// Open says whether the circuit of a provider connection and model is
-// open now.
-type Open func(provider, model string) bool
+// Open says whether an attempt's circuit (its provider connection and
+// model's, under its breaker setting) is open now.
+type Open func(a Attempt) bool
 
 // Plan decides the attempts for a request: fallback lists its targets in
 // order, loadbalance picks one by weight (rnd gives numbers in [0, 1)),
@@ -124,7 +124,7 @@ func plan(n Node, at string, above resolved, req Request, rnd func() float64, op
 		if !r.inFallback {
 			a.FallbackOn = nil
 		}
-		if open != nil && open(a.Provider, a.Model) {
+		if open != nil && open(a) {
 			p.Skipped = append(p.Skipped, a)
 			return nil
 		}

@@ -83,7 +83,7 @@ func TestPlan_LoadbalanceFollowsTheWeights(t *testing.T) {
 }
 
 func TestPlan_SkipsTargetsWhoseCircuitIsOpen(t *testing.T) {
-	open := func(provider, model string) bool { return provider == "a" }
+	open := func(a routing.Attempt) bool { return a.Provider == "a" }
 	lb := mustParse(t, `{"strategy": {"mode": "loadbalance"}, "targets": [{"provider": "a", "weight": 1000}, {"provider": "b", "weight": 1}]}`)
 	p, err := lb.Plan(routing.Request{Model: "m"}, func() float64 { return 0 }, open)
 	if err != nil || len(p.Attempts) != 1 || p.Attempts[0].Provider != "b" || len(p.Skipped) != 1 {
@@ -94,7 +94,7 @@ func TestPlan_SkipsTargetsWhoseCircuitIsOpen(t *testing.T) {
 	if got := targets(p); len(got) != 1 || got[0] != "targets[1]=b/m" {
 		t.Fatalf("fallback %v", got)
 	}
-	all := func(string, string) bool { return true }
+	all := func(routing.Attempt) bool { return true }
 	p, err = fb.Plan(routing.Request{Model: "m"}, nil, all)
 	if err != nil || len(p.Attempts) != 0 || len(p.Skipped) != 2 {
 		t.Fatalf("all open: %+v %v", p, err)

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -29,6 +30,28 @@ func (r *providers) register(g *echo.Group) {
 	g.POST("/tenants/:tenant/providers", r.create)
 	g.GET("/tenants/:tenant/providers", r.list)
 	g.POST("/tenants/:tenant/providers/:name/rotate", r.rotate)
+	g.GET("/tenants/:tenant/providers/:name/health", r.health)
+}
+
+type circuitJSON struct {
+	Model               string     `json:"model"`
+	State               string     `json:"state"`
+	ConsecutiveFailures int        `json:"consecutive_failures"`
+	OpenedAt            *time.Time `json:"opened_at"`
+	RetryAt             *time.Time `json:"retry_at"`
+}
+
+// health shows a connection's circuit breakers, on the replica that answers.
+func (r *providers) health(c echo.Context) error {
+	h, err := r.uc.ProviderHealth.Handle(c.Request().Context(), query.ProviderHealth{Principal: principal(c), TenantID: c.Param("tenant"), Provider: c.Param("name")})
+	if err != nil {
+		return r.fail(c, err)
+	}
+	circuits := make([]circuitJSON, len(h.Circuits))
+	for i, v := range h.Circuits {
+		circuits[i] = circuitJSON{Model: v.Model, State: v.State, ConsecutiveFailures: v.ConsecutiveFailures, OpenedAt: v.OpenedAt, RetryAt: v.RetryAt}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"provider": providerOut(h.Connection), "circuits": circuits})
 }
 
 // rotate replaces a connection's credentials (provider.rotated).

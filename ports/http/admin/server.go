@@ -53,6 +53,7 @@ type UseCases struct {
 	PublishConfig   app.Handler[command.PublishConfig, routing.Published]
 	ListConfigs     app.Handler[query.ListConfigs, []routing.Published]
 	GetConfig       app.Handler[query.GetConfig, routing.Published]
+	ProviderHealth  app.Handler[query.ProviderHealth, query.Health]
 }
 
 // Server is the admin API.
