@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -422,4 +423,147 @@ func TestE2E_CircuitBreakerSkipsAFailingTargetAndATrialClosesIt(t *testing.T) {
 	if refused := rows[1]; refused.Status != 503 || refused.Code != "upstream_error" {
 		t.Fatalf("all open was recorded as %+v", refused)
 	}
+}
+
+func TestE2E_TheExactCacheAnswersRepeatsWithinItsTenantOnly(t *testing.T) {
+	t.Run("postgres", func(t *testing.T) { testExactCache(t) })
+	t.Run("redis", func(t *testing.T) {
+		url := os.Getenv("GATEHOUSE_TEST_REDIS_URL")
+		if url == "" {
+			t.Skip("GATEHOUSE_TEST_REDIS_URL is not set (make test sets it)")
+		}
+		testExactCache(t, "REDIS_URL="+url, fmt.Sprintf("GATEHOUSE_REDIS_KEY_PREFIX=test-%d:", time.Now().UnixNano()))
+	})
+}
+
+func testExactCache(t *testing.T, env ...string) {
+	in := newInstallation(t)
+	up := newFlakyUpstream(t)
+	s := in.start(env...)
+	admin := in.token("--role", "platform_admin")
+	keys := map[string]keyOut{}
+	for _, tenant := range []string{"acme", "globex"} {
+		s.mustAdmin(201, "POST", "/admin/v1/tenants", admin, map[string]string{"id": tenant, "name": tenant}, nil)
+		s.mustAdmin(201, "POST", "/admin/v1/tenants/"+tenant+"/providers", admin,
+			map[string]string{"name": "a", "kind": "openai-compatible", "base_url": up.URL + "/v1"}, nil)
+		s.mustAdmin(201, "POST", "/admin/v1/tenants/"+tenant+"/configs", admin, map[string]any{"name": "cached",
+			"config": map[string]any{"provider": "a", "override_params": map[string]any{"model": "ok-cached"}, "cache": map[string]any{"mode": "simple", "max_age": 60}}}, nil)
+		s.mustAdmin(201, "POST", "/admin/v1/tenants/"+tenant+"/configs", admin, map[string]any{"name": "failing",
+			"config": map[string]any{"provider": "a", "override_params": map[string]any{"model": "status-500"}, "cache": map[string]any{"mode": "simple"}}}, nil)
+		var k keyOut
+		s.mustAdmin(201, "POST", "/admin/v1/tenants/"+tenant+"/keys", admin, map[string]string{"name": "app"}, &k)
+		keys[tenant] = k
+	}
+	ask := func(tenant, config, prompt string, opts ...option.RequestOption) (string, string, error) {
+		var resp *http.Response
+		client := sdk(s, keys[tenant].Secret)
+		opts = append(opts, option.WithHeader("x-gatehouse-config", config), option.WithResponseInto(&resp))
+		c, err := client.Chat.Completions.New(context.Background(), chat("any", prompt), opts...)
+		if err != nil {
+			return "", "", err
+		}
+		return c.Choices[0].Message.Content, resp.Header.Get("x-gatehouse-cache"), nil
+	}
+	// The cache is written off the request path: a repeat may come before the entry.
+	askUntilHit := func(tenant, prompt, want string) {
+		t.Helper()
+		eventually(t, 5*time.Second, func() error {
+			text, cache, err := ask(tenant, "cached", prompt)
+			if err != nil || text != want || cache != "HIT" {
+				return fmt.Errorf("%q %s %v", text, cache, err)
+			}
+			return nil
+		})
+	}
+
+	if text, cache, err := ask("acme", "cached", "hello"); err != nil || text != "from ok-cached" || cache != "MISS" {
+		t.Fatalf("first: %q %s %v", text, cache, err)
+	}
+	askUntilHit("acme", "hello", "from ok-cached")
+	calls := up.count("ok-cached")
+	if _, cache, _ := ask("acme", "cached", "hello"); cache != "HIT" || up.count("ok-cached") != calls {
+		t.Fatalf("a repeat after a hit: %s, %d calls", cache, up.count("ok-cached"))
+	}
+	// Another question is another entry; another tenant never sees acme's.
+	if _, cache, _ := ask("acme", "cached", "something else"); cache != "MISS" {
+		t.Fatalf("another question: %s", cache)
+	}
+	if _, cache, _ := ask("globex", "cached", "hello"); cache != "MISS" {
+		t.Fatalf("another tenant: %s", cache)
+	}
+	// no-store bypasses the cache; no-cache asks again and refreshes it.
+	if _, cache, _ := ask("acme", "cached", "hello", option.WithHeader("x-gatehouse-cache", "no-store")); cache != "BYPASS" {
+		t.Fatalf("no-store: %s", cache)
+	}
+	if _, cache, _ := ask("acme", "cached", "hello", option.WithHeader("x-gatehouse-cache", "no-cache")); cache != "MISS" {
+		t.Fatalf("no-cache: %s", cache)
+	}
+	if n := up.count("ok-cached"); n != calls+4 {
+		t.Fatalf("the upstream was called %d times, want %d", n, calls+4)
+	}
+	_, _, err := ask("acme", "cached", "hello", option.WithHeader("x-gatehouse-cache", "sometimes"))
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || apiErr.Param != "x-gatehouse-cache" {
+		t.Fatalf("a bad x-gatehouse-cache: %v", err)
+	}
+
+	// A hit replays as a stream when the request streams...
+	client := sdk(s, keys["acme"].Secret)
+	st := client.Chat.Completions.NewStreaming(context.Background(), chat("any", "hello"), option.WithHeader("x-gatehouse-config", "cached"))
+	var text strings.Builder
+	for st.Next() {
+		if c := st.Current(); len(c.Choices) > 0 {
+			text.WriteString(c.Choices[0].Delta.Content)
+		}
+	}
+	if st.Err() != nil || text.String() != "from ok-cached" {
+		t.Fatalf("replayed stream %q %v", text.String(), st.Err())
+	}
+	// ...and a streamed answer fills the cache for the next request.
+	st = client.Chat.Completions.NewStreaming(context.Background(), chat("any", "streamed first"), option.WithHeader("x-gatehouse-config", "cached"))
+	for st.Next() {
+	}
+	if st.Err() != nil {
+		t.Fatal(st.Err())
+	}
+	time.Sleep(500 * time.Millisecond) // the entry is written once the stream has ended
+	if text, cache, err := ask("acme", "cached", "streamed first"); err != nil || cache != "HIT" || text != "from ok-cached " {
+		t.Fatalf("after a stream: %q %s %v", text, cache, err) // the stream's words, whole
+	}
+
+	// An error is never cached.
+	for i := 0; i < 2; i++ {
+		if _, _, err := ask("acme", "failing", "hello"); err == nil {
+			t.Fatal("a failing upstream answered")
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	if _, _, err := ask("acme", "failing", "hello"); err == nil || up.count("status-500") != 3 {
+		t.Fatalf("an error answer was cached: %d calls", up.count("status-500"))
+	}
+
+	// A hit is recorded at no cost.
+	eventually(t, 10*time.Second, func() error {
+		var page struct {
+			Requests []struct {
+				Cache   string  `json:"cache"`
+				CostUSD float64 `json:"cost_usd"`
+				Priced  bool    `json:"priced"`
+			}
+		}
+		s.mustAdmin(200, "GET", "/admin/v1/tenants/acme/requests", admin, nil, &page)
+		hits := 0
+		for _, r := range page.Requests {
+			if r.Cache == "hit" {
+				hits++
+				if r.CostUSD != 0 || !r.Priced {
+					return fmt.Errorf("a hit recorded as %+v", r)
+				}
+			}
+		}
+		if hits < 3 {
+			return fmt.Errorf("%d hits recorded", hits)
+		}
+		return nil
+	})
 }

@@ -56,6 +56,18 @@ type Exchange struct {
 	done          bool
 }
 
+// CacheStatus is x-gatehouse-cache: HIT, MISS, or BYPASS when the cache
+// was not read (none applies, or the request said no-store).
+func (x *Exchange) CacheStatus() string {
+	switch x.routing.Cache {
+	case "hit":
+		return cacheHit
+	case "miss", "refresh":
+		return cacheMiss
+	}
+	return cacheBypass
+}
+
 // Retries is how many times a target was tried again.
 func (x *Exchange) Retries() int { return x.routing.Retries }
 
@@ -167,14 +179,17 @@ func (x *Exchange) complete(status int, code string) {
 	if !x.upstreamStart.IsZero() {
 		e.UpstreamMs = ms(end.Sub(x.upstreamStart))
 	}
-	if x.priced {
+	switch {
+	case x.routing.Cache == "hit": // answered from the cache: nothing was spent upstream
+		e.CostMicros, e.Priced = 0, true
+	case x.priced:
 		e.CostMicros, e.Priced = x.price.Cost(e.Tokens), true
 	}
 	if x.held {
 		x.svc.Quotas.Settle(x.RequestID, quota.Settlement{TenantID: x.key.TenantID, Cost: e.CostMicros, Tokens: e.Tokens.Prompt + e.Tokens.Completion})
 	}
 	x.slot.Submit(x.envelope(e))
-	if !x.priced && x.Provider != "" && x.svc.Prices.FirstMissing(x.key.TenantID, x.model) {
+	if !e.Priced && x.Provider != "" && x.svc.Prices.FirstMissing(x.key.TenantID, x.model) {
 		x.recordMissingPrice()
 	}
 }

@@ -150,6 +150,17 @@ func (s *Service) attempt(ctx context.Context, x *Exchange, t planned, send send
 		return 0, err
 	}
 	tenant, name, model := x.key.TenantID, t.route.Connection.Name, t.route.UpstreamModel
+	key, cached := s.cacheFor(x, t, body)
+	if cached && x.in.CacheControl != CacheRefresh {
+		if e, hit := s.cacheLookup(ctx, tenant, key); hit {
+			if err := x.answerFromCache(e); err == nil {
+				x.routing.Cache = "hit"
+				x.record(t, http.StatusOK, nil, 0, false)
+				x.routing.Attempts[len(x.routing.Attempts)-1].Cached = true
+				return http.StatusOK, nil
+			}
+		}
+	}
 	for try := 0; ; try++ {
 		start := s.Now()
 		if !s.breakers.Allow(tenant, t.Attempt, name, model, start) {
@@ -165,6 +176,9 @@ func (s *Service) attempt(ctx context.Context, x *Exchange, t planned, send send
 			s.breakers.Abandon(tenant, t.Attempt, name, model)
 		}
 		x.record(t, status, err, s.Now().Sub(start), try > 0)
+		if err == nil && cached {
+			s.keepAnswer(x, key, t.Cache.MaxAge)
+		}
 		if err == nil || ctx.Err() != nil || try >= t.Retry.Attempts || !retries(status, t.Retry.OnStatusCodes) {
 			return status, err
 		}
@@ -432,4 +446,58 @@ func (x *Exchange) clientGone() error {
 	x.answered = false
 	x.complete(statusClientClosed, "client_closed_request")
 	return ErrClientGone
+}
+
+// cacheFor says whether the target's answer is looked up in and stored to
+// the cache, and under which key; it notes the outcome so far.
+func (s *Service) cacheFor(x *Exchange, t planned, body []byte) ([32]byte, bool) {
+	switch {
+	case t.Cache == nil || !x.cacheable():
+		return [32]byte{}, false
+	case x.in.CacheControl == CacheBypass:
+		x.routing.Cache = "bypass"
+		return [32]byte{}, false
+	}
+	key, err := cacheKey(x.in.Endpoint, t.route.Connection.Name, body)
+	if err != nil {
+		return [32]byte{}, false
+	}
+	x.routing.Cache = "miss"
+	if x.in.CacheControl == CacheRefresh {
+		x.routing.Cache = "refresh"
+	}
+	return key, true
+}
+
+// answerFromCache answers with a stored answer: as it is, or replayed as
+// a stream when the request streams.
+func (x *Exchange) answerFromCache(e cacheEntry) error {
+	if x.Stream {
+		cs, err := replay(e.Body)
+		if err != nil {
+			return err
+		}
+		x.chunks = cs
+	} else {
+		x.Header, x.Body = http.Header{"Content-Type": {"application/json"}}, e.Body
+	}
+	x.Status, x.tokens, x.usageSeen = http.StatusOK, e.Tokens, true
+	x.upstreamStart = x.svc.Now()
+	return nil
+}
+
+// keepAnswer stores a successful answer: a whole one at once, a stream
+// once it has ended cleanly.
+func (s *Service) keepAnswer(x *Exchange, key [32]byte, ttl time.Duration) {
+	tenant := x.key.TenantID
+	if !x.Stream {
+		if x.Status == http.StatusOK {
+			s.cacheStore(tenant, key, cacheEntry{Body: x.Body, Tokens: x.tokens}, ttl)
+		}
+		return
+	}
+	x.chunks = newAssembling(x.chunks, func(whole []byte) {
+		t, _, _ := usageOf(whole)
+		s.cacheStore(tenant, key, cacheEntry{Body: whole, Tokens: t}, ttl)
+	})
 }

@@ -37,8 +37,10 @@ type Deps struct {
 	// ModelSource lists a tenant's connections and priced models for GET /v1/models.
 	ModelSource ModelSource
 	Configs     Configs
-	Now         func() time.Time
-	Log         *slog.Logger
+	// Cache holds answers for configs with a cache.
+	Cache Cache
+	Now   func() time.Time
+	Log   *slog.Logger
 }
 
 // Service runs requests through the gateway.
@@ -50,7 +52,7 @@ type Service struct {
 // NewService wires the request path.
 func NewService(d Deps) *Service {
 	if d.Keys == nil || d.Policy == nil || d.Upstreams == nil || d.Recorder == nil || d.Prices == nil ||
-		d.Governance == nil || d.Quotas == nil || d.ModelSource == nil || d.Configs == nil || d.Now == nil || d.Log == nil {
+		d.Governance == nil || d.Quotas == nil || d.ModelSource == nil || d.Configs == nil || d.Cache == nil || d.Now == nil || d.Log == nil {
 		panic("proxy.NewService: nil dependency")
 	}
 	return &Service{Deps: d, breakers: NewBreakers()}
@@ -68,6 +70,8 @@ type Inbound struct {
 	// Config is x-gatehouse-config: a routing config's name, name@version,
 	// or one inline as JSON; "" for the key's own, if it has one.
 	Config string
+	// CacheControl is x-gatehouse-cache: CacheRefresh, CacheBypass or "".
+	CacheControl string
 }
 
 // Authenticate finds the key a presented secret belongs to. An unknown

@@ -85,6 +85,12 @@ func (noConfigs) RoutingConfig(string, string, int) (routing.Published, error) {
 	return routing.Published{}, routing.ErrNotFound
 }
 
+// noCache holds nothing: the fixture's requests are routed by no config.
+type noCache struct{}
+
+func (noCache) Get(context.Context, string, [32]byte) ([]byte, bool, error)        { return nil, false, nil }
+func (noCache) Put(context.Context, string, [32]byte, []byte, time.Duration) error { return nil }
+
 type noBook struct{}
 
 func (noBook) TenantPrice(string, string) (pricing.Price, bool) { return pricing.Price{}, false }
@@ -130,6 +136,7 @@ func newFixture(tb testing.TB) *fixture {
 		Quotas:      f.quotas,
 		ModelSource: models{conn},
 		Configs:     noConfigs{},
+		Cache:       noCache{},
 		Now:         time.Now,
 		Log:         slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})

@@ -32,6 +32,8 @@ type Config struct {
 	LogFormat       string
 	EventBuffer     int
 	ShutdownTimeout time.Duration
+	RedisURL        string
+	RedisKeyPrefix  string
 }
 
 // setting is one configuration variable: its environment name and what it says.
@@ -55,6 +57,8 @@ var settings = []setting{
 	{"GATEHOUSE_LOG_FORMAT", "json or text; default json"},
 	{"GATEHOUSE_EVENT_BUFFER", "events held in memory before requests are refused (503); default 10000"},
 	{"GATEHOUSE_SHUTDOWN_TIMEOUT", "how long a graceful stop may take, default 30s"},
+	{"REDIS_URL", "when set (redis://host:6379/0), the exact cache of routing configs lives in Redis; else in Postgres"},
+	{"GATEHOUSE_REDIS_KEY_PREFIX", "prefix of gatehouse's keys in Redis, default gatehouse: (installations sharing a Redis set their own)"},
 }
 
 // lookup reads settings from the environment, then from the YAML file
@@ -105,7 +109,16 @@ func loadConfig(get lookup, n need) (Config, error) {
 	}
 	cfg := Config{
 		DatabaseURL: get("DATABASE_URL"), Addr: get("GATEHOUSE_ADDR"), DebugAddr: get("GATEHOUSE_DEBUG_ADDR"), LogFormat: get("GATEHOUSE_LOG_FORMAT"),
-		EventBuffer: 10000, ShutdownTimeout: 30 * time.Second,
+		EventBuffer: 10000, ShutdownTimeout: 30 * time.Second, RedisURL: get("REDIS_URL"),
+		RedisKeyPrefix: get("GATEHOUSE_REDIS_KEY_PREFIX"),
+	}
+	if cfg.RedisKeyPrefix == "" {
+		cfg.RedisKeyPrefix = "gatehouse:"
+	}
+	if cfg.RedisURL != "" {
+		if u, err := url.Parse(cfg.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			bad("REDIS_URL", "must be a redis:// or rediss:// URL")
+		}
 	}
 	if cfg.Addr == "" {
 		cfg.Addr = ":8080"

@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse/gatehouse/adapters/pricing"
 	"github.com/gatehouse/gatehouse/adapters/providers"
 	anthropicwire "github.com/gatehouse/gatehouse/adapters/providers/anthropic"
+	"github.com/gatehouse/gatehouse/adapters/rediscache"
 	"github.com/gatehouse/gatehouse/adapters/vault"
 	"github.com/gatehouse/gatehouse/app"
 	"github.com/gatehouse/gatehouse/app/command"
@@ -49,6 +50,7 @@ type gateway struct {
 	directory *projectors.Directory
 	handler   http.Handler
 	commands  commands
+	closers   []func() // what stop releases last
 }
 
 // commands are the write use cases, shared by the admin API and dev's bootstrap.
@@ -167,6 +169,11 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 
 	repos := postgres.NewRepositories(g.store)
 	g.quotas = postgres.NewQuotas(pool, log)
+	cache, err := g.openCache(ctx, now)
+	if err != nil {
+		g.stop(context.Background())
+		return nil, err
+	}
 	g.commands = commands{
 		createTenant:    app.Logged(command.NewCreateTenantHandler(repos, now), log),
 		connectProvider: app.Logged(command.NewConnectProviderHandler(g.directory, repos, v, now), log),
@@ -207,7 +214,7 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 	svc := proxy.NewService(proxy.Deps{
 		Keys: g.directory, Policy: proxy.NewDirectoryPolicy(g.directory), Upstreams: providers.NewRegistry(repos, v, now),
 		Recorder: recorder{g.writer}, Prices: proxy.NewPriceList(g.directory, catalogue),
-		Governance: g.directory, Quotas: g.quotas, ModelSource: g.directory, Configs: g.directory, Now: now, Log: log,
+		Governance: g.directory, Quotas: g.quotas, ModelSource: g.directory, Configs: g.directory, Cache: cache, Now: now, Log: log,
 	})
 	g.quotas.OnPosted(svc.Posted)
 
@@ -266,8 +273,35 @@ func (g *gateway) stop(ctx context.Context) error {
 	if g.proj != nil {
 		err = errors.Join(err, g.proj.Close())
 	}
+	for _, c := range g.closers {
+		c()
+	}
 	g.pool.Close()
 	return err
+}
+
+// openCache opens the exact cache: in Redis when REDIS_URL is set, else
+// in Postgres, swept of expired entries every minute.
+func (g *gateway) openCache(ctx context.Context, now func() time.Time) (proxy.Cache, error) {
+	if g.cfg.RedisURL == "" {
+		c := postgres.NewResponseCache(g.pool, now)
+		sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		go c.RunSweeper(sctx, time.Minute, g.log)
+		g.closers = append(g.closers, cancel)
+		return c, nil
+	}
+	c, err := rediscache.New(g.cfg.RedisURL, g.cfg.RedisKeyPrefix)
+	if err != nil {
+		return nil, err
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := c.Ping(pctx); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("REDIS_URL: Redis unreachable: %w", err)
+	}
+	g.closers = append(g.closers, func() { c.Close() })
+	return c, nil
 }
 
 // serve runs until ctx ends, then stops gracefully: in-flight requests

@@ -78,6 +78,9 @@ type Routing struct {
 	Target        string    `json:"target,omitempty"`
 	Retries       int       `json:"retries,omitempty"`
 	Attempts      []Attempt `json:"attempts,omitempty"`
+	// Cache is the exact cache's outcome: hit (answered from it, at no
+	// cost), miss, refresh (not read, written) or bypass (neither).
+	Cache string `json:"cache,omitempty"`
 }
 
 // Attempt is one call to one target.
@@ -89,6 +92,7 @@ type Attempt struct {
 	Error     string  `json:"error,omitempty"`
 	LatencyMs float64 `json:"latency_ms"`
 	Retry     bool    `json:"retry"` // a retry of the target before it
+	Cached    bool    `json:"cached,omitempty"`
 }
 
 func (RequestRejected) EventType() string { return "request.rejected" }

@@ -98,6 +98,13 @@ type RequestLog struct {
 	Routing          []byte
 }
 
+type ResponseCache struct {
+	TenantID  string
+	Key       []byte
+	Entry     []byte
+	ExpiresAt time.Time
+}
+
 type SpendHourly struct {
 	TenantID         string
 	Hour             time.Time

@@ -48,6 +48,7 @@ type requestJSON struct {
 	Target        string          `json:"target,omitempty"`
 	Retries       int             `json:"retries"`
 	Attempts      []usage.Attempt `json:"attempts,omitempty"`
+	Cache         string          `json:"cache,omitempty"` // hit, miss, refresh or bypass, under a config's cache
 }
 
 func (r *requests) register(g *echo.Group) {
@@ -135,7 +136,7 @@ func (r *requests) list(c echo.Context) error {
 			Code: q.Code, Reason: q.Reason, PromptTokens: q.Tokens.Prompt, CompletionTokens: q.Tokens.Completion, CachedTokens: q.Tokens.CachedPrompt,
 			CostUSD: q.Cost.USD(), CostMicros: int64(q.Cost), Priced: q.Priced, DurationMs: q.DurationMs, TraceID: q.TraceID, Metadata: md,
 			Config: q.Routing.Config, ConfigVersion: q.Routing.ConfigVersion, Target: q.Routing.Target, Retries: q.Routing.Retries,
-			Attempts: q.Routing.Attempts}
+			Attempts: q.Routing.Attempts, Cache: q.Routing.Cache}
 	}
 	return c.JSON(http.StatusOK, map[string]any{"requests": out, "next_cursor": encodeCursor(page.Next)})
 }

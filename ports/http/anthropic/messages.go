@@ -91,6 +91,10 @@ func (h *Messages) messages(c echo.Context) error {
 	if err != nil {
 		return h.writeError(c, err)
 	}
+	cacheControl, err := relay.CacheControl(req)
+	if err != nil {
+		return h.writeError(c, err)
+	}
 	b, err := relay.ReadBody(req)
 	if err != nil {
 		return h.writeError(c, err)
@@ -101,7 +105,7 @@ func (h *Messages) messages(c echo.Context) error {
 	}
 	ctx := req.Context()
 	x, err := h.svc.Messages(proxy.WithPassThroughHeaders(ctx, beta), k, proxy.Inbound{Endpoint: "/v1/messages", Body: b, TraceID: middleware.TraceID(c), Metadata: md,
-		Config: req.Header.Get("x-gatehouse-config")}, h.dialect.ToChat)
+		Config: req.Header.Get("x-gatehouse-config"), CacheControl: cacheControl}, h.dialect.ToChat)
 	if err != nil {
 		return h.writeError(c, err)
 	}

@@ -62,13 +62,17 @@ func (h *Chat) serve(c echo.Context, endpoint string, run start, named bool) err
 	if err != nil {
 		return writeError(c, err, h.log)
 	}
+	cacheControl, err := relay.CacheControl(req)
+	if err != nil {
+		return writeError(c, err, h.log)
+	}
 	b, err := relay.ReadBody(req)
 	if err != nil {
 		return writeError(c, err, h.log)
 	}
 	ctx := req.Context()
 	x, err := run(ctx, k, proxy.Inbound{Endpoint: endpoint, Body: b, TraceID: middleware.TraceID(c), Metadata: md,
-		Config: req.Header.Get("x-gatehouse-config")})
+		Config: req.Header.Get("x-gatehouse-config"), CacheControl: cacheControl})
 	if err != nil {
 		return writeError(c, err, h.log)
 	}

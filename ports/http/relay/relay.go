@@ -56,6 +56,17 @@ func Metadata(r *http.Request) (map[string]string, error) {
 	return m, nil
 }
 
+// CacheControl reads x-gatehouse-cache: no-cache (refresh the entry) or
+// no-store (bypass the cache), or nothing.
+func CacheControl(r *http.Request) (string, error) {
+	switch v := strings.ToLower(strings.TrimSpace(r.Header.Get("x-gatehouse-cache"))); v {
+	case "", proxy.CacheRefresh, proxy.CacheBypass:
+		return v, nil
+	}
+	return "", &proxy.Refusal{Status: http.StatusBadRequest, Code: "invalid_request_error", Type: "invalid_request_error",
+		Param: "x-gatehouse-cache", Message: "x-gatehouse-cache must be no-cache or no-store"}
+}
+
 // ReadBody reads the request body, up to MaxRequestBody.
 func ReadBody(r *http.Request) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r.Body, MaxRequestBody+1))
@@ -82,6 +93,7 @@ func SetGatewayHeaders(h http.Header, x *proxy.Exchange) {
 	h.Set("x-gatehouse-provider", x.Provider)
 	h.Set("x-gatehouse-model", x.UpstreamModel)
 	h.Set("x-gatehouse-retries", strconv.Itoa(x.Retries()))
+	h.Set("x-gatehouse-cache", x.CacheStatus())
 	if l := x.RateLimits(); l != nil {
 		SetLimitHeaders(h, l)
 	}

@@ -1,0 +1,102 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse/gatehouse/domain/usage"
+)
+
+// Cache holds answers by a tenant and a request's canonical digest; an
+// entry is gone once its time to live has passed.
+type Cache interface {
+	Get(ctx context.Context, tenantID string, key [32]byte) (entry []byte, ok bool, err error)
+	Put(ctx context.Context, tenantID string, key [32]byte, entry []byte, ttl time.Duration) error
+}
+
+// What x-gatehouse-cache asks of the cache for one request.
+const (
+	CacheRefresh = "no-cache" // do not answer from the cache, but store the new answer
+	CacheBypass  = "no-store" // neither read nor store
+)
+
+// Cache outcomes, as x-gatehouse-cache reports them.
+const (
+	cacheHit    = "HIT"
+	cacheMiss   = "MISS"
+	cacheBypass = "BYPASS"
+)
+
+// cacheEntry is a stored answer: an OpenAI-dialect answer (a chat
+// completion or embeddings) and the usage it reported.
+type cacheEntry struct {
+	Body   json.RawMessage `json:"body"`
+	Tokens usage.Tokens    `json:"tokens"`
+}
+
+// cacheKey is the digest of a request as sent to a target: the endpoint,
+// the provider connection and every member of the body but those that
+// only shape its delivery (stream, stream_options), in a canonical form
+// (members sorted, no spaces). The tenant is part of every lookup apart.
+func cacheKey(endpoint, provider string, body []byte) ([32]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return [32]byte{}, fmt.Errorf("cache key: %w", err)
+	}
+	delete(m, "stream")
+	delete(m, "stream_options")
+	canonical, err := json.Marshal(m) // map keys are sorted
+	if err != nil {
+		return [32]byte{}, fmt.Errorf("cache key: %w", err)
+	}
+	h := sha256.New()
+	h.Write([]byte(endpoint + "\x00" + provider + "\x00"))
+	h.Write(canonical)
+	var k [32]byte
+	copy(k[:], h.Sum(nil))
+	return k, nil
+}
+
+// cacheable says whether the exchange's answers can be stored: answers in
+// OpenAI's dialect to chat completions (whatever the provider's own
+// dialect) and embeddings.
+func (x *Exchange) cacheable() bool {
+	return x.dialect == dialectOpenAI && !x.Native &&
+		(x.in.Endpoint == "/v1/chat/completions" || x.in.Endpoint == "/v1/embeddings" || x.in.Endpoint == "/v1/messages")
+}
+
+// cacheStore keeps a new answer off the request path: the client has it
+// already, and a cache that cannot be written only costs a future hit.
+func (s *Service) cacheStore(tenantID string, key [32]byte, e cacheEntry, ttl time.Duration) {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.Cache.Put(ctx, tenantID, key, b, ttl); err != nil {
+			s.Log.Warn("cache write failed", "tenant", tenantID, "err", err)
+		}
+	}()
+}
+
+// cacheLookup finds a stored answer; a cache that cannot be read is a miss.
+func (s *Service) cacheLookup(ctx context.Context, tenantID string, key [32]byte) (cacheEntry, bool) {
+	b, ok, err := s.Cache.Get(ctx, tenantID, key)
+	if err != nil {
+		s.Log.Warn("cache read failed", "tenant", tenantID, "err", err)
+		return cacheEntry{}, false
+	}
+	var e cacheEntry
+	if !ok || json.Unmarshal(b, &e) != nil || len(e.Body) == 0 {
+		return cacheEntry{}, false
+	}
+	return e, true
+}
