@@ -129,7 +129,8 @@ func (sc routingScenario) streamText(config string) (string, error) {
 }
 
 type routedRow struct {
-	Status        int    `json:"status"`
+	Status           int   `json:"status"`
+	CompletionTokens int64 `json:"completion_tokens"`
 	Code          string `json:"code"`
 	Provider      string `json:"provider"`
 	Config        string `json:"config"`
@@ -566,4 +567,20 @@ func testExactCache(t *testing.T, env ...string) {
 		}
 		return nil
 	})
+}
+
+func TestE2E_AStreamCutMidAnswerEndsWithAnErrorAndIsRecordedAsInterrupted(t *testing.T) {
+	sc := newRoutingScenario(t)
+	// The cut comes after bytes reached the client: b is not asked, and
+	// the client gets an error, not a clean end.
+	sc.publish("cut", strategy("fallback", target("a", "cut-3"), target("b", "ok-b")))
+	text, err := sc.streamText("cut")
+	if err == nil || text != "w0 w1 w2 " || sc.up.count("ok-b") != 0 {
+		t.Fatalf("streamed %q, %v; b called %d times", text, err, sc.up.count("ok-b"))
+	}
+	r := sc.rows(t, 1)[0]
+	// 9 bytes of text streamed: counted as 3 tokens (three bytes a token at most).
+	if r.Status != 502 || r.Code != "stream_interrupted" || r.CompletionTokens != 3 {
+		t.Fatalf("recorded %+v", r)
+	}
 }

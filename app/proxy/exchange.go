@@ -51,6 +51,8 @@ type Exchange struct {
 	estimate      quota.Estimate
 	limits        *Limits // x-ratelimit-* figures, when limits apply
 	routing       usage.Routing
+	streamedText  int  // bytes of text passed on in a stream
+	interrupted   bool // the upstream broke a stream after bytes reached the client
 	start         time.Time
 	upstreamStart time.Time
 	done          bool
@@ -83,6 +85,7 @@ func (x *Exchange) Next() ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
+		x.streamedText += textBytes(c)
 		switch x.dialect {
 		case dialectAnthropic:
 			if found, final := x.counts.event(c); found {
@@ -128,6 +131,10 @@ func (x *Exchange) Finish(ctx context.Context, err error) {
 	default:
 		status, code = http.StatusBadGateway, "upstream_error"
 	}
+	if code == "upstream_error" && x.Stream {
+		// Bytes reached the client: the request is interrupted, not failed.
+		code, x.interrupted = "stream_interrupted", true
+	}
 	x.answered = true
 	x.complete(status, code)
 }
@@ -168,13 +175,26 @@ func (x *Exchange) complete(status int, code string) {
 		Provider: x.Provider, UpstreamModel: x.UpstreamModel, Stream: x.Stream, Status: status, ErrorCode: code,
 		Tokens: x.tokens, DurationMs: ms(end.Sub(x.start)), Metadata: x.in.Metadata, Routing: x.routing,
 	}
-	if x.answered && !x.usageSeen {
+	switch {
+	case x.interrupted && !x.usageSeen:
+		// The upstream broke the stream before it said what it used: the
+		// prompt is counted whole (it was read) and the completion as the
+		// text that was streamed, at most three bytes a token.
+		prompt := x.estimate.PromptTokens
+		if x.tokens.Prompt > 0 {
+			prompt = x.tokens.Prompt
+		}
+		e.Tokens = usage.Tokens{Prompt: prompt, Completion: max(x.tokens.Completion, streamedTokens(x.streamedText)), CachedPrompt: x.tokens.CachedPrompt}
+		e.UsageEstimated, e.Interrupted = true, true
+	case x.answered && !x.usageSeen:
 		// The upstream answered (and may bill) but said nothing of usage: a
-		// stream cut before its usage chunk, or a provider that omits it.
+		// client that left mid-stream, or a provider that omits it.
 		// Counting nothing would let a client spend past any budget by
 		// hanging up; the worst case is recorded instead, and marked.
 		e.Tokens = usage.Tokens{Prompt: x.estimate.PromptTokens, Completion: x.estimate.MaxOutput}
 		e.UsageEstimated = true
+	default:
+		e.Interrupted = x.interrupted
 	}
 	if !x.upstreamStart.IsZero() {
 		e.UpstreamMs = ms(end.Sub(x.upstreamStart))

@@ -40,12 +40,15 @@ type RequestCompleted struct {
 	Tokens        Tokens     `json:"tokens"`
 	// UsageEstimated: the upstream answered without reporting usage, and
 	// Tokens is the request's worst case (never nothing).
-	UsageEstimated bool              `json:"usage_estimated,omitempty"`
-	CostMicros     Micros            `json:"cost_micros"`
-	Priced         bool              `json:"priced"`
-	DurationMs     float64           `json:"duration_ms"`
-	UpstreamMs     float64           `json:"upstream_ms"`
-	Metadata       map[string]string `json:"metadata,omitempty"`
+	UsageEstimated bool `json:"usage_estimated,omitempty"`
+	// Interrupted: the upstream broke a stream after bytes reached the
+	// client, which got an error event and no clean end.
+	Interrupted bool              `json:"interrupted,omitempty"`
+	CostMicros  Micros            `json:"cost_micros"`
+	Priced      bool              `json:"priced"`
+	DurationMs  float64           `json:"duration_ms"`
+	UpstreamMs  float64           `json:"upstream_ms"`
+	Metadata    map[string]string `json:"metadata,omitempty"`
 	Routing
 }
 
