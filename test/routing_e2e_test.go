@@ -129,15 +129,15 @@ func (sc routingScenario) streamText(config string) (string, error) {
 }
 
 type routedRow struct {
-	Status           int   `json:"status"`
-	CompletionTokens int64 `json:"completion_tokens"`
-	Code          string `json:"code"`
-	Provider      string `json:"provider"`
-	Config        string `json:"config"`
-	ConfigVersion int    `json:"config_version"`
-	Target        string `json:"target"`
-	Retries       int    `json:"retries"`
-	Attempts      []struct {
+	Status           int    `json:"status"`
+	CompletionTokens int64  `json:"completion_tokens"`
+	Code             string `json:"code"`
+	Provider         string `json:"provider"`
+	Config           string `json:"config"`
+	ConfigVersion    int    `json:"config_version"`
+	Target           string `json:"target"`
+	Retries          int    `json:"retries"`
+	Attempts         []struct {
 		Target   string `json:"target"`
 		Provider string `json:"provider"`
 		Model    string `json:"model"`
