@@ -27,12 +27,19 @@ import (
 // It counts the calls per model.
 type flakyUpstream struct {
 	*httptest.Server
-	mu    sync.Mutex
-	calls map[string]int
+	mu     sync.Mutex
+	calls  map[string]int
+	bodies map[string][]byte // the last request for each model
+}
+
+func (f *flakyUpstream) lastBody(model string) []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.bodies[model]
 }
 
 func newFlakyUpstream(t *testing.T) *flakyUpstream {
-	f := &flakyUpstream{calls: map[string]int{}}
+	f := &flakyUpstream{calls: map[string]int{}, bodies: map[string][]byte{}}
 	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.Close)
 	return f
@@ -54,6 +61,7 @@ func (f *flakyUpstream) serve(w http.ResponseWriter, r *http.Request) {
 	json.Unmarshal(b, &body)
 	f.mu.Lock()
 	f.calls[body.Model]++
+	f.bodies[body.Model] = b
 	n := f.calls[body.Model]
 	f.mu.Unlock()
 	kind, arg, _ := strings.Cut(body.Model, "-")

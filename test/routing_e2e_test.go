@@ -584,3 +584,45 @@ func TestE2E_AStreamCutMidAnswerEndsWithAnErrorAndIsRecordedAsInterrupted(t *tes
 		t.Fatalf("recorded %+v", r)
 	}
 }
+
+func TestE2E_OnStreamCutContinueHasTheNextTargetGoOnSeamlessly(t *testing.T) {
+	sc := newRoutingScenario(t)
+	sc.publish("goes-on", map[string]any{"strategy": map[string]any{"mode": "fallback"}, "on_stream_cut": "continue",
+		"targets": []any{target("a", "cut-3"), target("b", "ok-b")}})
+	client := sdk(sc.s, sc.key.Secret)
+	p := chat("routed", "hello")
+	p.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}
+	st := client.Chat.Completions.NewStreaming(context.Background(), p, option.WithHeader("x-gatehouse-config", "goes-on"))
+	var acc openai.ChatCompletionAccumulator
+	for st.Next() {
+		c := st.Current()
+		if !acc.AddChunk(c) {
+			t.Fatalf("the SDK's accumulator refused chunk %s", c.RawJSON())
+		}
+		if c.Model != "cut-3" || c.ID != "c" {
+			t.Fatalf("a chunk of another stream: %s", c.RawJSON())
+		}
+	}
+	if err := st.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := acc.Choices[0].Message.Content; got != "w0 w1 w2 from ok-b " {
+		t.Fatalf("streamed %q", got)
+	}
+	var asked struct {
+		Messages []struct{ Role, Content string }
+	}
+	json.Unmarshal(sc.up.lastBody("ok-b"), &asked)
+	if n := len(asked.Messages); n != 3 || asked.Messages[1].Role != "assistant" || asked.Messages[1].Content != "w0 w1 w2 " ||
+		asked.Messages[2].Role != "user" || !strings.Contains(asked.Messages[2].Content, "Continue") {
+		t.Fatalf("b was asked %+v", asked.Messages)
+	}
+	r := sc.rows(t, 1)[0]
+	if r.Status != 200 || r.Code != "" || r.Provider != "b" || len(r.Attempts) != 2 || r.Attempts[1].Provider != "b" {
+		t.Fatalf("recorded %+v", r)
+	}
+	// b's 3 completion tokens and the 3 the cut stream delivered.
+	if r.CompletionTokens != 6 {
+		t.Fatalf("completion tokens %d, want 6", r.CompletionTokens)
+	}
+}

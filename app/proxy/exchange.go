@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"time"
 
@@ -51,8 +52,12 @@ type Exchange struct {
 	estimate      quota.Estimate
 	limits        *Limits // x-ratelimit-* figures, when limits apply
 	routing       usage.Routing
-	streamedText  int  // bytes of text passed on in a stream
-	interrupted   bool // the upstream broke a stream after bytes reached the client
+	streamedText  int           // bytes of text passed on in a stream
+	interrupted   bool          // the upstream broke a stream after bytes reached the client
+	sent          []byte        // the body the answering target got
+	continuation  *continuation // how a cut stream goes on, under on_stream_cut "continue"
+	carried       usage.Tokens  // what cut streams used before a continuation
+	carriedText   int           // streamedText when it was carried
 	start         time.Time
 	upstreamStart time.Time
 	done          bool
@@ -82,10 +87,21 @@ func (x *Exchange) RateLimits() *Limits { return x.limits }
 func (x *Exchange) Next() ([]byte, error) {
 	for {
 		c, err := x.chunks.Next()
+		if err != nil && !errors.Is(err, io.EOF) && x.continuation != nil && x.continuation.ctx.Err() == nil {
+			cont := x.continuation
+			x.continuation = nil // once: a continuation that breaks in turn ends the stream
+			if cs, rerr := cont.resume(x); rerr == nil {
+				x.chunks = cs
+				continue
+			}
+		}
 		if err != nil {
 			return nil, err
 		}
 		x.streamedText += textBytes(c)
+		if x.continuation != nil {
+			x.continuation.note(c)
+		}
 		switch x.dialect {
 		case dialectAnthropic:
 			if found, final := x.counts.event(c); found {
@@ -175,6 +191,14 @@ func (x *Exchange) complete(status int, code string) {
 		Provider: x.Provider, UpstreamModel: x.UpstreamModel, Stream: x.Stream, Status: status, ErrorCode: code,
 		Tokens: x.tokens, DurationMs: ms(end.Sub(x.start)), Metadata: x.in.Metadata, Routing: x.routing,
 	}
+	if x.carried != (usage.Tokens{}) {
+		if !x.usageSeen && !x.interrupted {
+			x.tokens = usage.Tokens{Completion: streamedTokens(x.streamedText - x.carriedText)}
+		}
+		x.tokens = x.tokens.Add(x.carried)
+		x.usageSeen = x.usageSeen || !x.interrupted
+	}
+	e.Tokens = x.tokens
 	switch {
 	case x.interrupted && !x.usageSeen:
 		// The upstream broke the stream before it said what it used: the

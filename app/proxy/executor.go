@@ -79,6 +79,9 @@ func (s *Service) runConfig(ctx context.Context, x *Exchange, cfg routing.Publis
 		if err == nil {
 			x.routing.Target = t.Target
 			x.price, x.priced = s.Prices.Price(t.route.Connection, t.route.UpstreamModel)
+			if x.Stream && x.routing.Cache != "hit" && t.OnStreamCut == routing.StreamCutContinue && i < len(targets)-1 && x.continuable() {
+				x.continuation = &continuation{svc: s, ctx: ctx, rest: targets[i+1:], deadline: deadline}
+			}
 			return x, nil
 		}
 		if ctx.Err() != nil {
@@ -149,6 +152,7 @@ func (s *Service) attempt(ctx context.Context, x *Exchange, t planned, send send
 	if body, err = withOverridesErr(body, t.Override); err != nil {
 		return 0, err
 	}
+	x.sent = body
 	tenant, name, model := x.key.TenantID, t.route.Connection.Name, t.route.UpstreamModel
 	key, cached := s.cacheFor(x, t, body)
 	if cached && x.in.CacheControl != CacheRefresh {

@@ -24,6 +24,12 @@ type Tokens struct {
 	CacheWritePrompt int64 `json:"cache_write_prompt,omitempty"`
 }
 
+// Add sums two counts.
+func (t Tokens) Add(o Tokens) Tokens {
+	return Tokens{Prompt: t.Prompt + o.Prompt, Completion: t.Completion + o.Completion,
+		CachedPrompt: t.CachedPrompt + o.CachedPrompt, CacheWritePrompt: t.CacheWritePrompt + o.CacheWritePrompt}
+}
+
 // RequestCompleted records a request the gateway sent upstream and answered.
 type RequestCompleted struct {
 	V             int        `json:"v"`
@@ -96,6 +102,8 @@ type Attempt struct {
 	LatencyMs float64 `json:"latency_ms"`
 	Retry     bool    `json:"retry"` // a retry of the target before it
 	Cached    bool    `json:"cached,omitempty"`
+	// Continuation: the attempt continued a stream another target cut.
+	Continuation bool `json:"continuation,omitempty"`
 }
 
 func (RequestRejected) EventType() string { return "request.rejected" }
