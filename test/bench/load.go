@@ -21,6 +21,7 @@ type target struct {
 	url    string // the chat completions URL
 	auth   string // bearer token, if any
 	model  string
+	config string // x-gatehouse-config, if any
 	client *http.Client
 }
 
@@ -42,6 +43,9 @@ func (t target) call(ctx context.Context, body []byte, stream bool) (time.Durati
 	req.Header.Set("Content-Type", "application/json")
 	if t.auth != "" {
 		req.Header.Set("Authorization", "Bearer "+t.auth)
+	}
+	if t.config != "" {
+		req.Header.Set("x-gatehouse-config", t.config)
 	}
 	start := time.Now()
 	resp, err := t.client.Do(req)

@@ -34,9 +34,11 @@ func (r report) markdown() string {
 	fmt.Fprintf(&b, "- Postgres: %s, on the same machine\n\n", r.writer.postgresVersion)
 	b.WriteString("## Method\n\n")
 	fmt.Fprintf(&b, "A fake OpenAI-compatible upstream on loopback answers a chat completion at once (or streams %d chunks and a usage chunk). "+
-		"Four targets reach it: **direct**, a bare **`httputil.ReverseProxy`** in its own process, **gatehouse** (`serve`, own process, "+
+		"Six targets reach it: **direct**, a bare **`httputil.ReverseProxy`** in its own process, **gatehouse** (`serve`, own process, "+
 		"virtual key checked, model rewritten, usage read, cost computed, one `request.completed` event per request written through the group-commit buffer into Postgres), "+
-		"and gatehouse with a key under a hard budget and a rate limit (`"+governedTarget+"`). "+
+		"gatehouse with a key under a hard budget and a rate limit (`"+governedTarget+"`), "+
+		"gatehouse under a routing config with two fallback targets of which the first answers (`"+fallbackTarget+"`), "+
+		"and gatehouse under a routing config with an exact cache that every measured request hits, the warm-up having filled it (`"+cacheTarget+"`). "+
 		"Latency: open-loop load at %d req/s for %s per round, %d rounds per target, targets interleaved; the median of the rounds' p50 and p99 is shown. "+
 		"For streams, latency is the time to the first chunk. Throughput: %d clients in a closed loop for %s.\n\n",
 		streamChunks, r.s.rate, r.s.duration, r.s.rounds, r.s.workers, r.s.duration)
@@ -51,7 +53,8 @@ func (r report) markdown() string {
 		for _, row := range []struct {
 			name string
 			r    *result
-		}{{"direct", d}, {"reverse proxy", rp}, {"gatehouse", gh}, {governedTarget, gov}} {
+		}{{"direct", d}, {"reverse proxy", rp}, {"gatehouse", gh}, {governedTarget, gov},
+			{fallbackTarget, r.results[fallbackTarget+"/"+mode]}, {cacheTarget, r.results[cacheTarget+"/"+mode]}} {
 			fmt.Fprintf(&b, "| %s | %s | %s | %.0f |\n", row.name, ms(median(row.r.p50)), ms(median(row.r.p99)), row.r.rps)
 		}
 		addedP50 := median(gh.p50) - median(d.p50)
@@ -69,6 +72,12 @@ func (r report) markdown() string {
 			"memory, refilled through Postgres every 64 requests; settlements batched after the call), gatehouse adds %s at p50 "+
 			"and %s at p99 over a direct call, and peaks at %.0f%% of the bare ReverseProxy's throughput.\n\n",
 			ms(median(gov.p50)-median(d.p50)), ms(median(gov.p99)-median(d.p99)), 100*gov.rps/rp.rps)
+		fb, hit := r.results[fallbackTarget+"/"+mode], r.results[cacheTarget+"/"+mode]
+		fmt.Fprintf(&b, "Under a two-target fallback config whose first target answers, gatehouse adds %s at p50 and %s at p99 over "+
+			"gatehouse without a config (the plan, a policy decision per target and the attempt's record), and peaks at %.0f%% of its throughput. "+
+			"A cache hit answers in %s at p50 and %s at p99, %.2f× and %.2f× the direct call's, without calling the upstream.\n\n",
+			ms(median(fb.p50)-median(gh.p50)), ms(median(fb.p99)-median(gh.p99)), 100*fb.rps/gh.rps,
+			ms(median(hit.p50)), ms(median(hit.p99)), ratioOf(median(hit.p50), median(d.p50)), ratioOf(median(hit.p99), median(d.p99)))
 	}
 
 	if len(r.micro) > 0 {
@@ -115,4 +124,11 @@ writer and the projections take the next largest shares.
 		b.WriteString("```\n")
 	}
 	return b.String()
+}
+
+func ratioOf(a, b time.Duration) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
 }

@@ -263,6 +263,17 @@ func runBenchmark(s settings) error {
 		func() error {
 			return adminCall(base, token, "PUT", "/admin/v1/tenants/bench/rate-limits/key/"+governed.ID, map[string]any{"rpm": 1e8, "tpm": 1e11}, nil)
 		},
+		// A two-target fallback whose first target answers, and a cache
+		// that every measured request hits (the warm-up fills it).
+		func() error {
+			return adminCall(base, token, "POST", "/admin/v1/tenants/bench/configs", map[string]any{"name": "fallback", "config": map[string]any{
+				"strategy": map[string]any{"mode": "fallback"},
+				"targets":  []any{map[string]any{"provider": "up"}, map[string]any{"provider": "up"}}}}, nil)
+		},
+		func() error {
+			return adminCall(base, token, "POST", "/admin/v1/tenants/bench/configs", map[string]any{"name": "cached", "config": map[string]any{
+				"provider": "up", "cache": map[string]any{"mode": "simple", "max_age": 3600}}}, nil)
+		},
 	} {
 		if err := step(); err != nil {
 			return err
@@ -274,10 +285,12 @@ func runBenchmark(s settings) error {
 		{name: "reverse proxy", url: "http://" + rpAddr + "/chat/completions", model: "m", client: newClient()},
 		{name: "gatehouse", url: base + "/v1/chat/completions", auth: key.Secret, model: "up/m", client: newClient()},
 		{name: governedTarget, url: base + "/v1/chat/completions", auth: governed.Secret, model: "up/m", client: newClient()},
+		{name: fallbackTarget, url: base + "/v1/chat/completions", auth: key.Secret, model: "m", config: "fallback", client: newClient()},
+		{name: cacheTarget, url: base + "/v1/chat/completions", auth: key.Secret, model: "m", config: "cached", client: newClient()},
 	}
 	var gatehouseAnswered int64
 	count := func(t target, n int64) {
-		if t.name == "gatehouse" || t.name == governedTarget {
+		if t.url == base+"/v1/chat/completions" {
 			gatehouseAnswered += n
 		}
 	}
@@ -375,6 +388,14 @@ func runBenchmark(s settings) error {
 
 // governedTarget is gatehouse with a key under a hard budget and a rate limit.
 const governedTarget = "gatehouse, budget + rate limit"
+
+// fallbackTarget is gatehouse under a two-target fallback config whose
+// first target answers; cacheTarget under a config whose cache every
+// measured request hits.
+const (
+	fallbackTarget = "gatehouse, fallback config"
+	cacheTarget    = "gatehouse, cache hit"
+)
 
 func key2(name string, stream bool) string {
 	if stream {
