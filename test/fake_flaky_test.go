@@ -23,13 +23,21 @@ import (
 //	slow-<ms>           answers after <ms> milliseconds
 //	cut-<n>             streams n chunks, then the connection ends
 //	silent-<ms>         streams one chunk, then nothing for <ms>
+//	half-<x>            sends half its answer's body, then closes the connection
 //
-// It counts the calls per model.
+// It counts the calls per model, and the calls its caller gave up on.
 type flakyUpstream struct {
 	*httptest.Server
 	mu     sync.Mutex
 	calls  map[string]int
 	bodies map[string][]byte // the last request for each model
+	gone   map[string]int    // calls whose caller went away before the answer
+}
+
+func (f *flakyUpstream) abandoned(model string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.gone[model]
 }
 
 func (f *flakyUpstream) lastBody(model string) []byte {
@@ -39,7 +47,7 @@ func (f *flakyUpstream) lastBody(model string) []byte {
 }
 
 func newFlakyUpstream(t *testing.T) *flakyUpstream {
-	f := &flakyUpstream{calls: map[string]int{}, bodies: map[string][]byte{}}
+	f := &flakyUpstream{calls: map[string]int{}, bodies: map[string][]byte{}, gone: map[string]int{}}
 	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.Close)
 	return f
@@ -90,10 +98,20 @@ func (f *flakyUpstream) serve(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-time.After(time.Duration(ms) * time.Millisecond):
 		case <-r.Context().Done():
+			f.mu.Lock()
+			f.gone[body.Model]++
+			f.mu.Unlock()
 			return
 		}
 	}
 	text := "from " + body.Model
+	if kind == "half" {
+		whole := fmt.Sprintf(`{"id":"c","object":"chat.completion","created":1,"model":%q,"choices":[{"index":0,"message":{"role":"assistant","content":%q},"finish_reason":"stop"}]}`, body.Model, text)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(whole)))
+		w.Write([]byte(whole[:len(whole)/2]))
+		return // the connection ends with half the promised body
+	}
 	if !body.Stream {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"id":"c","object":"chat.completion","created":1,"model":%q,"choices":[{"index":0,"message":{"role":"assistant","content":%q},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":3,"total_tokens":8}}`, body.Model, text)

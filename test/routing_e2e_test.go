@@ -626,3 +626,38 @@ func TestE2E_OnStreamCutContinueHasTheNextTargetGoOnSeamlessly(t *testing.T) {
 		t.Fatalf("completion tokens %d, want 6", r.CompletionTokens)
 	}
 }
+
+func TestE2E_ABodyCutInHalfFallsBackAndAClientThatLeavesCancelsTheUpstream(t *testing.T) {
+	sc := newRoutingScenario(t)
+	sc.publish("halves", strategy("fallback", target("a", "half-a"), target("b", "ok-b")))
+	if text, _, err := sc.ask("halves"); err != nil || text != "from ok-b" {
+		t.Fatalf("after half a body: %q %v", text, err)
+	}
+	sc.publish("half", target("a", "half-a"))
+	_, _, err := sc.ask("half")
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 502 {
+		t.Fatalf("half a body and no fallback: %v", err)
+	}
+
+	sc.publish("slow", strategy("fallback", target("a", "slow-10000"), target("b", "ok-b")))
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	client := sdk(sc.s, sc.key.Secret)
+	if _, err := client.Chat.Completions.New(ctx, chat("routed", "hello"), option.WithHeader("x-gatehouse-config", "slow")); err == nil {
+		t.Fatal("a request that outlived its client answered")
+	}
+	eventually(t, 3*time.Second, func() error {
+		if sc.up.abandoned("slow-10000") != 1 {
+			return errors.New("the upstream call goes on after the client left")
+		}
+		return nil
+	})
+	if sc.up.count("ok-b") != 1 {
+		t.Fatalf("a client that left had its request fall back: b called %d times", sc.up.count("ok-b"))
+	}
+	rows := sc.rows(t, 3)
+	if r := rows[0]; r.Status != 499 || r.Code != "client_closed_request" {
+		t.Fatalf("recorded %+v", r)
+	}
+}
