@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -400,6 +401,20 @@ func TestE2E_CircuitBreakerSkipsAFailingTargetAndATrialClosesIt(t *testing.T) {
 	sc.s.mustAdmin(200, "GET", "/admin/v1/tenants/acme/providers/a/health", sc.admin, nil, &h)
 	if h.Provider.Name != "a" || len(h.Circuits) != 1 || h.Circuits[0].State != "open" || h.Circuits[0].ConsecutiveFailures != 2 || h.Circuits[0].RetryAt == nil {
 		t.Fatalf("health %+v", h)
+	}
+	// The state is in the metrics too.
+	metrics := func() string {
+		resp, err := http.Get(sc.s.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if m := metrics(); !strings.Contains(m, `gatehouse_circuit_breakers{model="flaky-2-503",provider="a",state="open",tenant="acme"} 1`) ||
+		!strings.Contains(m, "go_goroutines") {
+		t.Fatalf("metrics:\n%s", m)
 	}
 	// Every target open: 503 at once, nobody called.
 	_, _, err := sc.ask("only")

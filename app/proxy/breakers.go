@@ -104,3 +104,31 @@ func (b *Breakers) Circuits(tenant, provider string, now time.Time) []routing.Ci
 	sort.Slice(out, func(i, j int) bool { return out[i].Model < out[j].Model })
 	return out
 }
+
+// CircuitSnapshot is one circuit, for metrics.
+type CircuitSnapshot struct {
+	Tenant, Provider string
+	routing.CircuitView
+}
+
+// All lists every circuit on this replica.
+func (b *Breakers) All(now time.Time) []CircuitSnapshot {
+	b.mu.Lock()
+	keys := make([]circuitKey, 0, len(b.circuits))
+	for k := range b.circuits {
+		keys = append(keys, k)
+	}
+	b.mu.Unlock()
+	seen := map[[2]string]bool{}
+	var out []CircuitSnapshot
+	for _, k := range keys {
+		if seen[[2]string{k.tenant, k.provider}] {
+			continue
+		}
+		seen[[2]string{k.tenant, k.provider}] = true
+		for _, v := range b.Circuits(k.tenant, k.provider, now) {
+			out = append(out, CircuitSnapshot{Tenant: k.tenant, Provider: k.provider, CircuitView: v})
+		}
+	}
+	return out
+}

@@ -34,6 +34,7 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	RedisURL        string
 	RedisKeyPrefix  string
+	MetricsTenant   bool
 }
 
 // setting is one configuration variable: its environment name and what it says.
@@ -58,6 +59,7 @@ var settings = []setting{
 	{"GATEHOUSE_EVENT_BUFFER", "events held in memory before requests are refused (503); default 10000"},
 	{"GATEHOUSE_SHUTDOWN_TIMEOUT", "how long a graceful stop may take, default 30s"},
 	{"REDIS_URL", "when set (redis://host:6379/0), the exact cache of routing configs lives in Redis; else in Postgres"},
+	{"GATEHOUSE_METRICS_TENANT_LABEL", "true or false: whether /metrics labels series with the tenant; default true"},
 	{"GATEHOUSE_REDIS_KEY_PREFIX", "prefix of gatehouse's keys in Redis, default gatehouse: (installations sharing a Redis set their own)"},
 }
 
@@ -114,6 +116,13 @@ func loadConfig(get lookup, n need) (Config, error) {
 	}
 	if cfg.RedisKeyPrefix == "" {
 		cfg.RedisKeyPrefix = "gatehouse:"
+	}
+	switch v := strings.ToLower(get("GATEHOUSE_METRICS_TENANT_LABEL")); v {
+	case "", "true", "1", "yes":
+		cfg.MetricsTenant = true
+	case "false", "0", "no":
+	default:
+		bad("GATEHOUSE_METRICS_TENANT_LABEL", "must be true or false")
 	}
 	if cfg.RedisURL != "" {
 		if u, err := url.Parse(cfg.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {

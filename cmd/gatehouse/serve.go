@@ -32,6 +32,7 @@ import (
 	"github.com/gatehouse/gatehouse/ports/http/admin"
 	"github.com/gatehouse/gatehouse/ports/http/anthropic"
 	"github.com/gatehouse/gatehouse/ports/http/health"
+	"github.com/gatehouse/gatehouse/ports/http/metrics"
 	"github.com/gatehouse/gatehouse/ports/http/middleware"
 	"github.com/gatehouse/gatehouse/ports/http/openai"
 	"github.com/gatehouse/gatehouse/ports/projectors"
@@ -222,6 +223,7 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = routerErrors(log)
 	e.Use(middleware.Recover(log), middleware.Trace())
+	metrics.Register(e, metrics.NewRegistry(svc.Breakers(), now, metrics.Options{TenantLabel: cfg.MetricsTenant}))
 	health.Register(e, log, []health.Check{
 		{Name: "database", Check: func(ctx context.Context) error { return pool.Ping(ctx) }},
 		{Name: "migrations", Check: func(ctx context.Context) error { return postgres.SchemaCurrent(ctx, pool) }},
