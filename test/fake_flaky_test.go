@@ -24,6 +24,7 @@ import (
 //	cut-<n>             streams n chunks, then the connection ends
 //	silent-<ms>         streams one chunk, then nothing for <ms>
 //	half-<x>            sends half its answer's body, then closes the connection
+//	empty-<x>           streams nothing but [DONE]
 //
 // It counts the calls per model, and the calls its caller gave up on.
 type flakyUpstream struct {
@@ -119,11 +120,14 @@ func (f *flakyUpstream) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/event-stream")
 	chunk := func(content string) {
-		fmt.Fprintf(w, "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":%q,\"choices\":[{\"index\":0,\"delta\":{\"content\":%q},\"finish_reason\":null}]}\n\n", body.Model, content)
+		fmt.Fprintf(w, "data: {\"id\":%q,\"object\":\"chat.completion.chunk\",\"created\":%d,\"model\":%q,\"choices\":[{\"index\":0,\"delta\":{\"content\":%q},\"finish_reason\":null}]}\n\n", "chatcmpl-"+body.Model, len(body.Model), body.Model, content)
 		w.(http.Flusher).Flush()
 	}
 	words := strings.Fields(text)
 	switch kind {
+	case "empty":
+		fmt.Fprint(w, "data: [DONE]\n\n") // a stream with no answer in it
+		return
 	case "cut":
 		k, _ := strconv.Atoi(arg)
 		for i := 0; i < k; i++ {
@@ -142,6 +146,7 @@ func (f *flakyUpstream) serve(w http.ResponseWriter, r *http.Request) {
 	for _, word := range words {
 		chunk(word + " ")
 	}
-	fmt.Fprintf(w, "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":%q,\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n", body.Model)
-	fmt.Fprintf(w, "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":%q,\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":3,\"total_tokens\":8}}\n\ndata: [DONE]\n\n", body.Model)
+	id := "chatcmpl-" + body.Model
+	fmt.Fprintf(w, "data: {\"id\":%q,\"object\":\"chat.completion.chunk\",\"created\":%d,\"model\":%q,\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n", id, len(body.Model), body.Model)
+	fmt.Fprintf(w, "data: {\"id\":%q,\"object\":\"chat.completion.chunk\",\"created\":%d,\"model\":%q,\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":3,\"total_tokens\":8}}\n\ndata: [DONE]\n\n", id, len(body.Model), body.Model)
 }

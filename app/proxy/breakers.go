@@ -38,44 +38,64 @@ func (b *Breakers) Open(tenant string, now time.Time) routing.Open {
 	}
 }
 
+// maxCircuits bounds the circuits kept: a model a client names makes a
+// circuit only once it fails, and past the bound failures go uncounted
+// rather than memory growing without end.
+const maxCircuits = 10_000
+
+// Pass is a call's ticket through a circuit: whether it is the trial.
+type Pass struct{ trial bool }
+
 // Allow takes a call to the attempt's target through its circuit.
-func (b *Breakers) Allow(tenant string, a routing.Attempt, provider, model string, now time.Time) bool {
+func (b *Breakers) Allow(tenant string, a routing.Attempt, provider, model string, now time.Time) (Pass, bool) {
 	if a.Breaker == nil {
-		return true
+		return Pass{}, true
 	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c := b.circuits[circuitKey{tenant, provider, model}]
+	if c == nil {
+		return Pass{}, true // no failures on record: closed
+	}
+	c.breaker = *a.Breaker
+	ok, trial := c.Allow(*a.Breaker, now)
+	return Pass{trial: trial}, ok
+}
+
+// Report folds in how a call that Allow let through ended. A circuit that
+// is closed and clean again is forgotten.
+func (b *Breakers) Report(tenant string, a routing.Attempt, provider, model string, p Pass, status int, now time.Time) {
+	if a.Breaker == nil {
+		return
+	}
+	failed := routing.Counts(status)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	k := circuitKey{tenant, provider, model}
 	c := b.circuits[k]
 	if c == nil {
+		if !failed || len(b.circuits) >= maxCircuits {
+			return
+		}
 		c = &circuitEntry{}
 		b.circuits[k] = c
 	}
 	c.breaker = *a.Breaker
-	return c.Allow(*a.Breaker, now)
-}
-
-// Report folds in how a call that Allow let through ended.
-func (b *Breakers) Report(tenant string, a routing.Attempt, provider, model string, status int, now time.Time) {
-	if a.Breaker == nil {
-		return
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if c := b.circuits[circuitKey{tenant, provider, model}]; c != nil {
-		c.Report(*a.Breaker, routing.Counts(status), now)
+	c.Report(*a.Breaker, failed, p.trial, now)
+	if c.State == routing.CircuitClosed && c.Failures == 0 {
+		delete(b.circuits, k)
 	}
 }
 
 // Abandon gives back a call that ended without an outcome.
-func (b *Breakers) Abandon(tenant string, a routing.Attempt, provider, model string) {
+func (b *Breakers) Abandon(tenant string, a routing.Attempt, provider, model string, p Pass) {
 	if a.Breaker == nil {
 		return
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if c := b.circuits[circuitKey{tenant, provider, model}]; c != nil {
-		c.Abandon()
+		c.Abandon(p.trial)
 	}
 }
 

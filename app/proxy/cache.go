@@ -39,7 +39,8 @@ type cacheEntry struct {
 }
 
 // cacheKey is the digest of a request as sent to a target: the endpoint,
-// the provider connection and every member of the body but those that
+// the provider connection (its id: a connection made again under the same
+// name starts afresh) and every member of the body but those that
 // only shape its delivery (stream, stream_options), in a canonical form
 // (members sorted, no spaces). The tenant is part of every lookup apart.
 func cacheKey(endpoint, provider string, body []byte) ([32]byte, error) {

@@ -40,6 +40,7 @@ type (
 		} `json:"function"`
 	}
 	streamedChunk struct {
+		Error             json.RawMessage `json:"error"`
 		ID                string          `json:"id"`
 		Created           int64           `json:"created"`
 		Model             string          `json:"model"`
@@ -155,8 +156,8 @@ func (a *assembling) Close() error { return a.inner.Close() }
 
 func (a *assembling) fold(b []byte) {
 	var ch streamedChunk
-	if json.Unmarshal(b, &ch) != nil {
-		a.broken = true
+	if json.Unmarshal(b, &ch) != nil || (len(ch.Error) > 0 && string(ch.Error) != "null") {
+		a.broken = true // not an answer, or an error sent as a chunk: nothing to keep
 		return
 	}
 	if a.c.ID == "" {
@@ -213,6 +214,9 @@ func (a *assembling) fold(b []byte) {
 
 func (a *assembling) completion() ([]byte, error) {
 	a.c.Object = "chat.completion"
+	if len(a.choices) == 0 {
+		return nil, errors.New("the stream held no answer")
+	}
 	indexes := make([]int, 0, len(a.choices))
 	for i := range a.choices {
 		indexes = append(indexes, i)

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -49,9 +50,15 @@ type continuedChunk struct {
 // chunk's identity.
 func (c *continuation) note(chunk []byte) {
 	if c.id == nil {
-		c.id, _, _ = jsontop.Get(chunk, "id")
-		c.model, _, _ = jsontop.Get(chunk, "model")
-		c.created, _, _ = jsontop.Get(chunk, "created")
+		// Copies: a chunk's bytes are the reader's, valid until its next read.
+		for _, f := range []struct {
+			key string
+			dst *[]byte
+		}{{"id", &c.id}, {"model", &c.model}, {"created", &c.created}} {
+			if raw, ok, err := jsontop.Get(chunk, f.key); err == nil && ok {
+				*f.dst = bytes.Clone(raw)
+			}
+		}
 	}
 	var ch continuedChunk
 	if json.Unmarshal(chunk, &ch) != nil {
@@ -91,13 +98,18 @@ func (c *continuation) resume(x *Exchange) (ChunkStream, error) {
 		}
 		tenant, name, model := x.key.TenantID, t.route.Connection.Name, t.route.UpstreamModel
 		start := c.svc.Now()
-		if !c.svc.breakers.Allow(tenant, t.Attempt, name, model, start) {
+		pass, ok := c.svc.breakers.Allow(tenant, t.Attempt, name, model, start)
+		if !ok {
 			continue
 		}
 		x.usageSeen, x.tokens = false, usage.Tokens{}
 		err = c.svc.try(c.ctx, x, t.Attempt, body, nil, up.ChatCompletionStream, c.deadline)
 		status := statusOf(err)
-		c.svc.breakers.Report(tenant, t.Attempt, name, model, status, c.svc.Now())
+		if c.ctx.Err() != nil {
+			c.svc.breakers.Abandon(tenant, t.Attempt, name, model, pass)
+		} else {
+			c.svc.breakers.Report(tenant, t.Attempt, name, model, pass, status, c.svc.Now())
+		}
 		x.record(t, status, err, c.svc.Now().Sub(start), false)
 		x.routing.Attempts[len(x.routing.Attempts)-1].Continuation = true
 		if err != nil {
@@ -107,7 +119,7 @@ func (c *continuation) resume(x *Exchange) (ChunkStream, error) {
 			continue
 		}
 		cut.Close()
-		x.routing.Target, x.Provider, x.UpstreamModel = t.Target, name, model
+		x.routing.Target, x.Provider, x.UpstreamModel, x.answeredBy = t.Target, name, model, &t
 		if p, ok := c.svc.Prices.Price(t.route.Connection, model); !ok {
 			x.priced = false
 		} else if p.Cost(x.carried) > x.price.Cost(x.carried) {

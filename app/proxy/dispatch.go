@@ -79,6 +79,15 @@ func (s *Service) chooseConfig(x *Exchange) (*routing.Published, *Refusal) {
 		if err != nil {
 			return nil, InvalidRequest(param, "The inline routing config is invalid: %s", strings.TrimPrefix(err.Error(), routing.ErrInvalid.Error()+": "))
 		}
+		have := map[string]bool{}
+		for _, c := range s.ModelSource.Providers(x.key.TenantID) {
+			have[c.Name] = true
+		}
+		for _, ref := range cfg.Providers() {
+			if !have[ref.Name] {
+				return nil, InvalidRequest(param, "The inline routing config is invalid: %s: no provider connection named %q in this tenant", ref.Path, ref.Name)
+			}
+		}
 		return &routing.Published{Name: "inline", Config: cfg}, nil
 	}
 	name, version := choice, 0

@@ -58,6 +58,7 @@ type Exchange struct {
 	continuation  *continuation // how a cut stream goes on, under on_stream_cut "continue"
 	carried       usage.Tokens  // what cut streams used before a continuation
 	carriedText   int           // streamedText when it was carried
+	answeredBy    *planned      // the config's target whose stream is passed on
 	start         time.Time
 	upstreamStart time.Time
 	done          bool
@@ -150,6 +151,9 @@ func (x *Exchange) Finish(ctx context.Context, err error) {
 	if code == "upstream_error" && x.Stream {
 		// Bytes reached the client: the request is interrupted, not failed.
 		code, x.interrupted = "stream_interrupted", true
+		if t := x.answeredBy; t != nil { // a target that cuts its streams is failing
+			x.svc.breakers.Report(x.key.TenantID, t.Attempt, t.route.Connection.Name, t.route.UpstreamModel, Pass{}, 0, x.svc.Now())
+		}
 	}
 	x.answered = true
 	x.complete(status, code)

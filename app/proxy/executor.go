@@ -77,7 +77,7 @@ func (s *Service) runConfig(ctx context.Context, x *Exchange, cfg routing.Publis
 		x.route, x.Provider, x.UpstreamModel = t.route, t.route.Connection.Name, t.route.UpstreamModel
 		status, err := s.attempt(ctx, x, t, send, deadline)
 		if err == nil {
-			x.routing.Target = t.Target
+			x.routing.Target, x.answeredBy = t.Target, &targets[i]
 			x.price, x.priced = s.Prices.Price(t.route.Connection, t.route.UpstreamModel)
 			if x.Stream && x.routing.Cache != "hit" && t.OnStreamCut == routing.StreamCutContinue && i < len(targets)-1 && x.continuable() {
 				x.continuation = &continuation{svc: s, ctx: ctx, rest: targets[i+1:], deadline: deadline}
@@ -88,12 +88,23 @@ func (s *Service) runConfig(ctx context.Context, x *Exchange, cfg routing.Publis
 			return nil, x.clientGone()
 		}
 		if r, ok := IsRefusal(err); ok {
-			return nil, x.refuse(r)
+			// This target cannot take the request as it is (a field its
+			// provider has no place for): another one may.
+			x.record(t, r.Status, r, 0, false)
+			refusal = cmpRefusal(refusal, r)
+			last = r
+			if i < len(targets)-1 && t.FallbackOn != nil {
+				continue
+			}
+			break
 		}
 		last = err
 		if i == len(targets)-1 || !fallsBack(status, t.FallbackOn) || pastDeadline(deadline, s.Now()) {
 			break
 		}
+	}
+	if r, ok := IsRefusal(last); ok {
+		return nil, x.refuse(r)
 	}
 	return nil, x.fail(last)
 }
@@ -118,6 +129,14 @@ func (s *Service) admitWorstCase(x *Exchange, targets []planned) {
 					x.estimate.MaxOutput = v
 				}
 			}
+		}
+	}
+	for _, t := range targets {
+		if x.Stream && t.OnStreamCut == routing.StreamCutContinue {
+			// A continuation sends the prompt again, with the text so far,
+			// and writes up to the bound again: two calls' worst case.
+			x.estimate.PromptTokens, x.estimate.MaxOutput = 2*x.estimate.PromptTokens+x.estimate.MaxOutput, 2*x.estimate.MaxOutput
+			break
 		}
 	}
 	worst := usage.Tokens{Prompt: x.estimate.PromptTokens, Completion: x.estimate.MaxOutput}
@@ -167,7 +186,8 @@ func (s *Service) attempt(ctx context.Context, x *Exchange, t planned, send send
 	}
 	for try := 0; ; try++ {
 		start := s.Now()
-		if !s.breakers.Allow(tenant, t.Attempt, name, model, start) {
+		pass, ok := s.breakers.Allow(tenant, t.Attempt, name, model, start)
+		if !ok {
 			err = &UpstreamError{Message: "skipped: the target's circuit is open"}
 			x.record(t, 0, err, 0, try > 0)
 			return 0, err
@@ -175,9 +195,9 @@ func (s *Service) attempt(ctx context.Context, x *Exchange, t planned, send send
 		err = s.try(ctx, x, t.Attempt, body, whole, stream, deadline)
 		status = statusOf(err)
 		if ctx.Err() == nil {
-			s.breakers.Report(tenant, t.Attempt, name, model, status, s.Now())
+			s.breakers.Report(tenant, t.Attempt, name, model, pass, status, s.Now())
 		} else {
-			s.breakers.Abandon(tenant, t.Attempt, name, model)
+			s.breakers.Abandon(tenant, t.Attempt, name, model, pass)
 		}
 		x.record(t, status, err, s.Now().Sub(start), try > 0)
 		if err == nil && cached {
@@ -191,12 +211,18 @@ func (s *Service) attempt(ctx context.Context, x *Exchange, t planned, send send
 		if t.Retry.UseRetryAfter && errors.As(err, &ue) && ue.RetryAfter > 0 {
 			wait = ue.RetryAfter
 		}
+		// A wait that would use up the request's time (or, without one,
+		// the target's, or a minute) is not worth making: the next target,
+		// or the failure, answers now.
+		limit := time.Minute
+		if t.RequestTimeout > 0 {
+			limit = t.RequestTimeout
+		}
 		if !deadline.IsZero() {
-			left := deadline.Sub(s.Now())
-			if left <= 0 {
-				return status, err
-			}
-			wait = min(wait, left)
+			limit = min(limit, deadline.Sub(s.Now()))
+		}
+		if wait >= limit {
+			return status, err
 		}
 		if !sleep(ctx, wait) {
 			return status, ctx.Err()
@@ -234,9 +260,12 @@ func (x *Exchange) record(t planned, status int, err error, took time.Duration, 
 // failure before that is the attempt's, and the next target may be tried.
 func (s *Service) try(ctx context.Context, x *Exchange, a routing.Attempt, body []byte, whole wholeCall, stream streamCall,
 	deadline time.Time) error {
-	tctx, cancel := context.WithCancel(ctx)
+	var tctx context.Context
+	var cancel context.CancelFunc
 	if a.RequestTimeout > 0 {
 		tctx, cancel = context.WithTimeout(ctx, a.RequestTimeout)
+	} else {
+		tctx, cancel = context.WithCancel(ctx)
 	}
 	if !deadline.IsZero() {
 		inner := cancel
@@ -288,7 +317,10 @@ func (s *Service) try(ctx context.Context, x *Exchange, a routing.Attempt, body 
 	if timer != nil && !timer.Stop() && err == nil {
 		err = context.DeadlineExceeded // it fired as the chunk came: the call is cancelled all the same
 	}
-	if err != nil && !errors.Is(err, io.EOF) {
+	if errors.Is(err, io.EOF) {
+		err = &UpstreamError{Message: "the upstream stream ended without an answer"}
+	}
+	if err != nil {
 		cs.Close()
 		return noFirst(err)
 	}
@@ -307,6 +339,7 @@ type attemptStream struct {
 	cancel   context.CancelFunc
 	idle     time.Duration
 	started  bool
+	idled    atomic.Bool // the idle timer fired: every later failure is the idle timeout's
 }
 
 func (a *attemptStream) Next() ([]byte, error) {
@@ -317,10 +350,9 @@ func (a *attemptStream) Next() ([]byte, error) {
 		}
 		return a.first, nil
 	}
-	var idled atomic.Bool
 	var timer *time.Timer
 	if a.idle > 0 {
-		timer = time.AfterFunc(a.idle, func() { idled.Store(true); a.cancel() })
+		timer = time.AfterFunc(a.idle, func() { a.idled.Store(true); a.cancel() })
 	}
 	b, err := a.inner.Next()
 	if timer != nil {
@@ -328,7 +360,7 @@ func (a *attemptStream) Next() ([]byte, error) {
 	}
 	switch {
 	case err == nil || errors.Is(err, io.EOF):
-	case idled.Load():
+	case a.idled.Load():
 		err = &UpstreamError{Message: "the upstream stream went quiet for longer than the idle timeout"}
 	case errors.Is(a.ctx.Err(), context.DeadlineExceeded):
 		err = &UpstreamError{Message: "the upstream stream ran past the request timeout"}
@@ -455,6 +487,7 @@ func (x *Exchange) clientGone() error {
 // cacheFor says whether the target's answer is looked up in and stored to
 // the cache, and under which key; it notes the outcome so far.
 func (s *Service) cacheFor(x *Exchange, t planned, body []byte) ([32]byte, bool) {
+	x.routing.Cache = "" // the outcome is the answering target's
 	switch {
 	case t.Cache == nil || !x.cacheable():
 		return [32]byte{}, false
@@ -462,7 +495,7 @@ func (s *Service) cacheFor(x *Exchange, t planned, body []byte) ([32]byte, bool)
 		x.routing.Cache = "bypass"
 		return [32]byte{}, false
 	}
-	key, err := cacheKey(x.in.Endpoint, t.route.Connection.Name, body)
+	key, err := cacheKey(x.in.Endpoint, t.route.Connection.ID.String(), body)
 	if err != nil {
 		return [32]byte{}, false
 	}

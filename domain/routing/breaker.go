@@ -33,37 +33,53 @@ func (c Circuit) Open(b Breaker, now time.Time) bool {
 }
 
 // Allow takes a call through: always when closed; once the cooldown has
-// ended, as the single trial.
-func (c *Circuit) Allow(b Breaker, now time.Time) bool {
+// ended, as the single trial (trial is true: its outcome alone decides).
+func (c *Circuit) Allow(b Breaker, now time.Time) (ok, trial bool) {
 	if c.State == "" {
 		c.State = CircuitClosed
 	}
 	switch {
 	case c.State == CircuitClosed:
-		return true
+		return true, false
 	case c.Open(b, now):
-		return false
+		return false, false
 	}
 	c.State, c.trial = CircuitHalfOpen, true
-	return true
+	return true, true
 }
 
-// Report folds in how a call that Allow let through ended.
-func (c *Circuit) Report(b Breaker, failed bool, now time.Time) {
-	c.trial = false
-	if !failed {
+// Report folds in how a call that Allow let through ended. Once the
+// circuit has opened, only its trial's outcome counts: a call let in
+// before, ending late, says nothing of the target now.
+func (c *Circuit) Report(b Breaker, failed, trial bool, now time.Time) {
+	switch {
+	case c.State == CircuitClosed || c.State == "":
+		if !failed {
+			c.Failures = 0
+			return
+		}
+		c.Failures++
+		if c.Failures >= b.FailureThreshold {
+			c.State, c.OpenedAt = CircuitOpen, now
+		}
+	case c.State == CircuitHalfOpen && trial:
+		c.trial = false
+		if failed {
+			c.Failures++
+			c.State, c.OpenedAt = CircuitOpen, now
+			return
+		}
 		c.State, c.Failures = CircuitClosed, 0
-		return
-	}
-	c.Failures++
-	if c.State == CircuitHalfOpen || c.Failures >= b.FailureThreshold {
-		c.State, c.OpenedAt = CircuitOpen, now
 	}
 }
 
 // Abandon gives back a call that Allow let through and that ended without
 // an outcome (its client left): a trial in flight makes room for the next.
-func (c *Circuit) Abandon() { c.trial = false }
+func (c *Circuit) Abandon(trial bool) {
+	if trial && c.State == CircuitHalfOpen {
+		c.trial = false
+	}
+}
 
 // CircuitView is one circuit as an operator sees it.
 type CircuitView struct {

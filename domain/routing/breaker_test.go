@@ -11,38 +11,48 @@ func TestCircuit_OpensAfterTheThresholdAndOneTrialDecides(t *testing.T) {
 	b := routing.Breaker{FailureThreshold: 3, Cooldown: 30 * time.Second}
 	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	var c routing.Circuit
+	allow := func(at time.Time) (bool, bool) { return c.Allow(b, at) }
 	for i := 0; i < 2; i++ {
-		if !c.Allow(b, t0) {
+		if ok, _ := allow(t0); !ok {
 			t.Fatal("a closed circuit refused a call")
 		}
-		c.Report(b, true, t0)
+		c.Report(b, true, false, t0)
 	}
-	c.Report(b, false, t0) // a success resets the count
+	c.Report(b, false, false, t0) // a success resets the count
 	for i := 0; i < 3; i++ {
-		c.Allow(b, t0)
-		c.Report(b, true, t0)
+		allow(t0)
+		c.Report(b, true, false, t0)
 	}
-	if c.State != routing.CircuitOpen || !c.Open(b, t0.Add(29*time.Second)) || c.Allow(b, t0.Add(29*time.Second)) {
+	if ok, _ := allow(t0.Add(29 * time.Second)); c.State != routing.CircuitOpen || !c.Open(b, t0.Add(29*time.Second)) || ok {
 		t.Fatalf("after 3 failures: %+v", c)
 	}
 	after := t0.Add(30 * time.Second)
-	if c.Open(b, after) || !c.Allow(b, after) || c.State != routing.CircuitHalfOpen {
+	if c.Open(b, after) {
 		t.Fatalf("the cooldown ended: %+v", c)
 	}
-	if !c.Open(b, after) || c.Allow(b, after) {
+	if ok, trial := allow(after); !ok || !trial || c.State != routing.CircuitHalfOpen {
+		t.Fatalf("the trial: %+v", c)
+	}
+	if ok, _ := allow(after); !c.Open(b, after) || ok {
 		t.Fatal("a second call went through while the trial was in flight")
 	}
-	c.Abandon() // the trial's client left: the next call is the trial
-	if c.Open(b, after) || !c.Allow(b, after) {
+	// A call let in before the circuit opened, ending now, decides nothing.
+	c.Report(b, false, false, after)
+	c.Abandon(false)
+	if c.State != routing.CircuitHalfOpen || !c.Open(b, after) {
+		t.Fatalf("a stale outcome moved the circuit: %+v", c)
+	}
+	c.Abandon(true) // the trial's client left: the next call is the trial
+	if ok, trial := allow(after); !ok || !trial {
 		t.Fatal("an abandoned trial kept the circuit from its next trial")
 	}
-	c.Report(b, true, after) // the trial failed: open for another cooldown
+	c.Report(b, true, true, after) // the trial failed: open for another cooldown
 	if c.State != routing.CircuitOpen || !c.Open(b, after.Add(29*time.Second)) {
 		t.Fatalf("a failed trial: %+v", c)
 	}
 	later := after.Add(30 * time.Second)
-	c.Allow(b, later)
-	c.Report(b, false, later)
+	_, trial := allow(later)
+	c.Report(b, false, trial, later)
 	if c.State != routing.CircuitClosed || c.Failures != 0 || c.Open(b, later) {
 		t.Fatalf("a trial that succeeded: %+v", c)
 	}
