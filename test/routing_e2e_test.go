@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	anthropicopt "github.com/anthropics/anthropic-sdk-go/option"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 )
@@ -714,5 +715,29 @@ func TestE2E_LoadbalanceSkipsAnOpenCircuitAndPoolsFallBackWithin(t *testing.T) {
 	sc.publish("empty", strategy("fallback", target("a", "empty-a"), target("b", "ok-b")))
 	if text, err := sc.streamText("empty"); err != nil || text != "from ok-b " {
 		t.Fatalf("after an empty stream: %q %v", text, err)
+	}
+}
+
+func TestE2E_RoutingWorksForTheAnthropicDialectToo(t *testing.T) {
+	sc := newRoutingScenario(t)
+	sc.publish("fb", strategy("fallback", target("a", "status-503"), target("b", "ok-b")))
+	sc.publish("cut", target("a", "cut-2"))
+	claude := anthropicSDK(sc.s, sc.key.Secret)
+	msg, err := claude.Messages.New(context.Background(), ask("routed", "hello"), anthropicopt.WithHeader("x-gatehouse-config", "fb"))
+	if err != nil || len(msg.Content) != 1 || msg.Content[0].Text != "from ok-b" {
+		t.Fatalf("through /v1/messages: %+v %v", msg, err)
+	}
+	st := claude.Messages.NewStreaming(context.Background(), ask("routed", "hello"), anthropicopt.WithHeader("x-gatehouse-config", "cut"))
+	var text strings.Builder
+	for st.Next() {
+		if ev := st.Current(); ev.Type == "content_block_delta" {
+			text.WriteString(ev.Delta.Text)
+		}
+	}
+	if st.Err() == nil || text.String() != "w0 w1 " {
+		t.Fatalf("a cut stream in Anthropic's dialect: %q %v", text.String(), st.Err())
+	}
+	if r := sc.rows(t, 2)[0]; r.Code != "stream_interrupted" || r.Config != "cut" {
+		t.Fatalf("recorded %+v", r)
 	}
 }
