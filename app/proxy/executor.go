@@ -106,7 +106,25 @@ func (s *Service) runConfig(ctx context.Context, x *Exchange, cfg routing.Publis
 	if r, ok := IsRefusal(last); ok {
 		return nil, x.refuse(r)
 	}
+	if x.allSkipped() { // every circuit turned out open: nobody was called
+		return nil, x.refuse(refuse(http.StatusServiceUnavailable, "upstream_error", "upstream_error", "",
+			"Every target of the routing config %q is unavailable: their circuits are open after repeated failures.", cfg.Name))
+	}
 	return nil, x.fail(last)
+}
+
+// circuitOpen is the failure of a target passed over because its circuit
+// is open, or its trial is in flight.
+const circuitOpen = "skipped: the target's circuit is open"
+
+// allSkipped says whether every attempt was passed over by its circuit.
+func (x *Exchange) allSkipped() bool {
+	for _, a := range x.routing.Attempts {
+		if a.Error != circuitOpen {
+			return false
+		}
+	}
+	return len(x.routing.Attempts) > 0
 }
 
 // cmpRefusal keeps the refusal that explains most: not allowed over not found.
@@ -188,7 +206,7 @@ func (s *Service) attempt(ctx context.Context, x *Exchange, t planned, send send
 		start := s.Now()
 		pass, ok := s.breakers.Allow(tenant, t.Attempt, name, model, start)
 		if !ok {
-			err = &UpstreamError{Message: "skipped: the target's circuit is open"}
+			err = &UpstreamError{Message: circuitOpen}
 			x.record(t, 0, err, 0, try > 0)
 			return 0, err
 		}
