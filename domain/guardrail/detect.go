@@ -1,0 +1,191 @@
+// Package guardrail owns guardrails: their definition (checks, action,
+// what a failing check does), the local detectors that find personal
+// data, secrets and prompt injections in text, redaction, and verdicts.
+// Detectors are compiled once per guardrail version; running one is a
+// pure function of the text.
+package guardrail
+
+import (
+	"net/netip"
+	"regexp"
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Finding is a span of text a check matched, by entity (EMAIL,
+// CREDIT_CARD, AWS_ACCESS_KEY, …). Start and End are byte offsets.
+type Finding struct {
+	Entity     string
+	Start, End int
+}
+
+// detector finds one kind of entity: candidates by an RE2 pattern (linear
+// time whatever the text), each confirmed by valid when set.
+type detector struct {
+	entity string
+	re     *regexp.Regexp
+	valid  func(match string) bool
+	// digitBound: a match must not touch a digit on either side (a card
+	// number inside a longer number is not a card number).
+	digitBound bool
+	// window bounds the bytes a match can span: what a streaming check
+	// must hold back so that a match split across chunks is still found.
+	window int
+}
+
+func (d detector) find(text string) []Finding {
+	var out []Finding
+	for _, loc := range d.re.FindAllStringIndex(text, -1) {
+		s, e := loc[0], loc[1]
+		if d.digitBound && (touchesDigit(text, s, e)) {
+			continue
+		}
+		if d.valid != nil && !d.valid(text[s:e]) {
+			continue
+		}
+		out = append(out, Finding{Entity: d.entity, Start: s, End: e})
+	}
+	return out
+}
+
+func touchesDigit(text string, s, e int) bool {
+	if s > 0 {
+		if r, _ := utf8.DecodeLastRuneInString(text[:s]); unicode.IsDigit(r) {
+			return true
+		}
+	}
+	if e < len(text) {
+		if r, _ := utf8.DecodeRuneInString(text[e:]); unicode.IsDigit(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// PII entities.
+var piiDetectors = map[string]detector{
+	"email": {entity: "EMAIL", re: regexp.MustCompile(`[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}`), window: 64 + 1 + 255},
+	"phone": {entity: "PHONE", digitBound: true, window: 32,
+		re:    regexp.MustCompile(`\+[1-9]\d{0,2}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]?\d{2,4}){1,3}|\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}|\b\d{3}[.-]\d{3}[.-]\d{4}`),
+		valid: func(m string) bool { n := digits(m); return len(n) >= 8 && len(n) <= 15 }},
+	"credit_card": {entity: "CREDIT_CARD", digitBound: true, window: 19 + 18,
+		re:    regexp.MustCompile(`\d(?:[ -]?\d){12,18}`),
+		valid: func(m string) bool { n := digits(m); return len(n) >= 13 && len(n) <= 19 && luhn(n) }},
+	"iban": {entity: "IBAN", window: 34 + 8,
+		re:    regexp.MustCompile(`\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b`),
+		valid: validIBAN},
+	"us_ssn": {entity: "US_SSN", digitBound: true, window: 11,
+		re:    regexp.MustCompile(`\d{3}-\d{2}-\d{4}`),
+		valid: validSSN},
+	"ip_address": {entity: "IP_ADDRESS", window: 45,
+		re: regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b|(?i:\b[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}\b)`),
+		valid: func(m string) bool {
+			a, err := netip.ParseAddr(m)
+			return err == nil && (a.Is4() || strings.Count(m, ":") >= 2)
+		}},
+}
+
+// PIIEntities are the pii check's entities, in a stable order.
+var PIIEntities = []string{"email", "phone", "credit_card", "iban", "us_ssn", "ip_address"}
+
+// Secret kinds.
+var secretDetectors = []detector{
+	{entity: "AWS_ACCESS_KEY", re: regexp.MustCompile(`\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b`), window: 20},
+	{entity: "PRIVATE_KEY", re: regexp.MustCompile(`-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----(?s:.*?)(?:-----END (?:[A-Z]+ )*PRIVATE KEY-----|$)`), window: 8192},
+	{entity: "JWT", re: regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`), window: 4096},
+	{entity: "API_KEY", re: regexp.MustCompile(`\bsk-(?:ant-|proj-|svcacct-|admin-|gh-)?[A-Za-z0-9_-]{20,}|\bAIza[0-9A-Za-z_-]{35}\b`), window: 256},
+	{entity: "GITHUB_TOKEN", re: regexp.MustCompile(`\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b`), window: 300},
+	{entity: "SLACK_TOKEN", re: regexp.MustCompile(`\bxox[abposr]-[A-Za-z0-9-]{10,250}`), window: 260},
+}
+
+func digits(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// luhn is the card number checksum.
+func luhn(n string) bool {
+	sum, double := 0, false
+	for i := len(n) - 1; i >= 0; i-- {
+		d := int(n[i] - '0')
+		if double {
+			d *= 2
+			if d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+		double = !double
+	}
+	return sum%10 == 0
+}
+
+// validIBAN checks an IBAN's length and its ISO 7064 mod-97 checksum.
+func validIBAN(m string) bool {
+	s := strings.ReplaceAll(m, " ", "")
+	if len(s) < 15 || len(s) > 34 {
+		return false
+	}
+	rearranged := s[4:] + s[:4]
+	rem := 0
+	for _, r := range rearranged {
+		switch {
+		case r >= '0' && r <= '9':
+			rem = (rem*10 + int(r-'0')) % 97
+		case r >= 'A' && r <= 'Z':
+			v := int(r-'A') + 10
+			rem = (rem*100 + v) % 97
+		default:
+			return false
+		}
+	}
+	return rem == 1
+}
+
+// validSSN refuses the numbers the SSA never issues.
+func validSSN(m string) bool {
+	area, group, serial := m[0:3], m[4:6], m[7:11]
+	return area != "000" && area != "666" && area[0] != '9' && group != "00" && serial != "0000"
+}
+
+// merge sorts findings and drops those inside an earlier one.
+func merge(fs []Finding) []Finding {
+	sort.Slice(fs, func(i, j int) bool {
+		if fs[i].Start != fs[j].Start {
+			return fs[i].Start < fs[j].Start
+		}
+		return fs[i].End > fs[j].End
+	})
+	var out []Finding
+	for _, f := range fs {
+		if n := len(out); n > 0 && f.Start < out[n-1].End {
+			if f.End > out[n-1].End {
+				out[n-1].End = f.End
+			}
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// Redact replaces each finding's span with [REDACTED:<ENTITY>].
+func Redact(text string, fs []Finding) string {
+	fs = merge(append([]Finding(nil), fs...))
+	var b strings.Builder
+	last := 0
+	for _, f := range fs {
+		b.WriteString(text[last:f.Start])
+		b.WriteString("[REDACTED:" + f.Entity + "]")
+		last = f.End
+	}
+	b.WriteString(text[last:])
+	return b.String()
+}
