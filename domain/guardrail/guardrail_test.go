@@ -6,12 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/adapters/jsonschema"
 	"github.com/gatehouse/gatehouse/domain/guardrail"
 )
 
 func mustParse(t testing.TB, def string) *guardrail.Guardrail {
 	t.Helper()
-	g, err := guardrail.Parse([]byte(def))
+	g, err := guardrail.Parse([]byte(def), jsonschema.Compile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +72,7 @@ func TestSecrets_FindsKeysAndTokens(t *testing.T) {
 		"token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U": "JWT",
 		"OPENAI_API_KEY=sk-proj-abcdefghijklmnopqrstuvwxyz012345":                                            "API_KEY",
 		"anthropic sk-ant-api03-abcdefghijklmnopqrstuvwxyz":                                                  "API_KEY",
-		"google AIzaSyA-abcdefghijklmnopqrstuvwxyz01234":                                                   "API_KEY",
+		"google AIzaSyA-abcdefghijklmnopqrstuvwxyz01234":                                                     "API_KEY",
 		"gh ghp_abcdefghijklmnopqrstuvwxyz0123456789":                                                        "GITHUB_TOKEN",
 		"slack xoxb-123456789012-abcdefghij":                                                                 "SLACK_TOKEN",
 	} {
@@ -157,7 +158,7 @@ func TestParse_RefusesNamingTheField(t *testing.T) {
 		`{"checks": [{"type": "prompt_injection", "threshold": 2}]}`:                               "checks[0].threshold",
 		`{"checks": [{"type": "secrets", "kinds": []}]}`:                                           "checks[0].kinds",
 	} {
-		_, err := guardrail.Parse([]byte(def))
+		_, err := guardrail.Parse([]byte(def), jsonschema.Compile)
 		if !errors.Is(err, guardrail.ErrInvalid) || !strings.Contains(err.Error(), path+":") {
 			t.Errorf("%s: %v, want an error naming %s", def, err, path)
 		}
