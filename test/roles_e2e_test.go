@@ -51,6 +51,11 @@ var adminRoutes = []routeCase{
 	}},
 	{"GET", "/admin/v1/tenants/{tenant}/configs", "read", nil},
 	{"GET", "/admin/v1/tenants/{tenant}/configs/{name}", "read", nil},
+	{"POST", "/admin/v1/tenants/{tenant}/guardrails", "write", func(n int) any {
+		return map[string]any{"name": fmt.Sprint("g-", n), "checks": []any{map[string]string{"type": "pii"}}}
+	}},
+	{"GET", "/admin/v1/tenants/{tenant}/guardrails", "read", nil},
+	{"GET", "/admin/v1/tenants/{tenant}/guardrails/{name}", "read", nil},
 }
 
 // principalCase is a token and the tenant it is for ("" for platform-wide).
@@ -135,6 +140,7 @@ func TestE2E_RoleMatrix_EveryAdminRouteEveryRoleOwnAndOtherTenant(t *testing.T) 
 		s.mustAdmin(201, "POST", "/admin/v1/tenants/"+tn+"/providers", platform,
 			map[string]string{"name": "llm", "kind": "openai-compatible", "base_url": "http://127.0.0.1:9/v1", "api_key": "sk-old"}, nil)
 		s.mustAdmin(201, "POST", "/admin/v1/tenants/"+tn+"/configs", platform, map[string]any{"name": "llm", "config": map[string]string{"provider": "llm"}}, nil)
+		s.mustAdmin(201, "POST", "/admin/v1/tenants/"+tn+"/guardrails", platform, map[string]any{"name": "llm", "checks": []any{map[string]string{"type": "secrets"}}}, nil)
 		fixtures[tn] = fixture{team: team.ID}
 	}
 	n := 0

@@ -1,6 +1,7 @@
 package eventcodec
 
 import (
+	"github.com/gatehouse/gatehouse/domain/guardrail"
 	"github.com/gatehouse/gatehouse/domain/key"
 	"github.com/gatehouse/gatehouse/domain/pricing"
 	"github.com/gatehouse/gatehouse/domain/provider"
@@ -29,6 +30,7 @@ func Gatehouse() *Registry {
 		quota.BudgetExceeded{},
 		quota.RateLimitSet{},
 		routing.ConfigPublished{},
+		guardrail.GuardrailPublished{},
 		usage.RequestCompleted{},
 		usage.RequestRejected{},
 	)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/adapters/postgres/db"
 	"github.com/gatehouse/gatehouse/domain/eventlog"
+	"github.com/gatehouse/gatehouse/domain/guardrail"
 	"github.com/gatehouse/gatehouse/domain/key"
 	"github.com/gatehouse/gatehouse/domain/pricing"
 	"github.com/gatehouse/gatehouse/domain/provider"
@@ -170,6 +171,11 @@ func (r *Repositories) SetBudget(ctx context.Context, meta eventlog.Meta, s quot
 // SetRateLimit appends a subject's rate limit at the next version of its stream.
 func (r *Repositories) SetRateLimit(ctx context.Context, meta eventlog.Meta, s quota.Subject, e quota.RateLimitSet) error {
 	return r.appendNext(ctx, meta, s.TenantID, quota.RateLimitStreamID(s), e)
+}
+
+// PublishGuardrail appends a guardrail's next version and returns it.
+func (r *Repositories) PublishGuardrail(ctx context.Context, meta eventlog.Meta, tenantID string, e guardrail.GuardrailPublished) (int, error) {
+	return r.appendAtNext(ctx, meta, tenantID, guardrail.StreamID(e.Name), e)
 }
 
 // PublishConfig appends a config's next version and returns it.

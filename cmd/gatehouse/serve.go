@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/gatehouse/gatehouse/adapters/eventcodec"
+	"github.com/gatehouse/gatehouse/adapters/jsonschema"
 	"github.com/gatehouse/gatehouse/adapters/postgres"
 	"github.com/gatehouse/gatehouse/adapters/pricing"
 	"github.com/gatehouse/gatehouse/adapters/providers"
@@ -137,6 +138,7 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 	codec := eventcodec.Gatehouse()
 	g.store = postgres.NewEventStore(pool, codec)
 	g.directory = projectors.NewDirectory()
+	g.directory.UseSchemaCompiler(jsonschema.Compile)
 	g.store.Observe(g.directory.Apply)
 	g.writer = postgres.NewWriter(g.store, postgres.WriterConfig{Capacity: cfg.EventBuffer}, log)
 
@@ -183,34 +185,37 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 		revokeKey:       app.Logged(command.NewRevokeKeyHandler(g.directory, repos, now), log),
 	}
 	uc := admin.UseCases{
-		CreateTenant:    g.commands.createTenant,
-		ConnectProvider: g.commands.connectProvider,
-		GrantKey:        g.commands.grantKey,
-		RevokeKey:       g.commands.revokeKey,
-		CreateTeam:      g.commands.createTeam,
-		UpdateTeam:      app.Logged(command.NewUpdateTeamHandler(g.directory, repos, now), log),
-		ListTeams:       app.Logged(query.NewListTeamsHandler(g.directory), log),
-		GetTeam:         app.Logged(query.NewGetTeamHandler(g.directory), log),
-		UpdateKey:       app.Logged(command.NewUpdateKeyHandler(g.directory, g.directory, repos, now), log),
-		RotateKey:       app.Logged(command.NewRotateKeyHandler(g.directory, repos, now), log),
-		SetPrice:        app.Logged(command.NewSetPriceHandler(g.directory, repos, now), log),
-		ListPrices:      app.Logged(query.NewListPricesHandler(g.directory, catalogue), log),
-		SetBudget:       app.Logged(command.NewSetBudgetHandler(g.directory, g.directory, repos, now), log),
-		SetRateLimit:    app.Logged(command.NewSetRateLimitHandler(g.directory, g.directory, repos, now), log),
-		GetBudget:       app.Logged(query.NewGetBudgetHandler(g.directory, g.quotas), log),
-		GetRateLimit:    app.Logged(query.NewGetRateLimitHandler(g.directory, g.quotas), log),
-		ListTenants:     app.Logged(query.NewListTenantsHandler(g.directory), log),
-		GetTenant:       app.Logged(query.NewGetTenantHandler(g.directory), log),
-		ListProviders:   app.Logged(query.NewListProvidersHandler(g.directory), log),
-		RotateProvider:  app.Logged(command.NewRotateProviderCredentialsHandler(g.directory, repos, v, now), log),
-		ListKeys:        app.Logged(query.NewListKeysHandler(g.directory), log),
-		GetKey:          app.Logged(query.NewGetKeyHandler(g.directory), log),
-		Spend:           app.Logged(query.NewSpendHandler(g.directory, spendStore), log),
-		ListRequests:    app.Logged(query.NewListRequestsHandler(g.directory, requestLog), log),
-		Events:          app.Logged(query.NewEventsHandler(g.directory, g.store), log),
-		PublishConfig:   app.Logged(command.NewPublishConfigHandler(g.directory, g.directory, repos, now), log),
-		ListConfigs:     app.Logged(query.NewListConfigsHandler(g.directory), log),
-		GetConfig:       app.Logged(query.NewGetConfigHandler(g.directory), log),
+		CreateTenant:     g.commands.createTenant,
+		ConnectProvider:  g.commands.connectProvider,
+		GrantKey:         g.commands.grantKey,
+		RevokeKey:        g.commands.revokeKey,
+		CreateTeam:       g.commands.createTeam,
+		UpdateTeam:       app.Logged(command.NewUpdateTeamHandler(g.directory, repos, now), log),
+		ListTeams:        app.Logged(query.NewListTeamsHandler(g.directory), log),
+		GetTeam:          app.Logged(query.NewGetTeamHandler(g.directory), log),
+		UpdateKey:        app.Logged(command.NewUpdateKeyHandler(g.directory, g.directory, repos, now), log),
+		RotateKey:        app.Logged(command.NewRotateKeyHandler(g.directory, repos, now), log),
+		SetPrice:         app.Logged(command.NewSetPriceHandler(g.directory, repos, now), log),
+		ListPrices:       app.Logged(query.NewListPricesHandler(g.directory, catalogue), log),
+		SetBudget:        app.Logged(command.NewSetBudgetHandler(g.directory, g.directory, repos, now), log),
+		SetRateLimit:     app.Logged(command.NewSetRateLimitHandler(g.directory, g.directory, repos, now), log),
+		GetBudget:        app.Logged(query.NewGetBudgetHandler(g.directory, g.quotas), log),
+		GetRateLimit:     app.Logged(query.NewGetRateLimitHandler(g.directory, g.quotas), log),
+		ListTenants:      app.Logged(query.NewListTenantsHandler(g.directory), log),
+		GetTenant:        app.Logged(query.NewGetTenantHandler(g.directory), log),
+		ListProviders:    app.Logged(query.NewListProvidersHandler(g.directory), log),
+		RotateProvider:   app.Logged(command.NewRotateProviderCredentialsHandler(g.directory, repos, v, now), log),
+		ListKeys:         app.Logged(query.NewListKeysHandler(g.directory), log),
+		GetKey:           app.Logged(query.NewGetKeyHandler(g.directory), log),
+		Spend:            app.Logged(query.NewSpendHandler(g.directory, spendStore), log),
+		ListRequests:     app.Logged(query.NewListRequestsHandler(g.directory, requestLog), log),
+		Events:           app.Logged(query.NewEventsHandler(g.directory, g.store), log),
+		PublishConfig:    app.Logged(command.NewPublishConfigHandler(g.directory, g.directory, repos, now), log),
+		ListConfigs:      app.Logged(query.NewListConfigsHandler(g.directory), log),
+		GetConfig:        app.Logged(query.NewGetConfigHandler(g.directory), log),
+		PublishGuardrail: app.Logged(command.NewPublishGuardrailHandler(g.directory, repos, jsonschema.Compile, now), log),
+		ListGuardrails:   app.Logged(query.NewListGuardrailsHandler(g.directory), log),
+		GetGuardrail:     app.Logged(query.NewGetGuardrailHandler(g.directory), log),
 	}
 	svc := proxy.NewService(proxy.Deps{
 		Keys: g.directory, Policy: proxy.NewDirectoryPolicy(g.directory), Upstreams: providers.NewRegistry(repos, v, now),

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse/gatehouse/domain/eventlog"
+	"github.com/gatehouse/gatehouse/domain/guardrail"
 	"github.com/gatehouse/gatehouse/domain/key"
 	"github.com/gatehouse/gatehouse/domain/pricing"
 	"github.com/gatehouse/gatehouse/domain/provider"
@@ -27,17 +28,19 @@ const DirectoryName = "directory.v1"
 // at once, so a revocation is effective there before the admin call returns.
 // Applying an event twice, or late, changes nothing.
 type Directory struct {
-	mu        sync.RWMutex
-	tenants   map[string]tenancy.Tenant
-	teams     map[uuid.UUID]*tenancy.Team
-	providers map[string]map[string]provider.Connection // tenant → name → connection
-	keys      map[uuid.UUID]*key.Key
-	bySecret  map[key.SecretHash]*key.Key       // current and rotated-out secrets
-	prices    map[string]map[string]tenantPrice // tenant → model → price
-	missing   map[string]map[string]bool        // tenant → model → price.missing recorded
-	budgets   map[quota.Subject]quota.Budget
-	limits    map[quota.Subject]quota.RateLimit
-	configs   map[string]map[string][]publishedConfig // tenant → name → versions, oldest first
+	mu         sync.RWMutex
+	tenants    map[string]tenancy.Tenant
+	teams      map[uuid.UUID]*tenancy.Team
+	providers  map[string]map[string]provider.Connection // tenant → name → connection
+	keys       map[uuid.UUID]*key.Key
+	bySecret   map[key.SecretHash]*key.Key       // current and rotated-out secrets
+	prices     map[string]map[string]tenantPrice // tenant → model → price
+	missing    map[string]map[string]bool        // tenant → model → price.missing recorded
+	budgets    map[quota.Subject]quota.Budget
+	limits     map[quota.Subject]quota.RateLimit
+	configs    map[string]map[string][]publishedConfig // tenant → name → versions, oldest first
+	guardrails map[string]map[string][]publishedGuardrail
+	compile    guardrail.SchemaCompiler
 }
 
 type tenantPrice struct {
@@ -49,16 +52,17 @@ type tenantPrice struct {
 // NewDirectory builds an empty directory.
 func NewDirectory() *Directory {
 	return &Directory{
-		tenants:   map[string]tenancy.Tenant{},
-		teams:     map[uuid.UUID]*tenancy.Team{},
-		providers: map[string]map[string]provider.Connection{},
-		keys:      map[uuid.UUID]*key.Key{},
-		bySecret:  map[key.SecretHash]*key.Key{},
-		prices:    map[string]map[string]tenantPrice{},
-		missing:   map[string]map[string]bool{},
-		budgets:   map[quota.Subject]quota.Budget{},
-		limits:    map[quota.Subject]quota.RateLimit{},
-		configs:   map[string]map[string][]publishedConfig{},
+		tenants:    map[string]tenancy.Tenant{},
+		teams:      map[uuid.UUID]*tenancy.Team{},
+		providers:  map[string]map[string]provider.Connection{},
+		keys:       map[uuid.UUID]*key.Key{},
+		bySecret:   map[key.SecretHash]*key.Key{},
+		prices:     map[string]map[string]tenantPrice{},
+		missing:    map[string]map[string]bool{},
+		budgets:    map[quota.Subject]quota.Budget{},
+		limits:     map[quota.Subject]quota.RateLimit{},
+		configs:    map[string]map[string][]publishedConfig{},
+		guardrails: map[string]map[string][]publishedGuardrail{},
 	}
 }
 
@@ -92,7 +96,7 @@ func shapesDirectory(e eventlog.Event) bool {
 	switch e.(type) {
 	case tenancy.TenantCreated, tenancy.TeamCreated, tenancy.TeamUpdated, provider.ProviderConnected, provider.ProviderRotated,
 		key.KeyGranted, key.KeyUpdated, key.KeyRotated, key.KeyRevoked, pricing.PriceSet, pricing.PriceMissing, quota.BudgetSet, quota.RateLimitSet,
-		routing.ConfigPublished:
+		routing.ConfigPublished, guardrail.GuardrailPublished:
 		return true
 	}
 	return false
@@ -120,6 +124,8 @@ func (d *Directory) apply(r eventlog.Recorded) error {
 		d.OnRateLimitSet(r, e)
 	case routing.ConfigPublished:
 		d.OnConfigPublished(r, e)
+	case guardrail.GuardrailPublished:
+		d.OnGuardrailPublished(r, e)
 	}
 	return nil
 }

@@ -69,17 +69,27 @@ func (r *configs) list(c echo.Context) error {
 }
 
 func (r *configs) get(c echo.Context) error {
-	version := 0
-	if v := c.QueryParam("version"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return r.fail(c, errBadInputf("version must be a positive integer"))
-		}
-		version = n
+	version, err := versionParam(c)
+	if err != nil {
+		return r.fail(c, err)
 	}
 	p, err := r.uc.GetConfig.Handle(c.Request().Context(), query.GetConfig{Principal: principal(c), TenantID: c.Param("tenant"), Name: c.Param("name"), Version: version})
 	if err != nil {
 		return r.fail(c, err)
 	}
 	return c.JSON(http.StatusOK, configOut(p, true))
+}
+
+// versionParam reads ?version=N of a versioned resource: 0 when absent
+// (the latest).
+func versionParam(c echo.Context) (int, error) {
+	v := c.QueryParam("version")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, errBadInputf("version must be a positive integer")
+	}
+	return n, nil
 }

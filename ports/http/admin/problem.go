@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse/app/query"
 	"github.com/gatehouse/gatehouse/domain/access"
 	"github.com/gatehouse/gatehouse/domain/eventlog"
+	"github.com/gatehouse/gatehouse/domain/guardrail"
 	"github.com/gatehouse/gatehouse/domain/key"
 	"github.com/gatehouse/gatehouse/domain/pricing"
 	"github.com/gatehouse/gatehouse/domain/provider"
@@ -62,6 +63,8 @@ var errorStatus = []struct {
 	{quota.ErrInvalid, http.StatusBadRequest, "Invalid Request"},
 	{routing.ErrInvalid, http.StatusBadRequest, "Invalid Request"},
 	{routing.ErrNotFound, http.StatusNotFound, "Not Found"},
+	{guardrail.ErrInvalid, http.StatusBadRequest, "Invalid Request"},
+	{guardrail.ErrNotFound, http.StatusNotFound, "Not Found"},
 	{query.ErrNoQuota, http.StatusNotFound, "Not Found"},
 	{query.ErrInvalidQuery, http.StatusBadRequest, "Invalid Request"},
 	{errBadInput, http.StatusBadRequest, "Invalid Request"},

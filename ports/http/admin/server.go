@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse/gatehouse/app"
 	"github.com/gatehouse/gatehouse/app/command"
 	"github.com/gatehouse/gatehouse/app/query"
+	"github.com/gatehouse/gatehouse/domain/guardrail"
 	"github.com/gatehouse/gatehouse/domain/key"
 	"github.com/gatehouse/gatehouse/domain/pricing"
 	"github.com/gatehouse/gatehouse/domain/provider"
@@ -25,35 +26,38 @@ const Prefix = "/admin/v1"
 
 // UseCases are the handlers the admin API exposes.
 type UseCases struct {
-	CreateTenant    app.Handler[command.CreateTenant, tenancy.Tenant]
-	ListTenants     app.Handler[query.ListTenants, []tenancy.Tenant]
-	GetTenant       app.Handler[query.GetTenant, tenancy.Tenant]
-	ConnectProvider app.Handler[command.ConnectProvider, provider.Connection]
-	ListProviders   app.Handler[query.ListProviders, []provider.Connection]
-	RotateProvider  app.Handler[command.RotateProviderCredentials, provider.Connection]
-	CreateTeam      app.Handler[command.CreateTeam, tenancy.Team]
-	UpdateTeam      app.Handler[command.UpdateTeam, tenancy.Team]
-	ListTeams       app.Handler[query.ListTeams, []tenancy.Team]
-	GetTeam         app.Handler[query.GetTeam, tenancy.Team]
-	GrantKey        app.Handler[command.GrantKey, command.GrantedKey]
-	UpdateKey       app.Handler[command.UpdateKey, key.Key]
-	RotateKey       app.Handler[command.RotateKey, command.GrantedKey]
-	RevokeKey       app.Handler[command.RevokeKey, key.Key]
-	ListKeys        app.Handler[query.ListKeys, []key.Key]
-	GetKey          app.Handler[query.GetKey, key.Key]
-	SetPrice        app.Handler[command.SetPrice, pricing.ModelPrice]
-	ListPrices      app.Handler[query.ListPrices, query.PriceSheet]
-	SetBudget       app.Handler[command.SetBudget, quota.Budget]
-	GetBudget       app.Handler[query.GetBudget, query.BudgetStatus]
-	SetRateLimit    app.Handler[command.SetRateLimit, quota.RateLimit]
-	GetRateLimit    app.Handler[query.GetRateLimit, query.RateLimitStatus]
-	Spend           app.Handler[query.Spend, query.SpendReport]
-	ListRequests    app.Handler[query.ListRequests, query.RequestPage]
-	Events          app.Handler[query.Events, query.EventPage]
-	PublishConfig   app.Handler[command.PublishConfig, routing.Published]
-	ListConfigs     app.Handler[query.ListConfigs, []routing.Published]
-	GetConfig       app.Handler[query.GetConfig, routing.Published]
-	ProviderHealth  app.Handler[query.ProviderHealth, query.Health]
+	CreateTenant     app.Handler[command.CreateTenant, tenancy.Tenant]
+	ListTenants      app.Handler[query.ListTenants, []tenancy.Tenant]
+	GetTenant        app.Handler[query.GetTenant, tenancy.Tenant]
+	ConnectProvider  app.Handler[command.ConnectProvider, provider.Connection]
+	ListProviders    app.Handler[query.ListProviders, []provider.Connection]
+	RotateProvider   app.Handler[command.RotateProviderCredentials, provider.Connection]
+	CreateTeam       app.Handler[command.CreateTeam, tenancy.Team]
+	UpdateTeam       app.Handler[command.UpdateTeam, tenancy.Team]
+	ListTeams        app.Handler[query.ListTeams, []tenancy.Team]
+	GetTeam          app.Handler[query.GetTeam, tenancy.Team]
+	GrantKey         app.Handler[command.GrantKey, command.GrantedKey]
+	UpdateKey        app.Handler[command.UpdateKey, key.Key]
+	RotateKey        app.Handler[command.RotateKey, command.GrantedKey]
+	RevokeKey        app.Handler[command.RevokeKey, key.Key]
+	ListKeys         app.Handler[query.ListKeys, []key.Key]
+	GetKey           app.Handler[query.GetKey, key.Key]
+	SetPrice         app.Handler[command.SetPrice, pricing.ModelPrice]
+	ListPrices       app.Handler[query.ListPrices, query.PriceSheet]
+	SetBudget        app.Handler[command.SetBudget, quota.Budget]
+	GetBudget        app.Handler[query.GetBudget, query.BudgetStatus]
+	SetRateLimit     app.Handler[command.SetRateLimit, quota.RateLimit]
+	GetRateLimit     app.Handler[query.GetRateLimit, query.RateLimitStatus]
+	Spend            app.Handler[query.Spend, query.SpendReport]
+	ListRequests     app.Handler[query.ListRequests, query.RequestPage]
+	Events           app.Handler[query.Events, query.EventPage]
+	PublishConfig    app.Handler[command.PublishConfig, routing.Published]
+	ListConfigs      app.Handler[query.ListConfigs, []routing.Published]
+	GetConfig        app.Handler[query.GetConfig, routing.Published]
+	ProviderHealth   app.Handler[query.ProviderHealth, query.Health]
+	PublishGuardrail app.Handler[command.PublishGuardrail, guardrail.Published]
+	ListGuardrails   app.Handler[query.ListGuardrails, []guardrail.Published]
+	GetGuardrail     app.Handler[query.GetGuardrail, guardrail.Published]
 }
 
 // Server is the admin API.
@@ -78,7 +82,7 @@ func (s *Server) Register(e *echo.Echo) {
 	})
 	g := e.Group(Prefix, s.authenticate)
 	for _, r := range []interface{ register(*echo.Group) }{
-		&tenants{s}, &teams{s}, &providers{s}, &keys{s}, &prices{s}, &quotas{s}, &spend{s}, &requests{s}, &events{s}, &configs{s},
+		&tenants{s}, &teams{s}, &providers{s}, &keys{s}, &prices{s}, &quotas{s}, &spend{s}, &requests{s}, &events{s}, &configs{s}, &guardrails{s},
 	} {
 		r.register(g)
 	}
