@@ -1,9 +1,19 @@
 package test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/anthropics/anthropic-sdk-go"
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
 )
 
 func TestE2E_GuardrailsArePublishedInVersionsAndValidated(t *testing.T) {
@@ -49,4 +59,141 @@ func TestE2E_GuardrailsArePublishedInVersionsAndValidated(t *testing.T) {
 			t.Errorf("%s: detail %q, want it to name %s", body, p.Detail, want)
 		}
 	}
+}
+
+func TestE2E_InputGuardrailsOfAKeyRedactBlockAndFlag(t *testing.T) {
+	sc := newTenantScenario(t)
+	hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var call struct{ Text string }
+		json.NewDecoder(r.Body).Decode(&call)
+		w.Header().Set("Content-Type", "application/json")
+		if strings.Contains(call.Text, "forbidden topic") {
+			fmt.Fprint(w, `{"verdict": false, "reason": "off-topic"}`)
+			return
+		}
+		fmt.Fprint(w, `{"verdict": true}`)
+	}))
+	defer hooks.Close()
+	const path = "/admin/v1/tenants/acme/guardrails"
+	for name, def := range map[string]any{
+		"no-pii":     map[string]any{"checks": []any{map[string]any{"type": "pii"}}, "action": "redact"},
+		"no-secrets": map[string]any{"checks": []any{map[string]any{"type": "secrets"}}},
+		"fruit":      map[string]any{"checks": []any{map[string]any{"type": "words", "words": []string{"banana"}}}, "action": "flag"},
+		"topics":     map[string]any{"checks": []any{map[string]any{"type": "webhook", "url": hooks.URL, "timeout_ms": 2000}}},
+		"dead":       map[string]any{"checks": []any{map[string]any{"type": "webhook", "url": "http://127.0.0.1:9/", "timeout_ms": 500}}},
+		"dead-ok":    map[string]any{"checks": []any{map[string]any{"type": "webhook", "url": "http://127.0.0.1:9/", "timeout_ms": 500}}, "on_error": "allow"},
+	} {
+		body := def.(map[string]any)
+		body["name"] = name
+		sc.s.mustAdmin(201, "POST", path, sc.admin, body, nil)
+	}
+	patch := func(input ...string) {
+		sc.s.mustAdmin(200, "PATCH", "/admin/v1/tenants/acme/keys/"+sc.key.ID, sc.admin, map[string]any{"guardrails": map[string]any{"input": input}}, nil)
+	}
+	sc.s.mustAdmin(400, "PATCH", "/admin/v1/tenants/acme/keys/"+sc.key.ID, sc.admin, map[string]any{"guardrails": map[string]any{"input": []string{"ghost"}}}, nil)
+	patch("no-pii", "no-secrets", "fruit", "topics")
+	client := sdk(sc.s, sc.key.Secret)
+	ctx := context.Background()
+	ask := func(prompt string) (*http.Response, error) {
+		var resp *http.Response
+		_, err := client.Chat.Completions.New(ctx, chat("up/gpt-4o-mini", prompt), option.WithResponseInto(&resp))
+		return resp, err
+	}
+	var resp *http.Response
+	var err error
+	eventually(t, 5*time.Second, func() error {
+		resp, err = ask("Mail jane.doe@example.com, card 4111 1111 1111 1111.")
+		if err != nil {
+			return err
+		}
+		if got := lastUserContent(sc.up.lastBody()); got != "Mail [REDACTED:EMAIL], card [REDACTED:CREDIT_CARD]." {
+			return fmt.Errorf("the upstream got %q", got)
+		}
+		return nil
+	})
+	calls := len(sc.up.bodies)
+	_, err = ask("my key is AKIAIOSFODNN7EXAMPLE")
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || apiErr.Code != "guardrail_blocked" || apiErr.Response.Header.Get("x-gatehouse-verdict") == "" ||
+		!strings.Contains(apiErr.Message, apiErr.Response.Header.Get("x-gatehouse-verdict")) || len(sc.up.bodies) != calls {
+		t.Fatalf("a secret in the input: %v (upstream called %d times)", err, len(sc.up.bodies)-calls)
+	}
+	if resp, err = ask("I like banana bread"); err != nil || resp.Header.Get("x-gatehouse-guardrails") != "flagged" {
+		t.Fatalf("flag: %v %v", err, resp.Header)
+	}
+	if _, err = ask("let us discuss the forbidden topic"); !errors.As(err, &apiErr) || apiErr.Code != "guardrail_blocked" {
+		t.Fatalf("a webhook's failing verdict: %v", err)
+	}
+	// Anthropic's dialect is guarded the same.
+	claude := anthropicSDK(sc.s, sc.key.Secret)
+	if _, err := claude.Messages.New(ctx, ask2("up/gpt-4o-mini", "write to taro@example.jp")); err != nil {
+		t.Fatal(err)
+	}
+	if got := lastUserContent(sc.up.lastBody()); got != "write to [REDACTED:EMAIL]" {
+		t.Fatalf("through /v1/messages the upstream got %q", got)
+	}
+	// An unreachable webhook blocks, unless its guardrail allows on error.
+	patch("dead")
+	eventually(t, 5*time.Second, func() error {
+		if _, err := ask("hello"); !errors.As(err, &apiErr) || apiErr.Code != "guardrail_blocked" {
+			return fmt.Errorf("an unreachable webhook: %v", err)
+		}
+		return nil
+	})
+	patch("dead-ok")
+	eventually(t, 5*time.Second, func() error {
+		_, err := ask("hello")
+		return err
+	})
+
+	// The feed holds the verdicts, never what they found.
+	eventually(t, 10*time.Second, func() error {
+		var feed struct {
+			Events []struct {
+				Type    string          `json:"type"`
+				Payload json.RawMessage `json:"payload"`
+			} `json:"events"`
+		}
+		sc.s.mustAdmin(200, "GET", "/admin/v1/tenants/acme/events?limit=1000", sc.admin, nil, &feed)
+		verdicts := 0
+		for _, e := range feed.Events {
+			for _, secret := range []string{"jane.doe", "4111", "AKIAIOSFODNN7EXAMPLE", "taro@", "forbidden topic"} {
+				if strings.Contains(string(e.Payload), secret) {
+					t.Fatalf("%s event holds %q: %s", e.Type, secret, e.Payload)
+				}
+			}
+			if e.Type == "guardrail.verdict" {
+				verdicts++
+			}
+		}
+		if verdicts < 15 {
+			return fmt.Errorf("%d verdicts", verdicts)
+		}
+		return nil
+	})
+}
+
+func ask2(model, prompt string) anthropic.MessageNewParams { return ask(model, prompt) }
+
+// lastUserContent is the text of the last message of a chat request body.
+func lastUserContent(body map[string]any) string {
+	msgs, _ := body["messages"].([]any)
+	if len(msgs) == 0 {
+		return ""
+	}
+	m, _ := msgs[len(msgs)-1].(map[string]any)
+	switch c := m["content"].(type) {
+	case string:
+		return c
+	case []any:
+		var b strings.Builder
+		for _, p := range c {
+			if pm, ok := p.(map[string]any); ok {
+				s, _ := pm["text"].(string)
+				b.WriteString(s)
+			}
+		}
+		return b.String()
+	}
+	return ""
 }

@@ -31,6 +31,7 @@ func Gatehouse() *Registry {
 		quota.RateLimitSet{},
 		routing.ConfigPublished{},
 		guardrail.GuardrailPublished{},
+		guardrail.GuardrailVerdict{},
 		usage.RequestCompleted{},
 		usage.RequestRejected{},
 	)

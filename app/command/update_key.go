@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse/gatehouse/domain/eventlog"
+	"github.com/gatehouse/gatehouse/domain/guardrail"
 	"github.com/gatehouse/gatehouse/domain/key"
 	"github.com/gatehouse/gatehouse/domain/routing"
 )
@@ -21,9 +22,10 @@ type UpdateKey struct {
 	Patch    key.Patch
 }
 
-// Configs finds a tenant's routing configs.
+// Configs finds a tenant's routing configs and guardrails.
 type Configs interface {
 	RoutingConfigVersion(tenantID, name string, version int) (routing.Published, bool)
+	GuardrailVersion(tenantID, name string, version int) (guardrail.Published, bool)
 }
 
 // UpdateKeyHandler handles UpdateKey.
@@ -53,6 +55,14 @@ func (h UpdateKeyHandler) Handle(ctx context.Context, c UpdateKey) (key.Key, err
 	if name := c.Patch.Config.Value; c.Patch.Config.Set && name != "" {
 		if _, ok := h.configs.RoutingConfigVersion(c.TenantID, name, 0); !ok {
 			return key.Key{}, fmt.Errorf("%w: config %q is not a routing config of this tenant", key.ErrInvalid, name)
+		}
+	}
+	if c.Patch.Guardrails.Set {
+		g := c.Patch.Guardrails.Value
+		for _, name := range append(append([]string(nil), g.Input...), g.Output...) {
+			if _, ok := h.configs.GuardrailVersion(c.TenantID, name, 0); !ok {
+				return key.Key{}, fmt.Errorf("%w: guardrail %q is not a guardrail of this tenant", key.ErrInvalid, name)
+			}
 		}
 	}
 	now := h.now()

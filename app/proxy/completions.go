@@ -21,7 +21,10 @@ func (s *Service) Completions(ctx context.Context, k key.Key, in Inbound) (*Exch
 	if err != nil {
 		return nil, err
 	}
-	req, refusal := readChatRequest(in.Body)
+	if err := s.guard(ctx, x); err != nil {
+		return nil, err
+	}
+	req, refusal := readChatRequest(x.in.Body)
 	if refusal != nil {
 		return nil, x.refuse(refusal)
 	}

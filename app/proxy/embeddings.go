@@ -53,11 +53,14 @@ func (s *Service) Embeddings(ctx context.Context, k key.Key, in Inbound) (*Excha
 	if err != nil {
 		return nil, err
 	}
-	req, refusal := readEmbeddingsRequest(in.Body)
+	if err := s.guard(ctx, x); err != nil {
+		return nil, err
+	}
+	req, refusal := readEmbeddingsRequest(x.in.Body)
 	if refusal != nil {
 		return nil, x.refuse(refusal)
 	}
-	x.model, x.estimate = req.model, quota.Estimate{PromptTokens: int64(len(in.Body))}
+	x.model, x.estimate = req.model, quota.Estimate{PromptTokens: int64(len(x.in.Body))}
 	return s.dispatch(ctx, x, func(x *Exchange, t target) ([]byte, wholeCall, streamCall, error) {
 		e, ok := t.up.(Embedder)
 		if !ok {

@@ -59,6 +59,8 @@ type Exchange struct {
 	carried       usage.Tokens  // what cut streams used before a continuation
 	carriedText   int           // streamedText when it was carried
 	answeredBy    *planned      // the config's target whose stream is passed on
+	flagged       bool          // a guardrail flagged the request
+	verdicts      []uuid.UUID   // the guardrail verdicts recorded for it
 	start         time.Time
 	upstreamStart time.Time
 	done          bool
@@ -75,6 +77,9 @@ func (x *Exchange) CacheStatus() string {
 	}
 	return cacheBypass
 }
+
+// Flagged says whether a guardrail flagged the request.
+func (x *Exchange) Flagged() bool { return x.flagged }
 
 // Retries is how many times a target was tried again.
 func (x *Exchange) Retries() int { return x.routing.Retries }

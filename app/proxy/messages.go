@@ -89,7 +89,10 @@ func (s *Service) Messages(ctx context.Context, k key.Key, in Inbound, toChat To
 	if err != nil {
 		return nil, err
 	}
-	req, refusal := readMessagesRequest(in.Body)
+	if err := s.guard(ctx, x); err != nil {
+		return nil, err
+	}
+	req, refusal := readMessagesRequest(x.in.Body)
 	if refusal != nil {
 		return nil, x.refuse(refusal)
 	}

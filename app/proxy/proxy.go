@@ -111,6 +111,7 @@ type Refusal struct {
 	Message    string
 	RetryAfter time.Duration // when trying again may succeed (429s)
 	Limits     *Limits       // the per-minute limit that refused, at nothing remaining
+	Verdict    string        // the guardrail verdict that blocked, for x-gatehouse-verdict
 }
 
 func (r *Refusal) Error() string { return fmt.Sprintf("%s: %s", r.Code, r.Message) }

@@ -88,7 +88,10 @@ func (s *Service) Responses(ctx context.Context, k key.Key, in Inbound) (*Exchan
 	if err != nil {
 		return nil, err
 	}
-	req, refusal := readResponsesRequest(in.Body)
+	if err := s.guard(ctx, x); err != nil {
+		return nil, err
+	}
+	req, refusal := readResponsesRequest(x.in.Body)
 	if refusal != nil {
 		return nil, x.refuse(refusal)
 	}

@@ -39,8 +39,11 @@ type Deps struct {
 	Configs     Configs
 	// Cache holds answers for configs with a cache.
 	Cache Cache
-	Now   func() time.Time
-	Log   *slog.Logger
+	// Guardrails and Webhooks run the guardrails attached to keys.
+	Guardrails Guardrails
+	Webhooks   Webhooks
+	Now        func() time.Time
+	Log        *slog.Logger
 }
 
 // Service runs requests through the gateway.
@@ -52,7 +55,7 @@ type Service struct {
 // NewService wires the request path.
 func NewService(d Deps) *Service {
 	if d.Keys == nil || d.Policy == nil || d.Upstreams == nil || d.Recorder == nil || d.Prices == nil ||
-		d.Governance == nil || d.Quotas == nil || d.ModelSource == nil || d.Configs == nil || d.Cache == nil || d.Now == nil || d.Log == nil {
+		d.Governance == nil || d.Quotas == nil || d.ModelSource == nil || d.Configs == nil || d.Cache == nil || d.Guardrails == nil || d.Webhooks == nil || d.Now == nil || d.Log == nil {
 		panic("proxy.NewService: nil dependency")
 	}
 	return &Service{Deps: d, breakers: NewBreakers()}
@@ -98,7 +101,10 @@ func (s *Service) ChatCompletions(ctx context.Context, k key.Key, in Inbound) (*
 	if err != nil {
 		return nil, err
 	}
-	req, refusal := readChatRequest(in.Body)
+	if err := s.guard(ctx, x); err != nil {
+		return nil, err
+	}
+	req, refusal := readChatRequest(x.in.Body)
 	if refusal != nil {
 		return nil, x.refuse(refusal)
 	}
@@ -110,6 +116,20 @@ func (s *Service) ChatCompletions(ctx context.Context, k key.Key, in Inbound) (*
 		}
 		return body, t.up.ChatCompletion, t.up.ChatCompletionStream, nil
 	})
+}
+
+// guard runs the input guardrails; a refusal is recorded.
+func (s *Service) guard(ctx context.Context, x *Exchange) error {
+	r, err := s.guardInput(ctx, x)
+	switch {
+	case err != nil:
+		x.slot.Release()
+		x.done = true
+		return err
+	case r != nil:
+		return x.refuse(r)
+	}
+	return nil
 }
 
 // begin takes room for the request's event and checks that its key may be

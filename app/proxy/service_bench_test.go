@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/app/proxy"
 	"github.com/gatehouse/gatehouse/domain/eventlog"
+	"github.com/gatehouse/gatehouse/domain/guardrail"
 	"github.com/gatehouse/gatehouse/domain/key"
 	"github.com/gatehouse/gatehouse/domain/pricing"
 	"github.com/gatehouse/gatehouse/domain/provider"
@@ -85,6 +87,19 @@ func (noConfigs) RoutingConfig(string, string, int) (routing.Published, error) {
 	return routing.Published{}, routing.ErrNotFound
 }
 
+// noGuardrails: the fixture's key has none.
+type noGuardrails struct{}
+
+func (noGuardrails) Guardrail(string, string) (guardrail.Published, error) {
+	return guardrail.Published{}, guardrail.ErrNotFound
+}
+
+type noWebhooks struct{}
+
+func (noWebhooks) Check(context.Context, *guardrail.Webhook, proxy.WebhookCall) (bool, string, error) {
+	return false, "", errors.New("no webhooks here")
+}
+
 // noCache holds nothing: the fixture's requests are routed by no config.
 type noCache struct{}
 
@@ -137,6 +152,8 @@ func newFixture(tb testing.TB) *fixture {
 		ModelSource: models{conn},
 		Configs:     noConfigs{},
 		Cache:       noCache{},
+		Guardrails:  noGuardrails{},
+		Webhooks:    noWebhooks{},
 		Now:         time.Now,
 		Log:         slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})

@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/gatehouse/gatehouse/adapters/eventcodec"
+	"github.com/gatehouse/gatehouse/adapters/guardwebhook"
 	"github.com/gatehouse/gatehouse/adapters/jsonschema"
 	"github.com/gatehouse/gatehouse/adapters/postgres"
 	"github.com/gatehouse/gatehouse/adapters/pricing"
@@ -220,7 +221,8 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 	svc := proxy.NewService(proxy.Deps{
 		Keys: g.directory, Policy: proxy.NewDirectoryPolicy(g.directory), Upstreams: providers.NewRegistry(repos, v, now),
 		Recorder: recorder{g.writer}, Prices: proxy.NewPriceList(g.directory, catalogue),
-		Governance: g.directory, Quotas: g.quotas, ModelSource: g.directory, Configs: g.directory, Cache: cache, Now: now, Log: log,
+		Governance: g.directory, Quotas: g.quotas, ModelSource: g.directory, Configs: g.directory, Cache: cache,
+		Guardrails: g.directory, Webhooks: guardwebhook.New(), Now: now, Log: log,
 	})
 	g.quotas.OnPosted(svc.Posted)
 

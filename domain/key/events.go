@@ -37,6 +37,9 @@ type KeyUpdated struct {
 	// Config is the routing config the key's requests use when they name
 	// none; absent in events from before keys had one.
 	Config string `json:"config,omitempty"`
+	// Guardrails are the key's guardrails; absent in events from before
+	// keys had them.
+	Guardrails *Guardrails `json:"guardrails,omitempty"`
 }
 
 func (KeyUpdated) EventType() string { return "key.updated" }

@@ -84,6 +84,7 @@ type Key struct {
 	Models     []string // patterns of the models it may call; empty: any
 	Metadata   map[string]string
 	Config     string // the routing config of requests that name none; "" for none
+	Guardrails Guardrails
 	CreatedAt  time.Time
 	ExpiresAt  *time.Time
 	RevokedAt  *time.Time
@@ -92,6 +93,13 @@ type Key struct {
 	PreviousHash       SecretHash
 	PreviousValidUntil *time.Time
 	Version            int // stream version, for optimistic concurrency
+}
+
+// Guardrails are the guardrails a key's requests always run, by name:
+// on their input and on their output.
+type Guardrails struct {
+	Input  []string `json:"input,omitempty"`
+	Output []string `json:"output,omitempty"`
 }
 
 // StreamID is a key's stream.

@@ -15,12 +15,13 @@ import (
 
 // Settings are what a key's owner chooses about it.
 type Settings struct {
-	Name      string
-	TeamID    *uuid.UUID
-	Models    []string
-	Metadata  map[string]string
-	ExpiresAt *time.Time
-	Config    string
+	Name       string
+	TeamID     *uuid.UUID
+	Models     []string
+	Metadata   map[string]string
+	ExpiresAt  *time.Time
+	Config     string
+	Guardrails Guardrails
 }
 
 // configName is the shape of a routing config's name.
@@ -40,6 +41,14 @@ func (s Settings) validate(now time.Time) error {
 		if k == "" || len(k) > 100 || len(v) > 1000 {
 			return fmt.Errorf("%w: metadata keys must be 1-100 characters and values at most 1000", ErrInvalid)
 		}
+	}
+	for _, n := range append(append([]string(nil), s.Guardrails.Input...), s.Guardrails.Output...) {
+		if !configName.MatchString(n) {
+			return fmt.Errorf("%w: guardrails must name guardrails", ErrInvalid)
+		}
+	}
+	if len(s.Guardrails.Input) > 16 || len(s.Guardrails.Output) > 16 {
+		return fmt.Errorf("%w: at most 16 guardrails at each stage", ErrInvalid)
 	}
 	if s.Config != "" && !configName.MatchString(s.Config) {
 		return fmt.Errorf("%w: config must name a routing config", ErrInvalid)
@@ -72,17 +81,18 @@ type Field[T any] struct {
 
 // Patch is a partial change of a key's settings.
 type Patch struct {
-	Name      Field[string]
-	TeamID    Field[*uuid.UUID]
-	Models    Field[[]string]
-	Metadata  Field[map[string]string]
-	ExpiresAt Field[*time.Time]
-	Config    Field[string]
+	Name       Field[string]
+	TeamID     Field[*uuid.UUID]
+	Models     Field[[]string]
+	Metadata   Field[map[string]string]
+	ExpiresAt  Field[*time.Time]
+	Config     Field[string]
+	Guardrails Field[Guardrails]
 }
 
 // Settings returns the key's current settings.
 func (k *Key) Settings() Settings {
-	return Settings{Name: k.Name, TeamID: k.TeamID, Models: k.Models, Metadata: k.Metadata, ExpiresAt: k.ExpiresAt, Config: k.Config}
+	return Settings{Name: k.Name, TeamID: k.TeamID, Models: k.Models, Metadata: k.Metadata, ExpiresAt: k.ExpiresAt, Config: k.Config, Guardrails: k.Guardrails}
 }
 
 // Update decides a change of settings; ok is false when nothing changes.
@@ -116,6 +126,10 @@ func (k *Key) Update(p Patch, now time.Time) (e KeyUpdated, ok bool, err error) 
 		s.Config = p.Config.Value
 		changed = append(changed, "config")
 	}
+	if p.Guardrails.Set && !(slices.Equal(p.Guardrails.Value.Input, s.Guardrails.Input) && slices.Equal(p.Guardrails.Value.Output, s.Guardrails.Output)) {
+		s.Guardrails = p.Guardrails.Value
+		changed = append(changed, "guardrails")
+	}
 	if len(changed) == 0 {
 		return KeyUpdated{}, false, nil
 	}
@@ -123,7 +137,7 @@ func (k *Key) Update(p Patch, now time.Time) (e KeyUpdated, ok bool, err error) 
 		return KeyUpdated{}, false, err
 	}
 	return KeyUpdated{V: 1, KeyID: k.ID, Changed: changed, Name: s.Name, TeamID: s.TeamID, Models: s.Models,
-		Metadata: s.Metadata, ExpiresAt: s.ExpiresAt, Config: s.Config}, true, nil
+		Metadata: s.Metadata, ExpiresAt: s.ExpiresAt, Config: s.Config, Guardrails: &s.Guardrails}, true, nil
 }
 
 // MaxGrace bounds how long a rotated-out secret may stay valid.
@@ -168,6 +182,9 @@ func (k *Key) Apply(r eventlog.Recorded) error {
 			Models: e.Models, Metadata: e.Metadata, CreatedAt: r.OccurredAt, ExpiresAt: e.ExpiresAt}
 	case KeyUpdated:
 		k.Name, k.TeamID, k.Models, k.Metadata, k.ExpiresAt, k.Config = e.Name, e.TeamID, e.Models, e.Metadata, e.ExpiresAt, e.Config
+		if e.Guardrails != nil {
+			k.Guardrails = *e.Guardrails
+		}
 	case KeyRotated:
 		h, err := ParseSecretHash(e.SecretHash)
 		if err != nil {

@@ -18,18 +18,19 @@ import (
 type keys struct{ *Server }
 
 type keyJSON struct {
-	ID        string            `json:"id"`
-	TenantID  string            `json:"tenant"`
-	Name      string            `json:"name"`
-	Prefix    string            `json:"prefix"`
-	Status    string            `json:"status"`
-	TeamID    *uuid.UUID        `json:"team_id"`
-	Models    []string          `json:"models"`
-	Metadata  map[string]string `json:"metadata"`
-	CreatedAt time.Time         `json:"created_at"`
-	ExpiresAt *time.Time        `json:"expires_at"`
-	RevokedAt *time.Time        `json:"revoked_at"`
-	Config    *string           `json:"config"` // the default routing config, or null
+	ID         string            `json:"id"`
+	TenantID   string            `json:"tenant"`
+	Name       string            `json:"name"`
+	Prefix     string            `json:"prefix"`
+	Status     string            `json:"status"`
+	TeamID     *uuid.UUID        `json:"team_id"`
+	Models     []string          `json:"models"`
+	Metadata   map[string]string `json:"metadata"`
+	CreatedAt  time.Time         `json:"created_at"`
+	ExpiresAt  *time.Time        `json:"expires_at"`
+	RevokedAt  *time.Time        `json:"revoked_at"`
+	Config     *string           `json:"config"` // the default routing config, or null
+	Guardrails key.Guardrails    `json:"guardrails"`
 	// PreviousValidUntil: after a rotation with a grace period, until when
 	// the previous secret still works.
 	PreviousValidUntil *time.Time `json:"previous_secret_valid_until,omitempty"`
@@ -55,6 +56,13 @@ func keyOut(k key.Key, now time.Time) keyJSON {
 		TeamID: k.TeamID, Models: models, Metadata: metadata, CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt}
 	if k.Config != "" {
 		out.Config = &k.Config
+	}
+	out.Guardrails = k.Guardrails
+	if out.Guardrails.Input == nil {
+		out.Guardrails.Input = []string{}
+	}
+	if out.Guardrails.Output == nil {
+		out.Guardrails.Output = []string{}
 	}
 	if k.PreviousValidUntil != nil && now.Before(*k.PreviousValidUntil) {
 		out.PreviousValidUntil = k.PreviousValidUntil
@@ -159,14 +167,14 @@ func (r *keys) update(c echo.Context) error {
 	var p key.Patch
 	for name := range raw {
 		switch name {
-		case "name", "team_id", "models", "metadata", "expires_at", "config":
+		case "name", "team_id", "models", "metadata", "expires_at", "config", "guardrails":
 		default:
 			return r.fail(c, errors.Join(errBadInput, fmt.Errorf("body: unknown field %q", name)))
 		}
 	}
 	err = errors.Join(
 		patchField(raw, "name", &p.Name), patchField(raw, "team_id", &p.TeamID), patchField(raw, "models", &p.Models),
-		patchField(raw, "metadata", &p.Metadata), patchField(raw, "expires_at", &p.ExpiresAt), patchField(raw, "config", &p.Config))
+		patchField(raw, "metadata", &p.Metadata), patchField(raw, "expires_at", &p.ExpiresAt), patchField(raw, "config", &p.Config), patchField(raw, "guardrails", &p.Guardrails))
 	if err != nil {
 		return r.fail(c, err)
 	}

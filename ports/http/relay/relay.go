@@ -94,6 +94,9 @@ func SetGatewayHeaders(h http.Header, x *proxy.Exchange) {
 	h.Set("x-gatehouse-model", x.UpstreamModel)
 	h.Set("x-gatehouse-retries", strconv.Itoa(x.Retries()))
 	h.Set("x-gatehouse-cache", x.CacheStatus())
+	if x.Flagged() {
+		h.Set("x-gatehouse-guardrails", "flagged")
+	}
 	if l := x.RateLimits(); l != nil {
 		SetLimitHeaders(h, l)
 	}
@@ -157,6 +160,9 @@ func (p Problem) SetHeaders(h http.Header) {
 		}
 		if r.Limits != nil {
 			SetLimitHeaders(h, r.Limits)
+		}
+		if r.Verdict != "" {
+			h.Set("x-gatehouse-verdict", r.Verdict)
 		}
 	}
 }

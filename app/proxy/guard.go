@@ -1,0 +1,158 @@
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse/gatehouse/domain/eventlog"
+	"github.com/gatehouse/gatehouse/domain/guardrail"
+)
+
+// Guardrails finds a tenant's guardrails, compiled and ready to run.
+type Guardrails interface {
+	Guardrail(tenantID, name string) (guardrail.Published, error)
+}
+
+// WebhookCall is what a webhook check is sent.
+type WebhookCall struct {
+	Guardrail string            `json:"guardrail"`
+	Stage     string            `json:"stage"`
+	Text      string            `json:"text"`
+	Metadata  map[string]string `json:"metadata,omitempty"`
+}
+
+// Webhooks run webhook checks: a pass, a failure with the service's
+// reason, or an error (unreachable, too slow, an answer not understood).
+type Webhooks interface {
+	Check(ctx context.Context, w *guardrail.Webhook, call WebhookCall) (pass bool, reason string, err error)
+}
+
+// guardInput runs the key's input guardrails on the request before any
+// upstream sees it: each run is a guardrail.verdict event; a block
+// refuses the request, a redaction rewrites its text, a flag is noted.
+func (s *Service) guardInput(ctx context.Context, x *Exchange) (*Refusal, error) {
+	names := x.key.Guardrails.Input
+	if len(names) == 0 {
+		return nil, nil
+	}
+	slots, root, err := inputSlots(x.in.Endpoint, x.in.Body)
+	if err != nil {
+		return InvalidRequest("", "%v", err), nil
+	}
+	redacted := false
+	for _, name := range names {
+		start := s.Now()
+		pub, err := s.Guardrails.Guardrail(x.key.TenantID, name)
+		var results []guardrail.Result
+		var perSlot [][]guardrail.Finding
+		outcome, action := guardrail.Error, guardrail.Blocked // a guardrail that cannot run blocks
+		if err == nil {
+			results, perSlot = s.runGuardrail(ctx, x, pub, slots, guardrail.StageInput)
+			outcome, action = pub.Guardrail.Decide(results)
+		} else {
+			results = []guardrail.Result{{Check: "guardrail", Outcome: guardrail.Error, Reason: err.Error()}}
+		}
+		id, err := s.recordVerdict(ctx, x, name, pub.Version, guardrail.StageInput, outcome, action, results, start)
+		if err != nil {
+			return nil, err
+		}
+		switch action {
+		case guardrail.Blocked:
+			r := refuse(http.StatusBadRequest, "guardrail_blocked", "invalid_request_error", "",
+				"The request was blocked by guardrail %q (verdict %s).", name, id)
+			r.Verdict = id.String()
+			return r, nil
+		case guardrail.Redacted:
+			for i, fs := range perSlot {
+				if len(fs) > 0 {
+					slots[i].text = guardrail.Redact(slots[i].text, fs)
+					slots[i].set(slots[i].text)
+					redacted = true
+				}
+			}
+		case guardrail.Flagged:
+			x.flagged = true
+		}
+	}
+	if redacted {
+		b, err := json.Marshal(root)
+		if err != nil {
+			return nil, err
+		}
+		x.in.Body = b
+	}
+	return nil, nil
+}
+
+// runGuardrail runs every check of a guardrail on each piece of text (the
+// findings of each piece kept apart, to redact it), and its webhooks on
+// the whole text.
+func (s *Service) runGuardrail(ctx context.Context, x *Exchange, pub guardrail.Published, slots []textSlot, stage string) ([]guardrail.Result, [][]guardrail.Finding) {
+	var merged []guardrail.Result
+	perSlot := make([][]guardrail.Finding, len(slots))
+	for i, sl := range slots {
+		rs := pub.Guardrail.Run(sl.text, stage)
+		if merged == nil {
+			merged = make([]guardrail.Result, len(rs))
+			for j := range rs {
+				merged[j] = guardrail.Result{Check: rs[j].Check, Outcome: guardrail.Pass}
+			}
+		}
+		for j, r := range rs {
+			if r.Outcome == guardrail.Fail {
+				merged[j].Outcome, merged[j].Reason = guardrail.Fail, r.Reason
+			}
+			merged[j].Findings = append(merged[j].Findings, r.Findings...)
+			perSlot[i] = append(perSlot[i], r.Findings...)
+		}
+	}
+	if len(slots) == 0 {
+		merged = pub.Guardrail.Run("", stage)
+	}
+	texts := make([]string, len(slots))
+	for i, sl := range slots {
+		texts[i] = sl.text
+	}
+	for _, c := range pub.Guardrail.Checks {
+		if c.Webhook == nil {
+			continue
+		}
+		r := guardrail.Result{Check: guardrail.CheckWebhook, Outcome: guardrail.Pass}
+		wctx, cancel := context.WithTimeout(ctx, c.Webhook.Timeout)
+		pass, reason, err := s.Webhooks.Check(wctx, c.Webhook, WebhookCall{Guardrail: pub.Name, Stage: stage, Text: strings.Join(texts, "\n\n"), Metadata: x.in.Metadata})
+		cancel()
+		switch {
+		case err != nil:
+			r.Outcome, r.Reason = guardrail.Error, err.Error()
+		case !pass:
+			r.Outcome, r.Reason = guardrail.Fail, reason
+		}
+		merged = append(merged, r)
+	}
+	return merged, perSlot
+}
+
+// recordVerdict writes one guardrail.verdict: never the matched text.
+func (s *Service) recordVerdict(ctx context.Context, x *Exchange, name string, version int, stage, outcome, action string,
+	results []guardrail.Result, start interface{ UnixNano() int64 }) (uuid.UUID, error) {
+	slot, err := s.Recorder.Reserve(ctx)
+	if err != nil {
+		if errors.Is(err, ErrUnavailable) {
+			return uuid.Nil, ErrUnavailable
+		}
+		return uuid.Nil, err
+	}
+	id := newRequestID()
+	took := float64(s.Now().UnixNano()-start.UnixNano()) / 1e6
+	e := guardrail.GuardrailVerdict{V: 1, VerdictID: id, RequestID: x.RequestID, KeyID: x.key.ID, Guardrail: name, GuardrailVersion: version,
+		Stage: stage, Outcome: outcome, Action: action, Checks: guardrail.Verdicts(results), DurationMs: took}
+	m := eventlog.Meta{Actor: "key:" + x.key.ID.String(), TraceID: x.TraceID, OccurredAt: s.Now()}
+	slot.Submit(m.Envelope(uuid.New(), x.key.TenantID, guardrail.VerdictStreamID(id), 1, e))
+	x.verdicts = append(x.verdicts, id)
+	return id, nil
+}
