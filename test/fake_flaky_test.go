@@ -25,6 +25,7 @@ import (
 //	silent-<ms>         streams one chunk, then nothing for <ms>
 //	half-<x>            sends half its answer's body, then closes the connection
 //	empty-<x>           streams nothing but [DONE]
+//	leaky-<x>           answers leakyAnswer (streamed 5 bytes a chunk)
 //
 // It counts the calls per model, and the calls its caller gave up on.
 type flakyUpstream struct {
@@ -106,6 +107,9 @@ func (f *flakyUpstream) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	text := "from " + body.Model
+	if kind == "leaky" {
+		text = leakyAnswer
+	}
 	if kind == "half" {
 		whole := fmt.Sprintf(`{"id":"c","object":"chat.completion","created":1,"model":%q,"choices":[{"index":0,"message":{"role":"assistant","content":%q},"finish_reason":"stop"}]}`, body.Model, text)
 		w.Header().Set("Content-Type", "application/json")
@@ -124,6 +128,12 @@ func (f *flakyUpstream) serve(w http.ResponseWriter, r *http.Request) {
 		w.(http.Flusher).Flush()
 	}
 	words := strings.Fields(text)
+	if kind == "leaky" { // split where it hurts: every 5 bytes, through the e-mail, the card and the key
+		words = nil
+		for i := 0; i < len(text); i += 5 {
+			words = append(words, text[i:min(i+5, len(text))])
+		}
+	}
 	switch kind {
 	case "empty":
 		fmt.Fprint(w, "data: [DONE]\n\n") // a stream with no answer in it
@@ -144,9 +154,16 @@ func (f *flakyUpstream) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	for _, word := range words {
+		if kind == "leaky" {
+			chunk(word)
+			continue
+		}
 		chunk(word + " ")
 	}
 	id := "chatcmpl-" + body.Model
 	fmt.Fprintf(w, "data: {\"id\":%q,\"object\":\"chat.completion.chunk\",\"created\":%d,\"model\":%q,\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n", id, len(body.Model), body.Model)
 	fmt.Fprintf(w, "data: {\"id\":%q,\"object\":\"chat.completion.chunk\",\"created\":%d,\"model\":%q,\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":3,\"total_tokens\":8}}\n\ndata: [DONE]\n\n", id, len(body.Model), body.Model)
 }
+
+// leakyAnswer is an answer with an e-mail, a card number and an access key.
+const leakyAnswer = "Contact jane.doe@example.com, pay with 4111 1111 1111 1111, deploy with AKIAIOSFODNN7EXAMPLE. Done."

@@ -197,3 +197,66 @@ func lastUserContent(body map[string]any) string {
 	}
 	return ""
 }
+
+func TestE2E_OutputGuardrailsOfAKeyRedactBlockAndFlagWholeAnswers(t *testing.T) {
+	sc := newRoutingScenario(t)
+	const path = "/admin/v1/tenants/acme/guardrails"
+	sc.s.mustAdmin(201, "POST", path, sc.admin, map[string]any{"name": "scrub", "checks": []any{map[string]any{"type": "pii"}, map[string]any{"type": "secrets"}}, "action": "redact"}, nil)
+	sc.s.mustAdmin(201, "POST", path, sc.admin, map[string]any{"name": "no-secrets", "checks": []any{map[string]any{"type": "secrets"}}}, nil)
+	sc.s.mustAdmin(201, "POST", path, sc.admin, map[string]any{"name": "watch", "checks": []any{map[string]any{"type": "pii", "entities": []string{"email"}}}, "action": "flag"}, nil)
+	patch := func(output ...string) {
+		sc.s.mustAdmin(200, "PATCH", "/admin/v1/tenants/acme/keys/"+sc.key.ID, sc.admin, map[string]any{"guardrails": map[string]any{"output": output}}, nil)
+	}
+	client := sdk(sc.s, sc.key.Secret)
+	ctx := context.Background()
+	answer := func() (string, *http.Response, error) {
+		var resp *http.Response
+		c, err := client.Chat.Completions.New(ctx, chat("a/leaky-1", "hello"), option.WithResponseInto(&resp))
+		if err != nil {
+			return "", resp, err
+		}
+		return c.Choices[0].Message.Content, resp, nil
+	}
+	patch("scrub", "watch")
+	eventually(t, 5*time.Second, func() error {
+		text, resp, err := answer()
+		want := "Contact [REDACTED:EMAIL], pay with [REDACTED:CREDIT_CARD], deploy with [REDACTED:AWS_ACCESS_KEY]. Done."
+		if err != nil || text != want || resp.Header.Get("x-gatehouse-guardrails") != "" {
+			return fmt.Errorf("%q %v", text, err)
+		}
+		return nil
+	})
+	patch("watch")
+	eventually(t, 5*time.Second, func() error {
+		text, resp, err := answer()
+		if err != nil || text != leakyAnswer || resp.Header.Get("x-gatehouse-guardrails") != "flagged" {
+			return fmt.Errorf("flag: %q %v", text, err)
+		}
+		return nil
+	})
+	patch("no-secrets")
+	var apiErr *openai.Error
+	eventually(t, 5*time.Second, func() error {
+		_, _, err := answer()
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || apiErr.Code != "guardrail_blocked" || apiErr.Response.Header.Get("x-gatehouse-verdict") == "" {
+			return fmt.Errorf("block: %v", err)
+		}
+		return nil
+	})
+	// A blocked answer is recorded as answered: the provider billed its tokens.
+	eventually(t, 10*time.Second, func() error {
+		var page struct {
+			Requests []struct {
+				Status           int    `json:"status"`
+				Code             string `json:"code"`
+				Outcome          string `json:"outcome"`
+				CompletionTokens int64  `json:"completion_tokens"`
+			}
+		}
+		sc.s.mustAdmin(200, "GET", "/admin/v1/tenants/acme/requests?status=400", sc.admin, nil, &page)
+		if len(page.Requests) == 0 || page.Requests[0].Code != "guardrail_blocked" || page.Requests[0].Outcome != "completed" || page.Requests[0].CompletionTokens != 3 {
+			return fmt.Errorf("recorded %+v", page.Requests)
+		}
+		return nil
+	})
+}

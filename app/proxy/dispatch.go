@@ -36,6 +36,18 @@ type Configs interface {
 // the request or its key chooses, or else straight to the provider its
 // model names.
 func (s *Service) dispatch(ctx context.Context, x *Exchange, send sender) (*Exchange, error) {
+	x, err := s.route(ctx, x, send)
+	if err != nil || x.Stream {
+		return x, err
+	}
+	if err := s.guardOutput(ctx, x); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// route sends the request to its provider, through its config if any.
+func (s *Service) route(ctx context.Context, x *Exchange, send sender) (*Exchange, error) {
 	cfg, refusal := s.chooseConfig(x)
 	if refusal != nil {
 		return nil, x.refuse(refusal)

@@ -1,0 +1,106 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+
+	"github.com/gatehouse/gatehouse/domain/guardrail"
+)
+
+// outputSlots finds the text of a whole answer in the exchange's dialect:
+// OpenAI's choices, Anthropic's text blocks, the Responses API's output.
+func outputSlots(x *Exchange) ([]textSlot, map[string]any, bool) {
+	dec := json.NewDecoder(bytes.NewReader(x.Body))
+	dec.UseNumber()
+	var root map[string]any
+	if dec.Decode(&root) != nil || root == nil {
+		return nil, nil, false
+	}
+	var slots []textSlot
+	switch x.dialect {
+	case dialectAnthropic:
+		slots = contentSlots(root, "content")
+	case dialectResponses:
+		items, _ := root["output"].([]any)
+		for _, it := range items {
+			if m, ok := it.(map[string]any); ok {
+				slots = append(slots, contentSlots(m, "content")...)
+			}
+		}
+	default:
+		choices, _ := root["choices"].([]any)
+		for _, c := range choices {
+			if cm, ok := c.(map[string]any); ok {
+				if msg, ok := cm["message"].(map[string]any); ok {
+					slots = append(slots, contentSlots(msg, "content")...)
+				}
+				if _, ok := cm["text"].(string); ok { // legacy completions
+					slots = append(slots, stringsIn(cm, "text")...)
+				}
+			}
+		}
+	}
+	return slots, root, true
+}
+
+// guardOutput runs the key's output guardrails on a whole answer before
+// the client sees it: a block replaces the answer with guardrail_blocked
+// (the request is recorded as completed, its tokens counted: the provider
+// billed them), a redaction rewrites it, a flag is noted.
+func (s *Service) guardOutput(ctx context.Context, x *Exchange) error {
+	names := x.key.Guardrails.Output
+	if len(names) == 0 || x.Stream || x.Status != http.StatusOK || x.in.Endpoint == "/v1/embeddings" {
+		return nil
+	}
+	slots, root, ok := outputSlots(x)
+	if !ok {
+		return nil
+	}
+	redacted := false
+	for _, name := range names {
+		start := s.Now()
+		pub, err := s.Guardrails.Guardrail(x.key.TenantID, name)
+		var results []guardrail.Result
+		var perSlot [][]guardrail.Finding
+		outcome, action := guardrail.Error, guardrail.Blocked
+		if err == nil {
+			results, perSlot = s.runGuardrail(ctx, x, pub, slots, guardrail.StageOutput)
+			outcome, action = pub.Guardrail.Decide(results)
+		} else {
+			results = []guardrail.Result{{Check: "guardrail", Outcome: guardrail.Error, Reason: err.Error()}}
+		}
+		id, err := s.recordVerdict(ctx, x, name, pub.Version, guardrail.StageOutput, outcome, action, results, start)
+		if err != nil {
+			return err
+		}
+		switch action {
+		case guardrail.Blocked:
+			r := refuse(http.StatusBadRequest, "guardrail_blocked", "invalid_request_error", "",
+				"The answer was blocked by guardrail %q (verdict %s).", name, id)
+			r.Verdict = id.String()
+			x.answered = true
+			x.complete(http.StatusBadRequest, "guardrail_blocked")
+			return r
+		case guardrail.Redacted:
+			for i, fs := range perSlot {
+				if len(fs) > 0 {
+					slots[i].text = guardrail.Redact(slots[i].text, fs)
+					slots[i].set(slots[i].text)
+					redacted = true
+				}
+			}
+		case guardrail.Flagged:
+			x.flagged = true
+		}
+	}
+	if redacted {
+		b, err := json.Marshal(root)
+		if err != nil {
+			return err
+		}
+		x.Body = b
+	}
+	return nil
+}
