@@ -260,3 +260,55 @@ func TestE2E_OutputGuardrailsOfAKeyRedactBlockAndFlagWholeAnswers(t *testing.T) 
 		return nil
 	})
 }
+
+func TestE2E_OutputGuardrailsCheckStreamsAsTheyFlow(t *testing.T) {
+	sc := newRoutingScenario(t)
+	const path = "/admin/v1/tenants/acme/guardrails"
+	sc.s.mustAdmin(201, "POST", path, sc.admin, map[string]any{"name": "scrub", "checks": []any{map[string]any{"type": "pii"}, map[string]any{"type": "secrets"}}, "action": "redact"}, nil)
+	sc.s.mustAdmin(201, "POST", path, sc.admin, map[string]any{"name": "no-secrets", "checks": []any{map[string]any{"type": "secrets"}}}, nil)
+	patch := func(output ...string) {
+		sc.s.mustAdmin(200, "PATCH", "/admin/v1/tenants/acme/keys/"+sc.key.ID, sc.admin, map[string]any{"guardrails": map[string]any{"output": output}}, nil)
+	}
+	client := sdk(sc.s, sc.key.Secret)
+	stream := func() (string, error) {
+		st := client.Chat.Completions.NewStreaming(context.Background(), chat("a/leaky-1", "hello"))
+		var text strings.Builder
+		for st.Next() {
+			if c := st.Current(); len(c.Choices) > 0 {
+				text.WriteString(c.Choices[0].Delta.Content)
+			}
+		}
+		return text.String(), st.Err()
+	}
+	want := "Contact [REDACTED:EMAIL], pay with [REDACTED:CREDIT_CARD], deploy with [REDACTED:AWS_ACCESS_KEY]. Done."
+	patch("scrub")
+	eventually(t, 5*time.Second, func() error {
+		text, err := stream()
+		if err != nil || text != want {
+			return fmt.Errorf("redacted stream %q %v", text, err)
+		}
+		return nil
+	})
+	// Through Anthropic's dialect, translated from the chat stream.
+	claude := anthropicSDK(sc.s, sc.key.Secret)
+	ms := claude.Messages.NewStreaming(context.Background(), ask("a/leaky-1", "hello"))
+	var got strings.Builder
+	for ms.Next() {
+		if ev := ms.Current(); ev.Type == "content_block_delta" {
+			got.WriteString(ev.Delta.Text)
+		}
+	}
+	if ms.Err() != nil || got.String() != want {
+		t.Fatalf("through /v1/messages: %q %v", got.String(), ms.Err())
+	}
+
+	// A blocking guardrail ends the stream before the key goes out.
+	patch("no-secrets")
+	eventually(t, 5*time.Second, func() error {
+		text, err := stream()
+		if err == nil || strings.Contains(text, "AKIA") || !strings.Contains(err.Error(), "guardrail_blocked") {
+			return fmt.Errorf("blocked stream %q %v", text, err)
+		}
+		return nil
+	})
+}

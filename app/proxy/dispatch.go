@@ -37,8 +37,15 @@ type Configs interface {
 // model names.
 func (s *Service) dispatch(ctx context.Context, x *Exchange, send sender) (*Exchange, error) {
 	x, err := s.route(ctx, x, send)
-	if err != nil || x.Stream {
-		return x, err
+	if err != nil {
+		return nil, err
+	}
+	if x.Stream {
+		if err := s.guardStream(ctx, x); err != nil {
+			x.Finish(ctx, err)
+			return nil, err
+		}
+		return x, nil
 	}
 	if err := s.guardOutput(ctx, x); err != nil {
 		return nil, err

@@ -148,6 +148,9 @@ func (x *Exchange) Finish(ctx context.Context, err error) {
 		status, code = statusClientClosed, "client_closed_request"
 	case errors.Is(err, ErrInternal):
 		status, code = http.StatusInternalServerError, "internal_error"
+	case IsRefusalErr(err):
+		r, _ := IsRefusal(err)
+		status, code = r.Status, r.Code // a guardrail ended the stream
 	case errors.As(err, &ue):
 		status, code = ue.ClientStatus(), "upstream_error"
 	default:
@@ -267,3 +270,6 @@ func (x *Exchange) envelope(e eventlog.Event) eventlog.Envelope {
 const statusClientClosed = 499
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// IsRefusalErr says whether err is a refusal.
+func IsRefusalErr(err error) bool { _, ok := IsRefusal(err); return ok }

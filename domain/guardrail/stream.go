@@ -7,6 +7,9 @@ import "unicode/utf8"
 // window of the guardrail's span checks), so an e-mail or a key split
 // across chunks is caught whole, and passes the rest on at once.
 type StreamRedactor struct {
+	// Keep: pass the text on as it came (a guardrail that blocks or flags
+	// only needs the findings), still held back until it cannot be a match.
+	Keep   bool
 	checks []Check
 	window int
 	buf    string
@@ -101,7 +104,10 @@ func (r *StreamRedactor) Flush() string {
 }
 
 func (r *StreamRedactor) emit(cut int, fs []Finding) string {
-	out := Redact(r.buf[:cut], fs)
+	out := r.buf[:cut]
+	if !r.Keep {
+		out = Redact(out, fs)
+	}
 	r.found = append(r.found, fs...)
 	if _, size := utf8.DecodeLastRuneInString(r.buf[:cut]); size > 0 {
 		r.left = r.buf[cut-size : cut]

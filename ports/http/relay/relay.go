@@ -176,7 +176,7 @@ func StreamFailed(ctx context.Context, x *proxy.Exchange, err error, traceID str
 		return Problem{}, false // the client is gone: nobody to tell
 	}
 	var ue *proxy.UpstreamError
-	if !errors.As(err, &ue) {
+	if _, refused := proxy.IsRefusal(err); !refused && !errors.As(err, &ue) { // a guardrail's block is told as it is
 		log.Warn("stream broke", "trace_id", traceID, "err", err)
 		err = &proxy.UpstreamError{Message: "the upstream stream ended abnormally"}
 	}
