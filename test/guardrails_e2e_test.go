@@ -312,3 +312,35 @@ func TestE2E_OutputGuardrailsCheckStreamsAsTheyFlow(t *testing.T) {
 		return nil
 	})
 }
+
+func TestE2E_ATeamsGuardrailsRunForEveryKeyOfTheTeam(t *testing.T) {
+	sc := newTenantScenario(t)
+	sc.s.mustAdmin(201, "POST", "/admin/v1/tenants/acme/guardrails", sc.admin, map[string]any{"name": "no-secrets", "checks": []any{map[string]any{"type": "secrets"}}}, nil)
+	var team struct {
+		ID         string `json:"id"`
+		Guardrails struct{ Input []string }
+	}
+	sc.s.mustAdmin(201, "POST", "/admin/v1/tenants/acme/teams", sc.admin, map[string]string{"name": "support"}, &team)
+	sc.s.mustAdmin(400, "PATCH", "/admin/v1/tenants/acme/teams/"+team.ID, sc.admin, map[string]any{"guardrails": map[string]any{"input": []string{"ghost"}}}, nil)
+	sc.s.mustAdmin(200, "PATCH", "/admin/v1/tenants/acme/teams/"+team.ID, sc.admin, map[string]any{"guardrails": map[string]any{"input": []string{"no-secrets"}}}, &team)
+	if len(team.Guardrails.Input) != 1 {
+		t.Fatalf("team %+v", team)
+	}
+	var k keyOut
+	sc.s.mustAdmin(201, "POST", "/admin/v1/tenants/acme/keys", sc.admin, map[string]any{"name": "agent", "team_id": team.ID}, &k)
+	client := sdk(sc.s, k.Secret)
+	var apiErr *openai.Error
+	eventually(t, 5*time.Second, func() error {
+		_, err := client.Chat.Completions.New(context.Background(), chat("up/gpt-4o-mini", "key AKIAIOSFODNN7EXAMPLE"))
+		if !errors.As(err, &apiErr) || apiErr.Code != "guardrail_blocked" {
+			return fmt.Errorf("a team's guardrail: %v", err)
+		}
+		return nil
+	})
+	// The key's own guardrails add to the team's; they cannot remove them.
+	sc.s.mustAdmin(200, "PATCH", "/admin/v1/tenants/acme/keys/"+k.ID, sc.admin, map[string]any{"guardrails": map[string]any{"input": []string{}}}, nil)
+	time.Sleep(200 * time.Millisecond)
+	if _, err := client.Chat.Completions.New(context.Background(), chat("up/gpt-4o-mini", "key AKIAIOSFODNN7EXAMPLE")); !errors.As(err, &apiErr) || apiErr.Code != "guardrail_blocked" {
+		t.Fatalf("a key without guardrails of its own: %v", err)
+	}
+}

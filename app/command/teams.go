@@ -2,6 +2,7 @@ package command
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -49,25 +50,27 @@ func (h CreateTeamHandler) Handle(ctx context.Context, c CreateTeam) (tenancy.Te
 	return t, nil
 }
 
-// UpdateTeam renames a team.
+// UpdateTeam renames a team, or sets its guardrails.
 type UpdateTeam struct {
 	Actor
-	TenantID string
-	TeamID   uuid.UUID
-	Name     *string
+	TenantID   string
+	TeamID     uuid.UUID
+	Name       *string
+	Guardrails *tenancy.Guardrails
 }
 
 // UpdateTeamHandler handles UpdateTeam.
 type UpdateTeamHandler struct {
 	tenants Tenants
+	configs Configs
 	repo    TeamRepository
 	now     func() time.Time
 }
 
 // NewUpdateTeamHandler wires the handler.
-func NewUpdateTeamHandler(tenants Tenants, repo TeamRepository, now func() time.Time) UpdateTeamHandler {
-	mustNotBeNil("NewUpdateTeamHandler", tenants, repo, now)
-	return UpdateTeamHandler{tenants: tenants, repo: repo, now: now}
+func NewUpdateTeamHandler(tenants Tenants, configs Configs, repo TeamRepository, now func() time.Time) UpdateTeamHandler {
+	mustNotBeNil("NewUpdateTeamHandler", tenants, configs, repo, now)
+	return UpdateTeamHandler{tenants: tenants, configs: configs, repo: repo, now: now}
 }
 
 // Handle changes the team and returns it as changed.
@@ -75,20 +78,44 @@ func (h UpdateTeamHandler) Handle(ctx context.Context, c UpdateTeam) (tenancy.Te
 	if err := managedTenant(h.tenants, c.Actor, c.TenantID); err != nil {
 		return tenancy.Team{}, err
 	}
+	if g := c.Guardrails; g != nil {
+		for _, name := range append(append([]string(nil), g.Input...), g.Output...) {
+			if _, ok := h.configs.GuardrailVersion(c.TenantID, name, 0); !ok {
+				return tenancy.Team{}, fmt.Errorf("%w: guardrail %q is not a guardrail of this tenant", tenancy.ErrInvalid, name)
+			}
+		}
+	}
 	now := h.now()
 	meta := c.meta(now)
 	var out tenancy.Team
 	err := h.repo.UpdateTeam(ctx, meta, c.TenantID, c.TeamID, func(t *tenancy.Team) ([]eventlog.Event, error) {
 		out = *t
-		if c.Name == nil {
-			return nil, nil
+		var events []eventlog.Event
+		version := t.Version
+		add := func(e tenancy.TeamUpdated) {
+			version++
+			out.Apply(eventlog.Recorded{Envelope: meta.Envelope(uuid.Nil, c.TenantID, tenancy.TeamStreamID(t.ID), version, e)})
+			events = append(events, e)
 		}
-		e, changed, err := t.Rename(*c.Name)
-		if err != nil || !changed {
-			return nil, err
+		if c.Name != nil {
+			e, changed, err := out.Rename(*c.Name)
+			if err != nil {
+				return nil, err
+			}
+			if changed {
+				add(e)
+			}
 		}
-		out.Apply(eventlog.Recorded{Envelope: meta.Envelope(uuid.Nil, c.TenantID, tenancy.TeamStreamID(t.ID), t.Version+1, e)})
-		return []eventlog.Event{e}, nil
+		if c.Guardrails != nil {
+			e, changed, err := out.SetGuardrails(*c.Guardrails)
+			if err != nil {
+				return nil, err
+			}
+			if changed {
+				add(e)
+			}
+		}
+		return events, nil
 	})
 	return out, err
 }

@@ -5,17 +5,45 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
 
 	"github.com/gatehouse/gatehouse/domain/eventlog"
 	"github.com/gatehouse/gatehouse/domain/guardrail"
+	"github.com/gatehouse/gatehouse/domain/tenancy"
 )
 
-// Guardrails finds a tenant's guardrails, compiled and ready to run.
+// Guardrails finds a tenant's guardrails, compiled and ready to run, and
+// the teams whose guardrails their keys' requests run.
 type Guardrails interface {
 	Guardrail(tenantID, name string) (guardrail.Published, error)
+	Team(tenantID string, id uuid.UUID) (tenancy.Team, bool)
+}
+
+// guardrailNames are the guardrails a request runs at a stage: its team's,
+// then its key's, each once. A request cannot switch them off.
+func (s *Service) guardrailNames(x *Exchange, stage string) []string {
+	var names []string
+	if x.key.TeamID != nil {
+		if t, ok := s.Guardrails.Team(x.key.TenantID, *x.key.TeamID); ok {
+			names = append(names, pick(t.Guardrails.Input, t.Guardrails.Output, stage)...)
+		}
+	}
+	for _, n := range pick(x.key.Guardrails.Input, x.key.Guardrails.Output, stage) {
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+func pick(input, output []string, stage string) []string {
+	if stage == guardrail.StageInput {
+		return input
+	}
+	return output
 }
 
 // WebhookCall is what a webhook check is sent.
@@ -36,7 +64,7 @@ type Webhooks interface {
 // upstream sees it: each run is a guardrail.verdict event; a block
 // refuses the request, a redaction rewrites its text, a flag is noted.
 func (s *Service) guardInput(ctx context.Context, x *Exchange) (*Refusal, error) {
-	names := x.key.Guardrails.Input
+	names := s.guardrailNames(x, guardrail.StageInput)
 	if len(names) == 0 {
 		return nil, nil
 	}

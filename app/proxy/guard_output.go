@@ -50,7 +50,7 @@ func outputSlots(x *Exchange) ([]textSlot, map[string]any, bool) {
 // (the request is recorded as completed, its tokens counted: the provider
 // billed them), a redaction rewrites it, a flag is noted.
 func (s *Service) guardOutput(ctx context.Context, x *Exchange) error {
-	names := x.key.Guardrails.Output
+	names := s.guardrailNames(x, guardrail.StageOutput)
 	if len(names) == 0 || x.Stream || x.Status != http.StatusOK || x.in.Endpoint == "/v1/embeddings" {
 		return nil
 	}

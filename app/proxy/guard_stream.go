@@ -42,7 +42,7 @@ type guardedStream struct {
 
 // guardStream wraps a stream in its output guardrails, if the key has any.
 func (s *Service) guardStream(ctx context.Context, x *Exchange) error {
-	names := x.key.Guardrails.Output
+	names := s.guardrailNames(x, guardrail.StageOutput)
 	if len(names) == 0 || !x.Stream || x.chunks == nil {
 		return nil
 	}

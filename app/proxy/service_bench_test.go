@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse/gatehouse/domain/provider"
 	"github.com/gatehouse/gatehouse/domain/quota"
 	"github.com/gatehouse/gatehouse/domain/routing"
+	"github.com/gatehouse/gatehouse/domain/tenancy"
 )
 
 type keysFunc func(key.SecretHash) (key.Key, bool)
@@ -93,6 +94,8 @@ type noGuardrails struct{}
 func (noGuardrails) Guardrail(string, string) (guardrail.Published, error) {
 	return guardrail.Published{}, guardrail.ErrNotFound
 }
+
+func (noGuardrails) Team(string, uuid.UUID) (tenancy.Team, bool) { return tenancy.Team{}, false }
 
 type noWebhooks struct{}
 

@@ -191,7 +191,7 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 		GrantKey:         g.commands.grantKey,
 		RevokeKey:        g.commands.revokeKey,
 		CreateTeam:       g.commands.createTeam,
-		UpdateTeam:       app.Logged(command.NewUpdateTeamHandler(g.directory, repos, now), log),
+		UpdateTeam:       app.Logged(command.NewUpdateTeamHandler(g.directory, g.directory, repos, now), log),
 		ListTeams:        app.Logged(query.NewListTeamsHandler(g.directory), log),
 		GetTeam:          app.Logged(query.NewGetTeamHandler(g.directory), log),
 		UpdateKey:        app.Logged(command.NewUpdateKeyHandler(g.directory, g.directory, repos, now), log),

@@ -3,6 +3,8 @@ package tenancy
 import (
 	"errors"
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,7 +20,15 @@ type Team struct {
 	TenantID  string
 	Name      string
 	CreatedAt time.Time
-	Version   int
+	// Guardrails every request of the team's keys runs, by name.
+	Guardrails Guardrails
+	Version    int
+}
+
+// Guardrails are guardrails by name, on input and on output.
+type Guardrails struct {
+	Input  []string `json:"input,omitempty"`
+	Output []string `json:"output,omitempty"`
 }
 
 // TeamCreated founds a team.
@@ -36,6 +46,9 @@ type TeamUpdated struct {
 	V      int       `json:"v"`
 	TeamID uuid.UUID `json:"team_id"`
 	Name   string    `json:"name"`
+	// Guardrails are the team's after the change; absent in events from
+	// before teams had them, and in renames.
+	Guardrails *Guardrails `json:"guardrails,omitempty"`
 }
 
 func (TeamUpdated) EventType() string { return "team.updated" }
@@ -73,6 +86,25 @@ func (t *Team) Rename(name string) (e TeamUpdated, ok bool, err error) {
 	return TeamUpdated{V: 1, TeamID: t.ID, Name: name}, true, nil
 }
 
+var guardrailName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
+
+// SetGuardrails decides the team's guardrails; ok is false when they are
+// the same.
+func (t *Team) SetGuardrails(g Guardrails) (e TeamUpdated, ok bool, err error) {
+	for _, n := range append(append([]string(nil), g.Input...), g.Output...) {
+		if !guardrailName.MatchString(n) {
+			return TeamUpdated{}, false, fmt.Errorf("%w: guardrails must name guardrails", ErrInvalid)
+		}
+	}
+	if len(g.Input) > 16 || len(g.Output) > 16 {
+		return TeamUpdated{}, false, fmt.Errorf("%w: at most 16 guardrails at each stage", ErrInvalid)
+	}
+	if slices.Equal(g.Input, t.Guardrails.Input) && slices.Equal(g.Output, t.Guardrails.Output) {
+		return TeamUpdated{}, false, nil
+	}
+	return TeamUpdated{V: 1, TeamID: t.ID, Name: t.Name, Guardrails: &g}, true, nil
+}
+
 // Apply folds one recorded event of the team's stream into the team.
 func (t *Team) Apply(r eventlog.Recorded) {
 	switch e := r.Event.(type) {
@@ -80,6 +112,9 @@ func (t *Team) Apply(r eventlog.Recorded) {
 		*t = Team{ID: e.TeamID, TenantID: r.TenantID, Name: e.Name, CreatedAt: r.OccurredAt}
 	case TeamUpdated:
 		t.Name = e.Name
+		if e.Guardrails != nil {
+			t.Guardrails = *e.Guardrails
+		}
 	}
 	t.Version = r.Version
 }

@@ -14,14 +14,22 @@ import (
 type teams struct{ *Server }
 
 type teamJSON struct {
-	ID        string    `json:"id"`
-	TenantID  string    `json:"tenant"`
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"created_at"`
+	ID         string             `json:"id"`
+	TenantID   string             `json:"tenant"`
+	Name       string             `json:"name"`
+	CreatedAt  time.Time          `json:"created_at"`
+	Guardrails tenancy.Guardrails `json:"guardrails"`
 }
 
 func teamOut(t tenancy.Team) teamJSON {
-	return teamJSON{ID: t.ID.String(), TenantID: t.TenantID, Name: t.Name, CreatedAt: t.CreatedAt}
+	g := t.Guardrails
+	if g.Input == nil {
+		g.Input = []string{}
+	}
+	if g.Output == nil {
+		g.Output = []string{}
+	}
+	return teamJSON{ID: t.ID.String(), TenantID: t.TenantID, Name: t.Name, CreatedAt: t.CreatedAt, Guardrails: g}
 }
 
 func (r *teams) register(g *echo.Group) {
@@ -75,12 +83,13 @@ func (r *teams) update(c echo.Context) error {
 		return r.fail(c, err)
 	}
 	var in struct {
-		Name *string `json:"name"`
+		Name       *string             `json:"name"`
+		Guardrails *tenancy.Guardrails `json:"guardrails"`
 	}
 	if err := decode(c, &in); err != nil {
 		return r.fail(c, err)
 	}
-	t, err := r.uc.UpdateTeam.Handle(c.Request().Context(), command.UpdateTeam{Actor: actor(c), TenantID: c.Param("tenant"), TeamID: id, Name: in.Name})
+	t, err := r.uc.UpdateTeam.Handle(c.Request().Context(), command.UpdateTeam{Actor: actor(c), TenantID: c.Param("tenant"), TeamID: id, Name: in.Name, Guardrails: in.Guardrails})
 	if err != nil {
 		return r.fail(c, err)
 	}
