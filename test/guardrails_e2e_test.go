@@ -251,10 +251,15 @@ func TestE2E_OutputGuardrailsOfAKeyRedactBlockAndFlagWholeAnswers(t *testing.T) 
 				Code             string `json:"code"`
 				Outcome          string `json:"outcome"`
 				CompletionTokens int64  `json:"completion_tokens"`
+				Guardrails       []struct {
+					Guardrail, Stage, Outcome, Action string
+				}
 			}
 		}
 		sc.s.mustAdmin(200, "GET", "/admin/v1/tenants/acme/requests?status=400", sc.admin, nil, &page)
-		if len(page.Requests) == 0 || page.Requests[0].Code != "guardrail_blocked" || page.Requests[0].Outcome != "completed" || page.Requests[0].CompletionTokens != 3 {
+		if len(page.Requests) == 0 || page.Requests[0].Code != "guardrail_blocked" || page.Requests[0].Outcome != "completed" || page.Requests[0].CompletionTokens != 3 ||
+			len(page.Requests[0].Guardrails) != 1 || page.Requests[0].Guardrails[0].Guardrail != "no-secrets" || page.Requests[0].Guardrails[0].Stage != "output" ||
+			page.Requests[0].Guardrails[0].Action != "block" {
 			return fmt.Errorf("recorded %+v", page.Requests)
 		}
 		return nil

@@ -75,6 +75,15 @@ func (s *RequestLogStore) AddRequests(ctx context.Context, rows []query.RequestR
 			return err
 		}
 		p.Routings = append(p.Routings, routing)
+		verdicts := r.Guardrails
+		if verdicts == nil {
+			verdicts = []usage.VerdictRef{}
+		}
+		gb, err := json.Marshal(verdicts)
+		if err != nil {
+			return err
+		}
+		p.Guardrails = append(p.Guardrails, gb)
 	}
 	return db.New(tx).AddRequestLogBatch(ctx, p)
 }
@@ -117,6 +126,9 @@ func (s *RequestLogStore) ListRequests(ctx context.Context, tenantID string, f q
 		}
 		if err := json.Unmarshal(r.Routing, &out[i].Routing); err != nil {
 			return nil, fmt.Errorf("request %s routing: %w", r.RequestID, err)
+		}
+		if err := json.Unmarshal(r.Guardrails, &out[i].Guardrails); err != nil {
+			return nil, fmt.Errorf("request %s guardrails: %w", r.RequestID, err)
 		}
 	}
 	return out, nil

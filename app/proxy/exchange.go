@@ -52,15 +52,15 @@ type Exchange struct {
 	estimate      quota.Estimate
 	limits        *Limits // x-ratelimit-* figures, when limits apply
 	routing       usage.Routing
-	streamedText  int           // bytes of text passed on in a stream
-	interrupted   bool          // the upstream broke a stream after bytes reached the client
-	sent          []byte        // the body the answering target got
-	continuation  *continuation // how a cut stream goes on, under on_stream_cut "continue"
-	carried       usage.Tokens  // what cut streams used before a continuation
-	carriedText   int           // streamedText when it was carried
-	answeredBy    *planned      // the config's target whose stream is passed on
-	flagged       bool          // a guardrail flagged the request
-	verdicts      []uuid.UUID   // the guardrail verdicts recorded for it
+	streamedText  int                // bytes of text passed on in a stream
+	interrupted   bool               // the upstream broke a stream after bytes reached the client
+	sent          []byte             // the body the answering target got
+	continuation  *continuation      // how a cut stream goes on, under on_stream_cut "continue"
+	carried       usage.Tokens       // what cut streams used before a continuation
+	carriedText   int                // streamedText when it was carried
+	answeredBy    *planned           // the config's target whose stream is passed on
+	flagged       bool               // a guardrail flagged the request
+	verdicts      []usage.VerdictRef // the guardrail verdicts recorded for it
 	start         time.Time
 	upstreamStart time.Time
 	done          bool
@@ -175,7 +175,7 @@ func (x *Exchange) refuse(r *Refusal) error {
 	}
 	x.slot.Submit(x.envelope(usage.RequestRejected{
 		V: 1, RequestID: x.RequestID, KeyID: x.key.ID, TeamID: x.key.TeamID, Endpoint: x.in.Endpoint, Model: x.model,
-		Status: r.Status, Code: r.Code, Reason: r.Message, Metadata: x.in.Metadata, Routing: x.routing,
+		Status: r.Status, Code: r.Code, Reason: r.Message, Metadata: x.in.Metadata, Routing: x.routing, Guardrails: x.verdicts,
 	}))
 	return r
 }
@@ -201,7 +201,7 @@ func (x *Exchange) complete(status int, code string) {
 	e := usage.RequestCompleted{
 		V: 1, RequestID: x.RequestID, KeyID: x.key.ID, TeamID: x.key.TeamID, Endpoint: x.in.Endpoint, Model: x.model,
 		Provider: x.Provider, UpstreamModel: x.UpstreamModel, Stream: x.Stream, Status: status, ErrorCode: code,
-		Tokens: x.tokens, DurationMs: ms(end.Sub(x.start)), Metadata: x.in.Metadata, Routing: x.routing,
+		Tokens: x.tokens, DurationMs: ms(end.Sub(x.start)), Metadata: x.in.Metadata, Routing: x.routing, Guardrails: x.verdicts,
 	}
 	if x.carried != (usage.Tokens{}) {
 		if !x.usageSeen && !x.interrupted {

@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse/gatehouse/domain/eventlog"
 	"github.com/gatehouse/gatehouse/domain/guardrail"
 	"github.com/gatehouse/gatehouse/domain/tenancy"
+	"github.com/gatehouse/gatehouse/domain/usage"
 )
 
 // Guardrails finds a tenant's guardrails, compiled and ready to run, and
@@ -181,6 +182,6 @@ func (s *Service) recordVerdict(ctx context.Context, x *Exchange, name string, v
 		Stage: stage, Outcome: outcome, Action: action, Checks: guardrail.Verdicts(results), DurationMs: took}
 	m := eventlog.Meta{Actor: "key:" + x.key.ID.String(), TraceID: x.TraceID, OccurredAt: s.Now()}
 	slot.Submit(m.Envelope(uuid.New(), x.key.TenantID, guardrail.VerdictStreamID(id), 1, e))
-	x.verdicts = append(x.verdicts, id)
+	x.verdicts = append(x.verdicts, usage.VerdictRef{VerdictID: id, Guardrail: name, Stage: stage, Outcome: outcome, Action: action})
 	return id, nil
 }

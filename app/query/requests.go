@@ -35,6 +35,7 @@ type RequestRow struct {
 	TraceID       string
 	Metadata      map[string]string
 	Routing       usage.Routing
+	Guardrails    []usage.VerdictRef
 }
 
 // RequestFilter narrows the request log.

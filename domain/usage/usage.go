@@ -56,6 +56,16 @@ type RequestCompleted struct {
 	UpstreamMs  float64           `json:"upstream_ms"`
 	Metadata    map[string]string `json:"metadata,omitempty"`
 	Routing
+	Guardrails []VerdictRef `json:"guardrails,omitempty"`
+}
+
+// VerdictRef names a guardrail verdict of a request.
+type VerdictRef struct {
+	VerdictID uuid.UUID `json:"verdict_id"`
+	Guardrail string    `json:"guardrail"`
+	Stage     string    `json:"stage"`
+	Outcome   string    `json:"outcome"`
+	Action    string    `json:"action"`
 }
 
 func (RequestCompleted) EventType() string { return "request.completed" }
@@ -77,6 +87,7 @@ type RequestRejected struct {
 	Reason    string            `json:"reason"`
 	Metadata  map[string]string `json:"metadata,omitempty"`
 	Routing
+	Guardrails []VerdictRef `json:"guardrails,omitempty"`
 }
 
 // Routing is how a request routed by a config went: the config and its

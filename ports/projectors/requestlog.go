@@ -48,7 +48,7 @@ func (p *RequestLog) OnRequestCompleted(r eventlog.Recorded, e usage.RequestComp
 		TenantID: r.TenantID, RequestID: e.RequestID, OccurredAt: r.OccurredAt, Outcome: "completed", KeyID: e.KeyID, TeamID: e.TeamID,
 		Endpoint: e.Endpoint, Model: e.Model, Provider: e.Provider, UpstreamModel: e.UpstreamModel, Stream: e.Stream,
 		Status: e.Status, Code: e.ErrorCode, Tokens: e.Tokens, Cost: e.CostMicros, Priced: e.Priced,
-		DurationMs: e.DurationMs, TraceID: r.TraceID, Metadata: e.Metadata, Routing: e.Routing,
+		DurationMs: e.DurationMs, TraceID: r.TraceID, Metadata: e.Metadata, Routing: e.Routing, Guardrails: e.Guardrails,
 	}
 }
 
@@ -57,6 +57,6 @@ func (p *RequestLog) OnRequestRejected(r eventlog.Recorded, e usage.RequestRejec
 	return query.RequestRow{
 		TenantID: r.TenantID, RequestID: e.RequestID, OccurredAt: r.OccurredAt, Outcome: "rejected", KeyID: e.KeyID, TeamID: e.TeamID,
 		Endpoint: e.Endpoint, Model: e.Model, Status: e.Status, Code: e.Code, Reason: e.Reason, TraceID: r.TraceID, Metadata: e.Metadata,
-		Routing: e.Routing,
+		Routing: e.Routing, Guardrails: e.Guardrails,
 	}
 }

@@ -96,6 +96,7 @@ type RequestLog struct {
 	TraceID          string
 	Metadata         []byte
 	Routing          []byte
+	Guardrails       []byte
 }
 
 type ResponseCache struct {

@@ -17,14 +17,14 @@ const addRequestLogBatch = `-- name: AddRequestLogBatch :exec
 INSERT INTO request_log (
     tenant_id, request_id, occurred_at, outcome, key_id, team_id, endpoint, model, provider, upstream_model,
     stream, status, code, reason, prompt_tokens, completion_tokens, cached_tokens, cost_micros, priced,
-    duration_ms, trace_id, metadata, routing)
+    duration_ms, trace_id, metadata, routing, guardrails)
 SELECT unnest($1::text[]), unnest($2::uuid[]), unnest($3::timestamptz[]),
        unnest($4::text[]), unnest($5::uuid[]), nullif(unnest($6::uuid[]), '00000000-0000-0000-0000-000000000000'),
        unnest($7::text[]), unnest($8::text[]), unnest($9::text[]), unnest($10::text[]),
        unnest($11::boolean[]), unnest($12::integer[]), unnest($13::text[]), unnest($14::text[]),
        unnest($15::bigint[]), unnest($16::bigint[]), unnest($17::bigint[]),
        unnest($18::bigint[]), unnest($19::boolean[]), unnest($20::double precision[]),
-       unnest($21::text[]), unnest($22::jsonb[]), unnest($23::jsonb[])
+       unnest($21::text[]), unnest($22::jsonb[]), unnest($23::jsonb[]), unnest($24::jsonb[])
 ON CONFLICT (tenant_id, request_id) DO NOTHING
 `
 
@@ -52,6 +52,7 @@ type AddRequestLogBatchParams struct {
 	TraceIds         []string
 	Metadata         [][]byte
 	Routings         [][]byte
+	Guardrails       [][]byte
 }
 
 // Records a page of requests; a request already recorded is left alone.
@@ -80,6 +81,7 @@ func (q *Queries) AddRequestLogBatch(ctx context.Context, arg AddRequestLogBatch
 		arg.TraceIds,
 		arg.Metadata,
 		arg.Routings,
+		arg.Guardrails,
 	)
 	return err
 }
@@ -94,7 +96,7 @@ func (q *Queries) ClearRequestLog(ctx context.Context) error {
 }
 
 const listRequests = `-- name: ListRequests :many
-SELECT tenant_id, request_id, occurred_at, outcome, key_id, team_id, endpoint, model, provider, upstream_model, stream, status, code, reason, prompt_tokens, completion_tokens, cached_tokens, cost_micros, priced, duration_ms, trace_id, metadata, routing FROM request_log
+SELECT tenant_id, request_id, occurred_at, outcome, key_id, team_id, endpoint, model, provider, upstream_model, stream, status, code, reason, prompt_tokens, completion_tokens, cached_tokens, cost_micros, priced, duration_ms, trace_id, metadata, routing, guardrails FROM request_log
 WHERE tenant_id = $1
   AND occurred_at >= $2 AND occurred_at < $3
   AND ($4::uuid IS NULL OR key_id = $4)
@@ -165,6 +167,7 @@ func (q *Queries) ListRequests(ctx context.Context, arg ListRequestsParams) ([]R
 			&i.TraceID,
 			&i.Metadata,
 			&i.Routing,
+			&i.Guardrails,
 		); err != nil {
 			return nil, err
 		}

@@ -49,6 +49,8 @@ type requestJSON struct {
 	Retries       int             `json:"retries"`
 	Attempts      []usage.Attempt `json:"attempts,omitempty"`
 	Cache         string          `json:"cache,omitempty"` // hit, miss, refresh or bypass, under a config's cache
+	// Guardrails are the request's guardrail verdicts.
+	Guardrails []usage.VerdictRef `json:"guardrails"`
 }
 
 func (r *requests) register(g *echo.Group) {
@@ -136,7 +138,10 @@ func (r *requests) list(c echo.Context) error {
 			Code: q.Code, Reason: q.Reason, PromptTokens: q.Tokens.Prompt, CompletionTokens: q.Tokens.Completion, CachedTokens: q.Tokens.CachedPrompt,
 			CostUSD: q.Cost.USD(), CostMicros: int64(q.Cost), Priced: q.Priced, DurationMs: q.DurationMs, TraceID: q.TraceID, Metadata: md,
 			Config: q.Routing.Config, ConfigVersion: q.Routing.ConfigVersion, Target: q.Routing.Target, Retries: q.Routing.Retries,
-			Attempts: q.Routing.Attempts, Cache: q.Routing.Cache}
+			Attempts: q.Routing.Attempts, Cache: q.Routing.Cache, Guardrails: q.Guardrails}
+		if out[i].Guardrails == nil {
+			out[i].Guardrails = []usage.VerdictRef{}
+		}
 	}
 	return c.JSON(http.StatusOK, map[string]any{"requests": out, "next_cursor": encodeCursor(page.Next)})
 }
