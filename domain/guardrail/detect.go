@@ -30,9 +30,25 @@ type detector struct {
 	// digitBound: a match must not touch a digit on either side (a card
 	// number inside a longer number is not a card number).
 	digitBound bool
-	// window bounds the bytes a match can span: what a streaming check
-	// must hold back so that a match split across chunks is still found.
+	// window bounds the bytes a match can span: a stream never holds back
+	// more than this for the detector.
 	window int
+	// tail finds, at the end of a text, what could be the start of a
+	// match still forming: all a stream holds back for the detector.
+	tail *regexp.Regexp
+}
+
+// holdback is how many bytes at the end of text could still become a
+// match with more text, at most the window.
+func (d detector) holdback(text string) int {
+	if d.tail == nil {
+		return min(d.window, len(text))
+	}
+	loc := d.tail.FindStringIndex(text)
+	if loc == nil {
+		return 0
+	}
+	return min(loc[1]-loc[0], d.window)
 }
 
 func (d detector) find(text string) []Finding {
@@ -66,20 +82,21 @@ func touchesDigit(text string, s, e int) bool {
 
 // PII entities.
 var piiDetectors = map[string]detector{
-	"email": {entity: "EMAIL", re: regexp.MustCompile(`[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}`), window: 64 + 1 + 255},
-	"phone": {entity: "PHONE", digitBound: true, window: 32,
+	"email": {entity: "EMAIL", re: regexp.MustCompile(`[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}`), window: 64 + 1 + 255,
+		tail: regexp.MustCompile(`[A-Za-z0-9._%+-]*(?:@[A-Za-z0-9.-]*)?$`)},
+	"phone": {entity: "PHONE", digitBound: true, window: 32, tail: regexp.MustCompile(`[+(]?[0-9][0-9 ().-]*$|[+(]$`),
 		re:    regexp.MustCompile(`\+[1-9]\d{0,2}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]?\d{2,4}){1,3}|\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}|\b\d{3}[.-]\d{3}[.-]\d{4}`),
 		valid: func(m string) bool { n := digits(m); return len(n) >= 8 && len(n) <= 15 }},
-	"credit_card": {entity: "CREDIT_CARD", digitBound: true, window: 19 + 18,
+	"credit_card": {entity: "CREDIT_CARD", digitBound: true, window: 19 + 18, tail: regexp.MustCompile(`[0-9][0-9 -]*$`),
 		re:    regexp.MustCompile(`\d(?:[ -]?\d){12,18}`),
 		valid: func(m string) bool { n := digits(m); return len(n) >= 13 && len(n) <= 19 && luhn(n) }},
-	"iban": {entity: "IBAN", window: 34 + 8,
+	"iban": {entity: "IBAN", window: 34 + 8, tail: regexp.MustCompile(`[A-Z](?:[A-Z][0-9]{0,2}(?: ?[A-Z0-9])*)? ?$`),
 		re:    regexp.MustCompile(`\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b`),
 		valid: validIBAN},
-	"us_ssn": {entity: "US_SSN", digitBound: true, window: 11,
+	"us_ssn": {entity: "US_SSN", digitBound: true, window: 11, tail: regexp.MustCompile(`[0-9][0-9-]*$`),
 		re:    regexp.MustCompile(`\d{3}-\d{2}-\d{4}`),
 		valid: validSSN},
-	"ip_address": {entity: "IP_ADDRESS", window: 45,
+	"ip_address": {entity: "IP_ADDRESS", window: 45, tail: regexp.MustCompile(`[0-9A-Fa-f.:]*$`),
 		re: regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b|(?i:\b[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}\b)`),
 		valid: func(m string) bool {
 			a, err := netip.ParseAddr(m)
@@ -92,12 +109,17 @@ var PIIEntities = []string{"email", "phone", "credit_card", "iban", "us_ssn", "i
 
 // Secret kinds.
 var secretDetectors = []detector{
-	{entity: "AWS_ACCESS_KEY", re: regexp.MustCompile(`\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b`), window: 20},
-	{entity: "PRIVATE_KEY", re: regexp.MustCompile(`-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----(?s:.*?)(?:-----END (?:[A-Z]+ )*PRIVATE KEY-----|$)`), window: 8192},
-	{entity: "JWT", re: regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`), window: 4096},
-	{entity: "API_KEY", re: regexp.MustCompile(`\bsk-(?:ant-|proj-|svcacct-|admin-|gh-)?[A-Za-z0-9_-]{20,}|\bAIza[0-9A-Za-z_-]{35}\b`), window: 256},
-	{entity: "GITHUB_TOKEN", re: regexp.MustCompile(`\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b`), window: 300},
-	{entity: "SLACK_TOKEN", re: regexp.MustCompile(`\bxox[abposr]-[A-Za-z0-9-]{10,250}`), window: 260},
+	{entity: "AWS_ACCESS_KEY", re: regexp.MustCompile(`\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b`), window: 21, tail: regexp.MustCompile(`[A-Z0-9]*$`)},
+	{entity: "PRIVATE_KEY", re: regexp.MustCompile(`-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----(?s:.*?)(?:-----END (?:[A-Z]+ )*PRIVATE KEY-----|$)`), window: 8192,
+		tail: regexp.MustCompile(`-----BEGIN [^\n]*(?:\n[^-][^\n]*)*\n?$|-{1,5}(?:B(?:E(?:G(?:I(?:N[^\n]*)?)?)?)?)?$`)},
+	{entity: "JWT", re: regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`), window: 4096,
+		tail: regexp.MustCompile(`e(?:y(?:J[A-Za-z0-9_.-]*)?)?$`)},
+	{entity: "API_KEY", re: regexp.MustCompile(`\bsk-(?:ant-|proj-|svcacct-|admin-|gh-)?[A-Za-z0-9_-]{20,}|\bAIza[0-9A-Za-z_-]{35}\b`), window: 256,
+		tail: regexp.MustCompile(`s(?:k(?:-[A-Za-z0-9_-]*)?)?$|A(?:I(?:z(?:a[0-9A-Za-z_-]*)?)?)?$`)},
+	{entity: "GITHUB_TOKEN", re: regexp.MustCompile(`\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b`), window: 300,
+		tail: regexp.MustCompile(`g(?:h(?:[pousr](?:_[A-Za-z0-9]*)?)?)?$|g(?:i(?:t(?:h(?:u(?:b(?:_(?:p(?:a(?:t(?:_[A-Za-z0-9_]*)?)?)?)?)?)?)?)?)?)?$`)},
+	{entity: "SLACK_TOKEN", re: regexp.MustCompile(`\bxox[abposr]-[A-Za-z0-9-]{10,250}`), window: 260,
+		tail: regexp.MustCompile(`x(?:o(?:x(?:[abposr](?:-[A-Za-z0-9-]*)?)?)?)?$`)},
 }
 
 func digits(s string) string {

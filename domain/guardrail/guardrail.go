@@ -187,6 +187,28 @@ func wordBound(text string, s, e int) bool {
 	return true
 }
 
+var trailingWord = regexp.MustCompile(`[\p{L}\p{N}_]*$`)
+
+// holdback is how many bytes at the end of text a stream must hold back
+// for the check: what could still become a match with more text.
+func (c Check) holdback(text string) int {
+	switch c.Type {
+	case CheckPII, CheckSecrets:
+		n := 0
+		for _, d := range c.detectors {
+			n = max(n, d.holdback(text))
+		}
+		return n
+	case CheckWords:
+		loc := trailingWord.FindStringIndex(text)
+		if loc == nil {
+			return 0
+		}
+		return min(loc[1]-loc[0], 256)
+	}
+	return min(c.Window(), len(text))
+}
+
 // Window is how many bytes of a stream a check must hold back so that a
 // match split across chunks is still found whole; -1 when the check needs
 // the whole text (length, json_schema, webhook, prompt_injection).

@@ -3,9 +3,10 @@ package guardrail
 import "unicode/utf8"
 
 // StreamRedactor redacts a text that arrives in pieces: it holds back
-// only the tail that a match could still be forming in (the largest
-// window of the guardrail's span checks), so an e-mail or a key split
-// across chunks is caught whole, and passes the rest on at once.
+// only the tail that a match could still be forming in (a trailing word,
+// a run of digits, the start of a key's prefix; never more than the
+// check's window), so an e-mail or a key split across chunks is caught
+// whole, and passes the rest on at once.
 type StreamRedactor struct {
 	// Keep: pass the text on as it came (a guardrail that blocks or flags
 	// only needs the findings), still held back until it cannot be a match.
@@ -51,7 +52,11 @@ func (r *StreamRedactor) scan(text string) []Finding {
 // Write takes the next piece and returns the text that can be passed on.
 func (r *StreamRedactor) Write(piece string) string {
 	r.buf += piece
-	cut := len(r.buf) - r.window
+	hold := 0
+	for _, c := range r.checks {
+		hold = max(hold, c.holdback(r.buf))
+	}
+	cut := len(r.buf) - hold
 	if cut <= 0 {
 		return ""
 	}
@@ -71,7 +76,7 @@ func (r *StreamRedactor) Write(piece string) string {
 		}
 		before = append(before, f)
 	}
-	for cut > 0 && !utf8.RuneStart(r.buf[cut]) {
+	for cut > 0 && cut < len(r.buf) && !utf8.RuneStart(r.buf[cut]) {
 		cut--
 	}
 	if cut <= 0 {
