@@ -349,3 +349,30 @@ func TestE2E_ATeamsGuardrailsRunForEveryKeyOfTheTeam(t *testing.T) {
 		t.Fatalf("a key without guardrails of its own: %v", err)
 	}
 }
+
+func TestE2E_ARoutingConfigsGuardrailsAndAskingTheNextTarget(t *testing.T) {
+	sc := newRoutingScenario(t)
+	const path = "/admin/v1/tenants/acme/guardrails"
+	sc.s.mustAdmin(201, "POST", path, sc.admin, map[string]any{"name": "no-pii", "checks": []any{map[string]any{"type": "pii", "entities": []string{"email"}}}, "action": "redact"}, nil)
+	sc.s.mustAdmin(201, "POST", path, sc.admin, map[string]any{"name": "no-secrets", "checks": []any{map[string]any{"type": "secrets"}}}, nil)
+	sc.s.mustAdmin(400, "POST", "/admin/v1/tenants/acme/configs", sc.admin, map[string]any{"name": "bad",
+		"config": map[string]any{"provider": "a", "input_guardrails": []string{"ghost"}}}, nil)
+	sc.publish("guarded", map[string]any{
+		"strategy": map[string]any{"mode": "fallback"}, "input_guardrails": []string{"no-pii"}, "output_guardrails": []string{"no-secrets"},
+		"on_output_guardrail_fail": "next",
+		"targets":                  []any{target("a", "leaky-1"), target("b", "ok-b")}})
+	client := sdk(sc.s, sc.key.Secret)
+	c, err := client.Chat.Completions.New(context.Background(), chat("routed", "mail me at jane@example.com"), option.WithHeader("x-gatehouse-config", "guarded"))
+	if err != nil || c.Choices[0].Message.Content != "from ok-b" {
+		t.Fatalf("answer %+v %v", c, err)
+	}
+	var asked struct{ Messages []struct{ Content string } }
+	json.Unmarshal(sc.up.lastBody("ok-b"), &asked)
+	if asked.Messages[0].Content != "mail me at [REDACTED:EMAIL]" {
+		t.Fatalf("b was asked %+v", asked)
+	}
+	r := sc.rows(t, 1)[0]
+	if len(r.Attempts) != 2 || !strings.Contains(r.Attempts[0].Error, "blocked by guardrail no-secrets") || r.Provider != "b" {
+		t.Fatalf("recorded %+v", r)
+	}
+}

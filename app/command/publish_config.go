@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/domain/eventlog"
+	"github.com/gatehouse/gatehouse/domain/guardrail"
 	"github.com/gatehouse/gatehouse/domain/provider"
 	"github.com/gatehouse/gatehouse/domain/routing"
 )
@@ -19,9 +20,10 @@ type ConfigRepository interface {
 	PublishConfig(ctx context.Context, meta eventlog.Meta, tenantID string, e routing.ConfigPublished) (int, error)
 }
 
-// Connections finds a tenant's provider connections.
+// Connections finds a tenant's provider connections and guardrails.
 type Connections interface {
 	Provider(tenantID, name string) (provider.Connection, bool)
+	GuardrailVersion(tenantID, name string, version int) (guardrail.Published, bool)
 }
 
 // PublishConfig publishes the next version of a named routing config.
@@ -62,6 +64,16 @@ func (h PublishConfigHandler) Handle(ctx context.Context, c PublishConfig) (rout
 	for _, ref := range cfg.Providers() {
 		if _, ok := h.conns.Provider(c.TenantID, ref.Name); !ok {
 			return routing.Published{}, fmt.Errorf("%w: %s: no provider connection named %q in this tenant", routing.ErrInvalid, ref.Path, ref.Name)
+		}
+	}
+	for _, g := range []struct {
+		field string
+		names []string
+	}{{"input_guardrails", cfg.InputGuardrails}, {"output_guardrails", cfg.OutputGuardrails}} {
+		for i, name := range g.names {
+			if _, ok := h.conns.GuardrailVersion(c.TenantID, name, 0); !ok {
+				return routing.Published{}, fmt.Errorf("%w: %s[%d]: no guardrail named %q in this tenant", routing.ErrInvalid, g.field, i, name)
+			}
 		}
 	}
 	var compact bytes.Buffer

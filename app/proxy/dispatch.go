@@ -47,7 +47,7 @@ func (s *Service) dispatch(ctx context.Context, x *Exchange, send sender) (*Exch
 		}
 		return x, nil
 	}
-	if err := s.guardOutput(ctx, x); err != nil {
+	if err := s.guardOutput(ctx, x, true); err != nil {
 		return nil, err
 	}
 	return x, nil
@@ -55,9 +55,12 @@ func (s *Service) dispatch(ctx context.Context, x *Exchange, send sender) (*Exch
 
 // route sends the request to its provider, through its config if any.
 func (s *Service) route(ctx context.Context, x *Exchange, send sender) (*Exchange, error) {
-	cfg, refusal := s.chooseConfig(x)
-	if refusal != nil {
-		return nil, x.refuse(refusal)
+	cfg := x.config
+	if !x.configChosen {
+		var refusal *Refusal
+		if cfg, refusal = s.chooseConfig(x); refusal != nil {
+			return nil, x.refuse(refusal)
+		}
 	}
 	if cfg != nil {
 		return s.runConfig(ctx, x, *cfg, send)
@@ -105,6 +108,11 @@ func (s *Service) chooseConfig(x *Exchange) (*routing.Published, *Refusal) {
 		for _, ref := range cfg.Providers() {
 			if !have[ref.Name] {
 				return nil, InvalidRequest(param, "The inline routing config is invalid: %s: no provider connection named %q in this tenant", ref.Path, ref.Name)
+			}
+		}
+		for _, name := range append(append([]string(nil), cfg.InputGuardrails...), cfg.OutputGuardrails...) {
+			if _, err := s.Guardrails.Guardrail(x.key.TenantID, name); err != nil {
+				return nil, InvalidRequest(param, "The inline routing config is invalid: no usable guardrail named %q in this tenant", name)
 			}
 		}
 		return &routing.Published{Name: "inline", Config: cfg}, nil

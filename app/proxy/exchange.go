@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse/gatehouse/domain/key"
 	"github.com/gatehouse/gatehouse/domain/pricing"
 	"github.com/gatehouse/gatehouse/domain/quota"
+	"github.com/gatehouse/gatehouse/domain/routing"
 	"github.com/gatehouse/gatehouse/domain/usage"
 )
 
@@ -60,6 +61,9 @@ type Exchange struct {
 	carriedText   int                // streamedText when it was carried
 	answeredBy    *planned           // the config's target whose stream is passed on
 	flagged       bool               // a guardrail flagged the request
+	config        *routing.Published // the routing config chosen, or nil
+	configChosen  bool
+	outputChecked bool               // the answer passed its output guardrails already
 	verdicts      []usage.VerdictRef // the guardrail verdicts recorded for it
 	start         time.Time
 	upstreamStart time.Time

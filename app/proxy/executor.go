@@ -76,6 +76,20 @@ func (s *Service) runConfig(ctx context.Context, x *Exchange, cfg routing.Publis
 	for i, t := range targets {
 		x.route, x.Provider, x.UpstreamModel = t.route, t.route.Connection.Name, t.route.UpstreamModel
 		status, err := s.attempt(ctx, x, t, send, deadline)
+		if err == nil && !x.Stream && cfg.Config.NextOnOutputGuardrailFail && i < len(targets)-1 {
+			var blocked *outputBlocked
+			switch gerr := s.guardOutput(ctx, x, false); {
+			case errors.As(gerr, &blocked):
+				// The provider billed the answer: its tokens stay counted.
+				x.carried = x.carried.Add(x.tokens)
+				x.tokens, x.usageSeen, x.Body = usage.Tokens{}, false, nil
+				x.routing.Attempts[len(x.routing.Attempts)-1].Error = blocked.Error()
+				continue
+			case gerr != nil:
+				return nil, gerr
+			}
+			x.outputChecked = true
+		}
 		if err == nil {
 			x.routing.Target, x.answeredBy = t.Target, &targets[i]
 			x.price, x.priced = s.Prices.Price(t.route.Connection, t.route.UpstreamModel)

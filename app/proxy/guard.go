@@ -32,7 +32,11 @@ func (s *Service) guardrailNames(x *Exchange, stage string) []string {
 			names = append(names, pick(t.Guardrails.Input, t.Guardrails.Output, stage)...)
 		}
 	}
-	for _, n := range pick(x.key.Guardrails.Input, x.key.Guardrails.Output, stage) {
+	more := pick(x.key.Guardrails.Input, x.key.Guardrails.Output, stage)
+	if x.config != nil {
+		more = append(append([]string(nil), more...), pick(x.config.Config.InputGuardrails, x.config.Config.OutputGuardrails, stage)...)
+	}
+	for _, n := range more {
 		if !slices.Contains(names, n) {
 			names = append(names, n)
 		}

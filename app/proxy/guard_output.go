@@ -49,9 +49,9 @@ func outputSlots(x *Exchange) ([]textSlot, map[string]any, bool) {
 // the client sees it: a block replaces the answer with guardrail_blocked
 // (the request is recorded as completed, its tokens counted: the provider
 // billed them), a redaction rewrites it, a flag is noted.
-func (s *Service) guardOutput(ctx context.Context, x *Exchange) error {
+func (s *Service) guardOutput(ctx context.Context, x *Exchange, final bool) error {
 	names := s.guardrailNames(x, guardrail.StageOutput)
-	if len(names) == 0 || x.Stream || x.Status != http.StatusOK || x.in.Endpoint == "/v1/embeddings" {
+	if x.outputChecked || len(names) == 0 || x.Stream || x.Status != http.StatusOK || x.in.Endpoint == "/v1/embeddings" {
 		return nil
 	}
 	slots, root, ok := outputSlots(x)
@@ -77,6 +77,9 @@ func (s *Service) guardOutput(ctx context.Context, x *Exchange) error {
 		}
 		switch action {
 		case guardrail.Blocked:
+			if !final { // another target may answer instead
+				return &outputBlocked{guardrail: name, verdict: id.String()}
+			}
 			r := refuse(http.StatusBadRequest, "guardrail_blocked", "invalid_request_error", "",
 				"The answer was blocked by guardrail %q (verdict %s).", name, id)
 			r.Verdict = id.String()
@@ -103,4 +106,12 @@ func (s *Service) guardOutput(ctx context.Context, x *Exchange) error {
 		x.Body = b
 	}
 	return nil
+}
+
+// outputBlocked is a whole answer an output guardrail blocked, while
+// another target may still be asked.
+type outputBlocked struct{ guardrail, verdict string }
+
+func (e *outputBlocked) Error() string {
+	return "the answer was blocked by guardrail " + e.guardrail + " (verdict " + e.verdict + ")"
 }

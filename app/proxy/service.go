@@ -118,8 +118,14 @@ func (s *Service) ChatCompletions(ctx context.Context, k key.Key, in Inbound) (*
 	})
 }
 
-// guard runs the input guardrails; a refusal is recorded.
+// guard chooses the request's routing config (its guardrails run too)
+// and runs the input guardrails; a refusal is recorded.
 func (s *Service) guard(ctx context.Context, x *Exchange) error {
+	cfg, refusal := s.chooseConfig(x)
+	if refusal != nil {
+		return x.refuse(refusal)
+	}
+	x.config, x.configChosen = cfg, true
 	r, err := s.guardInput(ctx, x)
 	switch {
 	case err != nil:

@@ -110,7 +110,15 @@ type Node struct {
 func (n Node) IsLeaf() bool { return n.Provider != "" }
 
 // Config is a validated routing config.
-type Config struct{ Root Node }
+type Config struct {
+	Root Node
+	// InputGuardrails and OutputGuardrails run for every request routed
+	// by the config, after its team's and its key's (Portkey's names).
+	InputGuardrails, OutputGuardrails []string
+	// NextOnOutputGuardrailFail: a whole answer an output guardrail blocks
+	// is asked of the next target before the client is refused.
+	NextOnOutputGuardrailFail bool
+}
 
 var (
 	namePattern     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)

@@ -28,11 +28,44 @@ func Parse(b []byte) (Config, error) {
 	if !ok {
 		return Config{}, fieldError("", "must be an object")
 	}
+	var c Config
+	for _, g := range []struct {
+		field string
+		dst   *[]string
+	}{{"input_guardrails", &c.InputGuardrails}, {"output_guardrails", &c.OutputGuardrails}} {
+		raw, ok := m[g.field]
+		if !ok {
+			continue
+		}
+		delete(m, g.field)
+		list, ok := raw.([]any)
+		if !ok || len(list) > 16 {
+			return Config{}, fieldError(g.field, "must be an array of at most 16 guardrail names")
+		}
+		for i, n := range list {
+			s, _ := n.(string)
+			if !namePattern.MatchString(s) {
+				return Config{}, fieldError(fmt.Sprintf("%s[%d]", g.field, i), "must name a guardrail")
+			}
+			*g.dst = append(*g.dst, s)
+		}
+	}
+	if raw, ok := m["on_output_guardrail_fail"]; ok {
+		delete(m, "on_output_guardrail_fail")
+		switch raw {
+		case "next":
+			c.NextOnOutputGuardrailFail = true
+		case "error":
+		default:
+			return Config{}, fieldError("on_output_guardrail_fail", "must be next or error")
+		}
+	}
 	root, err := parseNode(m, "", 0)
 	if err != nil {
 		return Config{}, err
 	}
-	return Config{Root: root}, nil
+	c.Root = root
+	return c, nil
 }
 
 func join(path, field string) string {
