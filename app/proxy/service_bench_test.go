@@ -130,7 +130,10 @@ type fixture struct {
 	events   []eventlog.Envelope
 }
 
-func newFixture(tb testing.TB) *fixture {
+func newFixture(tb testing.TB) *fixture { return newFixtureWith(tb, noGuardrails{}) }
+
+// newFixtureWith is the fixture whose requests run the given guardrails.
+func newFixtureWith(tb testing.TB, guardrails proxy.Guardrails) *fixture {
 	f := &fixture{upstream: &fakeUpstream{
 		answer: []byte(`{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"The quick brown fox jumps over the lazy dog."},"finish_reason":"stop"}],"usage":{"prompt_tokens":24,"completion_tokens":20,"total_tokens":44}}`),
 		chunks: [][]byte{
@@ -155,7 +158,7 @@ func newFixture(tb testing.TB) *fixture {
 		ModelSource: models{conn},
 		Configs:     noConfigs{},
 		Cache:       noCache{},
-		Guardrails:  noGuardrails{},
+		Guardrails:  guardrails,
 		Webhooks:    noWebhooks{},
 		Now:         time.Now,
 		Log:         slog.New(slog.NewTextHandler(io.Discard, nil)),

@@ -224,7 +224,7 @@ func (c Check) Window() int {
 		return 256
 	case CheckRegex:
 		if c.onMatch {
-			return 1024
+			return 256
 		}
 	}
 	return -1
