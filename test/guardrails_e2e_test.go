@@ -14,6 +14,7 @@ import (
 	"github.com/anthropics/anthropic-sdk-go"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/responses"
 )
 
 func TestE2E_GuardrailsArePublishedInVersionsAndValidated(t *testing.T) {
@@ -375,4 +376,54 @@ func TestE2E_ARoutingConfigsGuardrailsAndAskingTheNextTarget(t *testing.T) {
 	if len(r.Attempts) != 2 || !strings.Contains(r.Attempts[0].Error, "blocked by guardrail no-secrets") || r.Provider != "b" {
 		t.Fatalf("recorded %+v", r)
 	}
+}
+
+func TestE2E_OutputGuardrailsOnAnthropicsOwnStream(t *testing.T) {
+	s, admin, k, _ := anthropicScenario(t)
+	s.mustAdmin(201, "POST", "/admin/v1/tenants/acme/guardrails", admin, map[string]any{"name": "no-names",
+		"checks": []any{map[string]any{"type": "words", "words": []string{"Claude"}}}, "action": "redact"}, nil)
+	s.mustAdmin(200, "PATCH", "/admin/v1/tenants/acme/keys/"+k.ID, admin, map[string]any{"guardrails": map[string]any{"output": []string{"no-names"}}}, nil)
+	claude := anthropicSDK(s, k.Secret)
+	eventually(t, 5*time.Second, func() error {
+		st := claude.Messages.NewStreaming(context.Background(), ask("claude/claude-sonnet-4-20250514", "hi"))
+		var acc anthropic.Message
+		for st.Next() {
+			if err := acc.Accumulate(st.Current()); err != nil {
+				return err
+			}
+		}
+		if err := st.Err(); err != nil {
+			return err
+		}
+		if len(acc.Content) != 1 || acc.Content[0].Text != "Hello from [REDACTED:DENIED_WORD] " {
+			return fmt.Errorf("passed through %+v", acc.Content)
+		}
+		return nil
+	})
+	msg, err := claude.Messages.New(context.Background(), ask("claude/claude-sonnet-4-20250514", "Hello"))
+	if err != nil || msg.Content[0].Text != "Bonjour." {
+		t.Fatalf("a whole answer with nothing to redact: %+v %v", msg, err)
+	}
+}
+
+func TestE2E_OutputGuardrailsOnResponsesStreams(t *testing.T) {
+	sc := newTenantScenario(t)
+	sc.s.mustAdmin(201, "POST", "/admin/v1/tenants/acme/guardrails", sc.admin, map[string]any{"name": "no-there",
+		"checks": []any{map[string]any{"type": "words", "words": []string{"there"}}}, "action": "redact"}, nil)
+	sc.s.mustAdmin(200, "PATCH", "/admin/v1/tenants/acme/keys/"+sc.key.ID, sc.admin, map[string]any{"guardrails": map[string]any{"output": []string{"no-there"}}}, nil)
+	client := sdk(sc.s, sc.key.Secret)
+	eventually(t, 5*time.Second, func() error {
+		rs := client.Responses.NewStreaming(context.Background(), responses.ResponseNewParams{Model: "up/gpt-4o-mini",
+			Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("Hello")}})
+		var text strings.Builder
+		for rs.Next() {
+			if ev := rs.Current(); ev.Type == "response.output_text.delta" {
+				text.WriteString(ev.Delta)
+			}
+		}
+		if err := rs.Err(); err != nil || text.String() != "Hi [REDACTED:DENIED_WORD]" {
+			return fmt.Errorf("streamed %q %v", text.String(), err)
+		}
+		return nil
+	})
 }
