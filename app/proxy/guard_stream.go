@@ -122,8 +122,11 @@ func (g *guardedStream) Next() ([]byte, error) {
 			return nil, err
 		}
 		g.last = root
-		if out == "" {
+		switch out {
+		case "":
 			continue
+		case text:
+			return c, nil // nothing held, nothing changed: the chunk as it came
 		}
 		return g.withText(root, out), nil
 	}

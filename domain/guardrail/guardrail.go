@@ -187,8 +187,6 @@ func wordBound(text string, s, e int) bool {
 	return true
 }
 
-var trailingWord = regexp.MustCompile(`[\p{L}\p{N}_]*$`)
-
 // holdback is how many bytes at the end of text a stream must hold back
 // for the check: what could still become a match with more text.
 func (c Check) holdback(text string) int {
@@ -200,11 +198,15 @@ func (c Check) holdback(text string) int {
 		}
 		return n
 	case CheckWords:
-		loc := trailingWord.FindStringIndex(text)
-		if loc == nil {
-			return 0
+		n := 0 // the trailing partial word, walked back rune by rune
+		for n < len(text) && n < 256 {
+			r, size := utf8.DecodeLastRuneInString(text[:len(text)-n])
+			if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_' {
+				break
+			}
+			n += size
 		}
-		return min(loc[1]-loc[0], 256)
+		return n
 	}
 	return min(c.Window(), len(text))
 }
