@@ -427,3 +427,20 @@ func TestE2E_OutputGuardrailsOnResponsesStreams(t *testing.T) {
 		return nil
 	})
 }
+
+func TestE2E_AContinuedStreamRunsTheSameOutputGuardrails(t *testing.T) {
+	sc := newRoutingScenario(t)
+	sc.s.mustAdmin(201, "POST", "/admin/v1/tenants/acme/guardrails", sc.admin, map[string]any{"name": "scrub",
+		"checks": []any{map[string]any{"type": "pii"}, map[string]any{"type": "secrets"}}, "action": "redact"}, nil)
+	sc.s.mustAdmin(200, "PATCH", "/admin/v1/tenants/acme/keys/"+sc.key.ID, sc.admin, map[string]any{"guardrails": map[string]any{"output": []string{"scrub"}}}, nil)
+	sc.publish("goes-on", map[string]any{"strategy": map[string]any{"mode": "fallback"}, "on_stream_cut": "continue",
+		"targets": []any{target("a", "cut-3"), target("b", "leaky-1")}})
+	eventually(t, 5*time.Second, func() error {
+		text, err := sc.streamText("goes-on")
+		want := "w0 w1 w2 Contact [REDACTED:EMAIL], pay with [REDACTED:CREDIT_CARD], deploy with [REDACTED:AWS_ACCESS_KEY]. Done."
+		if err != nil || text != want {
+			return fmt.Errorf("continued stream %q %v", text, err)
+		}
+		return nil
+	})
+}

@@ -100,8 +100,13 @@ func (x *Exchange) Next() ([]byte, error) {
 		if err != nil && !errors.Is(err, io.EOF) && x.continuation != nil && x.continuation.ctx.Err() == nil {
 			cont := x.continuation
 			x.continuation = nil // once: a continuation that breaks in turn ends the stream
+			guard, _ := x.chunks.(*guardedStream)
 			if cs, rerr := cont.resume(x); rerr == nil {
-				x.chunks = cs
+				if guard != nil { // the continuation goes through the same output guardrails
+					guard.inner, x.chunks = cs, guard
+				} else {
+					x.chunks = cs
+				}
 				continue
 			}
 		}

@@ -108,14 +108,14 @@ func (g *guardedStream) Next() ([]byte, error) {
 			return nil, err
 		}
 		root, text, ok := g.textOf(c)
-		if !ok { // no text: a terminal event releases what is held first
-			if g.terminal(c) {
-				if err := g.finish(c); err != nil {
+		if !ok {
+			if g.terminal(c) { // the end of a block or an answer: what is held goes first
+				if err := g.release(c); err != nil {
 					return nil, err
 				}
 				continue
 			}
-			return c, nil
+			return g.scrub(c)
 		}
 		out, err := g.pass(text)
 		if err != nil {
@@ -174,8 +174,28 @@ func (g *guardedStream) conclude(sg *streamGuard, results []guardrail.Result) er
 	return nil
 }
 
+// release passes on what is held, then the chunk that ends a block or
+// the answer; the guardrails go on watching what follows.
+func (g *guardedStream) release(terminal []byte) error {
+	terminal, err := g.scrub(terminal) // a closing event may repeat the whole text
+	if err != nil {
+		return err
+	}
+	var tail string
+	for _, sg := range g.guards {
+		if sg.redactor != nil {
+			tail = sg.redactor.Write(tail) + sg.redactor.Flush()
+		}
+	}
+	if tail != "" && g.last != nil {
+		g.pending = append(g.pending, g.withText(g.last, tail))
+	}
+	g.pending = append(g.pending, terminal)
+	return nil
+}
+
 // finish releases what is held, runs the whole-text checks and records
-// every verdict; then passes the terminal chunk on.
+// every verdict, at the end of the stream.
 func (g *guardedStream) finish(terminal []byte) error {
 	var tail string
 	for _, sg := range g.guards {
@@ -288,4 +308,74 @@ func (g *guardedStream) withText(root map[string]any, text string) []byte {
 	}
 	b, _ := json.Marshal(root)
 	return b
+}
+
+// scrub checks a chunk that carries no text delta the guard reads as it
+// flows (a tool call's arguments, several choices, a closing event that
+// repeats the text, reasoning): every string in it is run through the
+// span checks on its own; a finding is redacted, or ends the stream under
+// a blocking guardrail.
+func (g *guardedStream) scrub(c []byte) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(c))
+	dec.UseNumber()
+	var root any
+	if dec.Decode(&root) != nil {
+		return c, nil
+	}
+	changed := false
+	var walk func(v any) (any, error)
+	walk = func(v any) (any, error) {
+		switch t := v.(type) {
+		case string:
+			out := t
+			for _, sg := range g.guards {
+				if sg.redactor == nil {
+					continue
+				}
+				var fs []guardrail.Finding
+				for _, r := range sg.pub.Guardrail.Run(out, guardrail.StageOutput) {
+					fs = append(fs, r.Findings...)
+				}
+				if len(fs) == 0 {
+					continue
+				}
+				switch sg.pub.Guardrail.Action {
+				case guardrail.ActionBlock:
+					return nil, g.conclude(sg, []guardrail.Result{{Check: "stream", Outcome: guardrail.Fail, Findings: fs}})
+				case guardrail.ActionRedact:
+					out, changed = guardrail.Redact(out, fs), true
+				}
+			}
+			return out, nil
+		case map[string]any:
+			for k, e := range t {
+				n, err := walk(e)
+				if err != nil {
+					return nil, err
+				}
+				t[k] = n
+			}
+		case []any:
+			for i, e := range t {
+				n, err := walk(e)
+				if err != nil {
+					return nil, err
+				}
+				t[i] = n
+			}
+		}
+		return v, nil
+	}
+	out, err := walk(root)
+	if err != nil {
+		return nil, err
+	}
+	if !changed {
+		return c, nil
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return c, nil
+	}
+	return b, nil
 }
