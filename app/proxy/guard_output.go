@@ -55,8 +55,15 @@ func (s *Service) guardOutput(ctx context.Context, x *Exchange, final bool) erro
 		return nil
 	}
 	slots, root, ok := outputSlots(x)
-	if !ok {
-		return nil
+	if !ok { // an answer the guardrails cannot read is not let through
+		id, err := s.recordVerdict(ctx, x, names[0], 0, guardrail.StageOutput, guardrail.Error, guardrail.Blocked,
+			[]guardrail.Result{{Check: "answer", Outcome: guardrail.Error, Reason: "not one JSON object"}}, s.Now())
+		if err != nil {
+			return err
+		}
+		x.answered = true
+		x.complete(http.StatusBadRequest, "guardrail_blocked")
+		return blockedRefusal(names[0], id.String(), "answer")
 	}
 	redacted := false
 	for _, name := range names {
