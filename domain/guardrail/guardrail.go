@@ -403,6 +403,9 @@ func parseCheck(m map[string]any, at string, compile SchemaCompiler) (Check, err
 		if !ok {
 			return c, fieldError(at+".schema", "must be a JSON Schema object")
 		}
+		if compile == nil {
+			return c, fieldError(at+".schema", "JSON Schema checks cannot be compiled here")
+		}
 		compiled, err := compile(schema)
 		if err != nil {
 			return c, fieldError(at+".schema", "is not a valid JSON Schema: %v", err)

@@ -6,13 +6,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse/adapters/jsonschema"
 	"github.com/gatehouse/gatehouse/domain/guardrail"
 )
 
+// failingSchemas stands in for the JSON Schema adapter (its own tests run
+// real schemas): every text fails, so a json_schema check that runs shows.
+func failingSchemas(map[string]any) (guardrail.Validate, error) {
+	return func(string) error { return errors.New("fails") }, nil
+}
+
 func mustParse(t testing.TB, def string) *guardrail.Guardrail {
 	t.Helper()
-	g, err := guardrail.Parse([]byte(def), jsonschema.Compile)
+	g, err := guardrail.Parse([]byte(def), failingSchemas)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,9 +113,6 @@ func TestOtherChecks(t *testing.T) {
 		{`{"checks": [{"type": "length", "max_chars": 5}]}`, "日本語です", "input", "pass"},
 		{`{"checks": [{"type": "length", "max_chars": 5}]}`, "日本語ですね", "input", "fail"},
 		{`{"checks": [{"type": "length", "max_tokens": 2}]}`, "a bit too long", "input", "fail"},
-		{`{"checks": [{"type": "json_schema", "schema": {"type": "object", "required": ["answer"]}}]}`, `{"answer": 42}`, "output", "pass"},
-		{`{"checks": [{"type": "json_schema", "schema": {"type": "object", "required": ["answer"]}}]}`, `{"other": 1}`, "output", "fail"},
-		{`{"checks": [{"type": "json_schema", "schema": {"type": "object"}}]}`, `not json`, "output", "fail"},
 	}
 	for _, c := range cases {
 		start := time.Now()
@@ -121,8 +123,12 @@ func TestOtherChecks(t *testing.T) {
 			t.Errorf("%s took %v", c.def, time.Since(start))
 		}
 	}
-	if rs := mustParse(t, `{"checks": [{"type": "json_schema", "schema": {}}]}`).Run("x", "input"); len(rs) != 0 {
+	js := mustParse(t, `{"checks": [{"type": "json_schema", "schema": {}}]}`)
+	if rs := js.Run("x", "input"); len(rs) != 0 {
 		t.Fatal("json_schema ran on input")
+	}
+	if rs := js.Run("x", "output"); len(rs) != 1 || rs[0].Outcome != "fail" {
+		t.Fatalf("json_schema on output: %+v", rs)
 	}
 }
 
@@ -142,23 +148,21 @@ func TestRedact_ReplacesEverySpan(t *testing.T) {
 func TestParse_RefusesNamingTheField(t *testing.T) {
 	for def, path := range map[string]string{
 		`{"checks": []}`: "checks",
-		`{"checks": [{"type": "pii"}], "action": "warn"}`:                                          "action",
-		`{"checks": [{"type": "pii"}], "on_error": "retry"}`:                                       "on_error",
-		`{"checks": [{"type": "pii"}], "mode": "x"}`:                                               "mode",
-		`{"checks": [{"type": "toxicity"}]}`:                                                       "checks[0].type",
-		`{"checks": [{"type": "pii", "entities": ["passport"]}]}`:                                  "checks[0].entities[0]",
-		`{"checks": [{"type": "regex", "pattern": "("}]}`:                                          "checks[0].pattern",
-		`{"checks": [{"type": "regex", "pattern": "a", "match": "yes"}]}`:                          "checks[0].match",
-		`{"checks": [{"type": "words", "words": []}]}`:                                             "checks[0].words",
-		`{"checks": [{"type": "length"}]}`:                                                         "checks[0]",
-		`{"checks": [{"type": "json_schema", "schema": {"type": 7}}]}`:                             "checks[0].schema",
-		`{"checks": [{"type": "json_schema", "schema": {"$ref": "https://evil.example/s.json"}}]}`: "checks[0].schema",
-		`{"checks": [{"type": "webhook", "url": "ftp://x"}]}`:                                      "checks[0].url",
-		`{"checks": [{"type": "webhook", "url": "https://x", "timeout_ms": 0}]}`:                   "checks[0].timeout_ms",
-		`{"checks": [{"type": "prompt_injection", "threshold": 2}]}`:                               "checks[0].threshold",
-		`{"checks": [{"type": "secrets", "kinds": []}]}`:                                           "checks[0].kinds",
+		`{"checks": [{"type": "pii"}], "action": "warn"}`:                        "action",
+		`{"checks": [{"type": "pii"}], "on_error": "retry"}`:                     "on_error",
+		`{"checks": [{"type": "pii"}], "mode": "x"}`:                             "mode",
+		`{"checks": [{"type": "toxicity"}]}`:                                     "checks[0].type",
+		`{"checks": [{"type": "pii", "entities": ["passport"]}]}`:                "checks[0].entities[0]",
+		`{"checks": [{"type": "regex", "pattern": "("}]}`:                        "checks[0].pattern",
+		`{"checks": [{"type": "regex", "pattern": "a", "match": "yes"}]}`:        "checks[0].match",
+		`{"checks": [{"type": "words", "words": []}]}`:                           "checks[0].words",
+		`{"checks": [{"type": "length"}]}`:                                       "checks[0]",
+		`{"checks": [{"type": "webhook", "url": "ftp://x"}]}`:                    "checks[0].url",
+		`{"checks": [{"type": "webhook", "url": "https://x", "timeout_ms": 0}]}`: "checks[0].timeout_ms",
+		`{"checks": [{"type": "prompt_injection", "threshold": 2}]}`:             "checks[0].threshold",
+		`{"checks": [{"type": "secrets", "kinds": []}]}`:                         "checks[0].kinds",
 	} {
-		_, err := guardrail.Parse([]byte(def), jsonschema.Compile)
+		_, err := guardrail.Parse([]byte(def), failingSchemas)
 		if !errors.Is(err, guardrail.ErrInvalid) || !strings.Contains(err.Error(), path+":") {
 			t.Errorf("%s: %v, want an error naming %s", def, err, path)
 		}
