@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/gatehouse/gatehouse/domain/usage"
@@ -100,4 +101,59 @@ func (s *Service) cacheLookup(ctx context.Context, tenantID string, key [32]byte
 		return cacheEntry{}, false
 	}
 	return e, true
+}
+
+// cacheFor says whether the target's answer is looked up in and stored to
+// the cache, and under which key; it notes the outcome so far.
+func (s *Service) cacheFor(x *Exchange, t planned, body []byte) ([32]byte, bool) {
+	x.routing.Cache = "" // the outcome is the answering target's
+	switch {
+	case t.Cache == nil || !x.cacheable():
+		return [32]byte{}, false
+	case x.in.CacheControl == CacheBypass:
+		x.routing.Cache = "bypass"
+		return [32]byte{}, false
+	}
+	key, err := cacheKey(x.in.Endpoint, t.route.Connection.ID.String(), body)
+	if err != nil {
+		return [32]byte{}, false
+	}
+	x.routing.Cache = "miss"
+	if x.in.CacheControl == CacheRefresh {
+		x.routing.Cache = "refresh"
+	}
+	return key, true
+}
+
+// answerFromCache answers with a stored answer: as it is, or replayed as
+// a stream when the request streams.
+func (x *Exchange) answerFromCache(e cacheEntry) error {
+	if x.Stream {
+		cs, err := replay(e.Body)
+		if err != nil {
+			return err
+		}
+		x.chunks = cs
+	} else {
+		x.Header, x.Body = http.Header{"Content-Type": {"application/json"}}, e.Body
+	}
+	x.Status, x.tokens, x.usageSeen = http.StatusOK, e.Tokens, true
+	x.upstreamStart = x.svc.Now()
+	return nil
+}
+
+// keepAnswer stores a successful answer: a whole one at once, a stream
+// once it has ended cleanly.
+func (s *Service) keepAnswer(x *Exchange, key [32]byte, ttl time.Duration) {
+	tenant := x.key.TenantID
+	if !x.Stream {
+		if x.Status == http.StatusOK {
+			s.cacheStore(tenant, key, cacheEntry{Body: x.Body, Tokens: x.tokens}, ttl)
+		}
+		return
+	}
+	x.chunks = newAssembling(x.chunks, func(whole []byte) {
+		t, _, _ := usageOf(whole)
+		s.cacheStore(tenant, key, cacheEntry{Body: whole, Tokens: t}, ttl)
+	})
 }

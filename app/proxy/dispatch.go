@@ -2,6 +2,9 @@ package proxy
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/app/proxy/jsontop"
@@ -161,4 +164,47 @@ func withOverrides(body []byte, override map[string]any) ([]byte, *Refusal) {
 		}
 	}
 	return body, nil
+}
+
+// lookup finds a request's fields for a config's conditions:
+// metadata.<key> from x-gatehouse-metadata, params.<name> from the body.
+func (x *Exchange) lookup(field string) (any, bool) {
+	if k, ok := strings.CutPrefix(field, "metadata."); ok {
+		v, found := x.in.Metadata[k]
+		return v, found
+	}
+	name, ok := strings.CutPrefix(field, "params.")
+	if !ok {
+		return nil, false
+	}
+	raw, found, err := jsontop.Get(x.in.Body, name)
+	if err != nil || !found {
+		return nil, false
+	}
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return nil, false
+	}
+	switch v.(type) {
+	case string, float64, bool:
+		return v, true
+	}
+	return nil, false
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func jsonValue(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("not JSON: %w", err)
+	}
+	return b, nil
 }

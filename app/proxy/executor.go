@@ -4,16 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"slices"
-	"sort"
-	"sync/atomic"
 	"time"
 
-	"github.com/gatehouse/gatehouse/app/proxy/jsontop"
 	"github.com/gatehouse/gatehouse/domain/routing"
 	"github.com/gatehouse/gatehouse/domain/usage"
 )
@@ -287,125 +282,6 @@ func (x *Exchange) record(t planned, status int, err error, took time.Duration, 
 	x.routing.Attempts = append(x.routing.Attempts, a)
 }
 
-// try makes one call within the attempt's timeouts. A stream counts as
-// answered once its first chunk came (or it ended cleanly at once): a
-// failure before that is the attempt's, and the next target may be tried.
-func (s *Service) try(ctx context.Context, x *Exchange, a routing.Attempt, body []byte, whole wholeCall, stream streamCall,
-	deadline time.Time) error {
-	var tctx context.Context
-	var cancel context.CancelFunc
-	if a.RequestTimeout > 0 {
-		tctx, cancel = context.WithTimeout(ctx, a.RequestTimeout)
-	} else {
-		tctx, cancel = context.WithCancel(ctx)
-	}
-	if !deadline.IsZero() {
-		inner := cancel
-		var c2 context.CancelFunc
-		tctx, c2 = context.WithDeadline(tctx, deadline)
-		cancel = func() { c2(); inner() }
-	}
-	x.upstreamStart = s.Now()
-	timedOut := func(err error) error {
-		if err != nil && ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded) {
-			return &UpstreamError{Message: "the upstream did not answer within the request timeout"}
-		}
-		return err
-	}
-	if !x.Stream {
-		resp, err := whole(tctx, body)
-		cancel()
-		if err != nil {
-			return timedOut(err)
-		}
-		x.Status, x.Header, x.Body = resp.Status, resp.Header, resp.Body
-		if t, found, _ := x.dialect.usageOf(resp.Body); found {
-			x.tokens, x.usageSeen = t, true
-		}
-		return nil
-	}
-	// The first-token timeout runs from the call: an upstream slow to
-	// answer at all is as late as one slow to send its first chunk.
-	var firstTimedOut atomic.Bool
-	var timer *time.Timer
-	if a.FirstTokenTimeout > 0 {
-		timer = time.AfterFunc(a.FirstTokenTimeout, func() { firstTimedOut.Store(true); cancel() })
-	}
-	noFirst := func(err error) error {
-		cancel()
-		if firstTimedOut.Load() && ctx.Err() == nil {
-			return &UpstreamError{Message: "the upstream sent nothing within the first-token timeout"}
-		}
-		return timedOut(err)
-	}
-	cs, err := stream(tctx, body)
-	if err != nil {
-		if timer != nil {
-			timer.Stop()
-		}
-		return noFirst(err)
-	}
-	first, err := cs.Next()
-	if timer != nil && !timer.Stop() && err == nil {
-		err = context.DeadlineExceeded // it fired as the chunk came: the call is cancelled all the same
-	}
-	if errors.Is(err, io.EOF) {
-		err = &UpstreamError{Message: "the upstream stream ended without an answer"}
-	}
-	if err != nil {
-		cs.Close()
-		return noFirst(err)
-	}
-	x.chunks = &attemptStream{first: first, firstErr: err, inner: cs, ctx: tctx, cancel: cancel, idle: a.IdleTimeout}
-	x.Status = http.StatusOK
-	return nil
-}
-
-// attemptStream is a stream whose first chunk was read ahead; it enforces
-// the idle timeout between chunks and ends the call when closed.
-type attemptStream struct {
-	first    []byte
-	firstErr error
-	inner    ChunkStream
-	ctx      context.Context
-	cancel   context.CancelFunc
-	idle     time.Duration
-	started  bool
-	idled    atomic.Bool // the idle timer fired: every later failure is the idle timeout's
-}
-
-func (a *attemptStream) Next() ([]byte, error) {
-	if !a.started {
-		a.started = true
-		if a.firstErr != nil {
-			return nil, a.firstErr
-		}
-		return a.first, nil
-	}
-	var timer *time.Timer
-	if a.idle > 0 {
-		timer = time.AfterFunc(a.idle, func() { a.idled.Store(true); a.cancel() })
-	}
-	b, err := a.inner.Next()
-	if timer != nil {
-		timer.Stop()
-	}
-	switch {
-	case err == nil || errors.Is(err, io.EOF):
-	case a.idled.Load():
-		err = &UpstreamError{Message: "the upstream stream went quiet for longer than the idle timeout"}
-	case errors.Is(a.ctx.Err(), context.DeadlineExceeded):
-		err = &UpstreamError{Message: "the upstream stream ran past the request timeout"}
-	}
-	return b, err
-}
-
-func (a *attemptStream) Close() error {
-	err := a.inner.Close()
-	a.cancel()
-	return err
-}
-
 // statusOf is the upstream's status in an error, 0 for no answer, 200 for none.
 func statusOf(err error) int {
 	if err == nil {
@@ -454,56 +330,6 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// lookup finds a request's fields for a config's conditions:
-// metadata.<key> from x-gatehouse-metadata, params.<name> from the body.
-func (x *Exchange) lookup(field string) (any, bool) {
-	if k, ok := cutPrefix(field, "metadata."); ok {
-		v, found := x.in.Metadata[k]
-		return v, found
-	}
-	name, ok := cutPrefix(field, "params.")
-	if !ok {
-		return nil, false
-	}
-	raw, found, err := jsontop.Get(x.in.Body, name)
-	if err != nil || !found {
-		return nil, false
-	}
-	var v any
-	if json.Unmarshal(raw, &v) != nil {
-		return nil, false
-	}
-	switch v.(type) {
-	case string, float64, bool:
-		return v, true
-	}
-	return nil, false
-}
-
-func cutPrefix(s, prefix string) (string, bool) {
-	if len(s) > len(prefix) && s[:len(prefix)] == prefix {
-		return s[len(prefix):], true
-	}
-	return "", false
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-func jsonValue(v any) ([]byte, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("not JSON: %w", err)
-	}
-	return b, nil
-}
-
 // breakerOpen is the circuit breakers' view for a plan.
 func (s *Service) breakerOpen(x *Exchange) routing.Open {
 	return s.breakers.Open(x.key.TenantID, s.Now())
@@ -514,59 +340,4 @@ func (x *Exchange) clientGone() error {
 	x.answered = false
 	x.complete(statusClientClosed, "client_closed_request")
 	return ErrClientGone
-}
-
-// cacheFor says whether the target's answer is looked up in and stored to
-// the cache, and under which key; it notes the outcome so far.
-func (s *Service) cacheFor(x *Exchange, t planned, body []byte) ([32]byte, bool) {
-	x.routing.Cache = "" // the outcome is the answering target's
-	switch {
-	case t.Cache == nil || !x.cacheable():
-		return [32]byte{}, false
-	case x.in.CacheControl == CacheBypass:
-		x.routing.Cache = "bypass"
-		return [32]byte{}, false
-	}
-	key, err := cacheKey(x.in.Endpoint, t.route.Connection.ID.String(), body)
-	if err != nil {
-		return [32]byte{}, false
-	}
-	x.routing.Cache = "miss"
-	if x.in.CacheControl == CacheRefresh {
-		x.routing.Cache = "refresh"
-	}
-	return key, true
-}
-
-// answerFromCache answers with a stored answer: as it is, or replayed as
-// a stream when the request streams.
-func (x *Exchange) answerFromCache(e cacheEntry) error {
-	if x.Stream {
-		cs, err := replay(e.Body)
-		if err != nil {
-			return err
-		}
-		x.chunks = cs
-	} else {
-		x.Header, x.Body = http.Header{"Content-Type": {"application/json"}}, e.Body
-	}
-	x.Status, x.tokens, x.usageSeen = http.StatusOK, e.Tokens, true
-	x.upstreamStart = x.svc.Now()
-	return nil
-}
-
-// keepAnswer stores a successful answer: a whole one at once, a stream
-// once it has ended cleanly.
-func (s *Service) keepAnswer(x *Exchange, key [32]byte, ttl time.Duration) {
-	tenant := x.key.TenantID
-	if !x.Stream {
-		if x.Status == http.StatusOK {
-			s.cacheStore(tenant, key, cacheEntry{Body: x.Body, Tokens: x.tokens}, ttl)
-		}
-		return
-	}
-	x.chunks = newAssembling(x.chunks, func(whole []byte) {
-		t, _, _ := usageOf(whole)
-		s.cacheStore(tenant, key, cacheEntry{Body: whole, Tokens: t}, ttl)
-	})
 }
