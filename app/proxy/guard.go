@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"slices"
 	"strings"
 
@@ -77,42 +76,13 @@ func (s *Service) guardInput(ctx context.Context, x *Exchange) (*Refusal, error)
 	if err != nil {
 		return InvalidRequest("", "%v", err), nil
 	}
-	redacted := false
-	for _, name := range names {
-		start := s.Now()
-		pub, err := s.Guardrails.Guardrail(x.key.TenantID, name)
-		var results []guardrail.Result
-		var perSlot [][]guardrail.Finding
-		outcome, action := guardrail.Error, guardrail.Blocked // a guardrail that cannot run blocks
-		if err == nil {
-			results, perSlot = s.runGuardrail(ctx, x, pub, slots, guardrail.StageInput)
-			outcome, action = pub.Guardrail.Decide(results)
-		} else {
-			results = []guardrail.Result{{Check: "guardrail", Outcome: guardrail.Error, Reason: err.Error()}}
-		}
-		id, err := s.recordVerdict(ctx, x, name, pub.Version, guardrail.StageInput, outcome, action, results, start)
-		if err != nil {
-			return nil, err
-		}
-		switch action {
-		case guardrail.Blocked:
-			r := refuse(http.StatusBadRequest, "guardrail_blocked", "invalid_request_error", "",
-				"The request was blocked by guardrail %q (verdict %s).", name, id)
-			r.Verdict = id.String()
-			return r, nil
-		case guardrail.Redacted:
-			for i, fs := range perSlot {
-				if len(fs) > 0 {
-					slots[i].text = guardrail.Redact(slots[i].text, fs)
-					slots[i].set(slots[i].text)
-					redacted = true
-				}
-			}
-		case guardrail.Flagged:
-			x.flagged = true
-		}
-	}
-	if redacted {
+	run, err := s.applyGuardrails(ctx, x, names, slots, guardrail.StageInput)
+	switch {
+	case err != nil:
+		return nil, err
+	case run.blockedBy != "":
+		return blockedRefusal(run.blockedBy, run.verdict.String(), "request"), nil
+	case run.redacted:
 		b, err := json.Marshal(root)
 		if err != nil {
 			return nil, err
@@ -120,6 +90,55 @@ func (s *Service) guardInput(ctx context.Context, x *Exchange) (*Refusal, error)
 		x.in.Body = b
 	}
 	return nil, nil
+}
+
+// guardrailRun is how a stage's guardrails ended: the one that blocked
+// (and its verdict), or whether any redacted.
+type guardrailRun struct {
+	blockedBy string
+	verdict   uuid.UUID
+	redacted  bool
+}
+
+// applyGuardrails runs guardrails in turn on the pieces of a text, each
+// run a guardrail.verdict event: a redaction rewrites the pieces it found
+// spans in, a flag is noted, and the first block ends the run. A
+// guardrail that cannot be loaded blocks.
+func (s *Service) applyGuardrails(ctx context.Context, x *Exchange, names []string, slots []textSlot, stage string) (guardrailRun, error) {
+	var run guardrailRun
+	for _, name := range names {
+		start := s.Now()
+		pub, err := s.Guardrails.Guardrail(x.key.TenantID, name)
+		var results []guardrail.Result
+		var perSlot [][]guardrail.Finding
+		outcome, action := guardrail.Error, guardrail.Blocked
+		if err == nil {
+			results, perSlot = s.runGuardrail(ctx, x, pub, slots, stage)
+			outcome, action = pub.Guardrail.Decide(results)
+		} else {
+			results = []guardrail.Result{{Check: "guardrail", Outcome: guardrail.Error, Reason: err.Error()}}
+		}
+		id, err := s.recordVerdict(ctx, x, name, pub.Version, stage, outcome, action, results, start)
+		if err != nil {
+			return run, err
+		}
+		switch action {
+		case guardrail.Blocked:
+			run.blockedBy, run.verdict = name, id
+			return run, nil
+		case guardrail.Redacted:
+			for i, fs := range perSlot {
+				if len(fs) > 0 {
+					slots[i].text = guardrail.Redact(slots[i].text, fs)
+					slots[i].set(slots[i].text)
+					run.redacted = true
+				}
+			}
+		case guardrail.Flagged:
+			x.flagged = true
+		}
+	}
+	return run, nil
 }
 
 // runGuardrail runs every check of a guardrail on each piece of text (the

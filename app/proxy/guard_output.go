@@ -65,47 +65,17 @@ func (s *Service) guardOutput(ctx context.Context, x *Exchange, final bool) erro
 		x.complete(http.StatusBadRequest, "guardrail_blocked")
 		return blockedRefusal(names[0], id.String(), "answer")
 	}
-	redacted := false
-	for _, name := range names {
-		start := s.Now()
-		pub, err := s.Guardrails.Guardrail(x.key.TenantID, name)
-		var results []guardrail.Result
-		var perSlot [][]guardrail.Finding
-		outcome, action := guardrail.Error, guardrail.Blocked
-		if err == nil {
-			results, perSlot = s.runGuardrail(ctx, x, pub, slots, guardrail.StageOutput)
-			outcome, action = pub.Guardrail.Decide(results)
-		} else {
-			results = []guardrail.Result{{Check: "guardrail", Outcome: guardrail.Error, Reason: err.Error()}}
-		}
-		id, err := s.recordVerdict(ctx, x, name, pub.Version, guardrail.StageOutput, outcome, action, results, start)
-		if err != nil {
-			return err
-		}
-		switch action {
-		case guardrail.Blocked:
-			if !final { // another target may answer instead
-				return &outputBlocked{guardrail: name, verdict: id.String()}
-			}
-			r := refuse(http.StatusBadRequest, "guardrail_blocked", "invalid_request_error", "",
-				"The answer was blocked by guardrail %q (verdict %s).", name, id)
-			r.Verdict = id.String()
-			x.answered = true
-			x.complete(http.StatusBadRequest, "guardrail_blocked")
-			return r
-		case guardrail.Redacted:
-			for i, fs := range perSlot {
-				if len(fs) > 0 {
-					slots[i].text = guardrail.Redact(slots[i].text, fs)
-					slots[i].set(slots[i].text)
-					redacted = true
-				}
-			}
-		case guardrail.Flagged:
-			x.flagged = true
-		}
-	}
-	if redacted {
+	run, err := s.applyGuardrails(ctx, x, names, slots, guardrail.StageOutput)
+	switch {
+	case err != nil:
+		return err
+	case run.blockedBy != "" && !final: // another target may answer instead
+		return &outputBlocked{guardrail: run.blockedBy, verdict: run.verdict.String()}
+	case run.blockedBy != "":
+		x.answered = true
+		x.complete(http.StatusBadRequest, "guardrail_blocked")
+		return blockedRefusal(run.blockedBy, run.verdict.String(), "answer")
+	case run.redacted:
 		b, err := json.Marshal(root)
 		if err != nil {
 			return err
