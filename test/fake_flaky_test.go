@@ -26,6 +26,8 @@ import (
 //	half-<x>            sends half its answer's body, then closes the connection
 //	empty-<x>           streams nothing but [DONE]
 //	leaky-<x>           answers leakyAnswer (streamed 5 bytes a chunk)
+//	json-<x>            answers {"answer":"<x>"}
+//	tool-<x>            calls a tool with leakyArguments (streamed 5 bytes a chunk)
 //
 // It counts the calls per model, and the calls its caller gave up on.
 type flakyUpstream struct {
@@ -107,8 +109,11 @@ func (f *flakyUpstream) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	text := "from " + body.Model
-	if kind == "leaky" {
+	switch kind {
+	case "leaky":
 		text = leakyAnswer
+	case "json":
+		text = fmt.Sprintf(`{"answer":%q}`, arg)
 	}
 	if kind == "half" {
 		whole := fmt.Sprintf(`{"id":"c","object":"chat.completion","created":1,"model":%q,"choices":[{"index":0,"message":{"role":"assistant","content":%q},"finish_reason":"stop"}]}`, body.Model, text)
@@ -116,6 +121,10 @@ func (f *flakyUpstream) serve(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", strconv.Itoa(len(whole)))
 		w.Write([]byte(whole[:len(whole)/2]))
 		return // the connection ends with half the promised body
+	}
+	if kind == "tool" {
+		f.callTool(w, body.Model, body.Stream)
+		return
 	}
 	if !body.Stream {
 		w.Header().Set("Content-Type", "application/json")
@@ -167,3 +176,30 @@ func (f *flakyUpstream) serve(w http.ResponseWriter, r *http.Request) {
 
 // leakyAnswer is an answer with an e-mail, a card number and an access key.
 const leakyAnswer = "Contact jane.doe@example.com, pay with 4111 1111 1111 1111, deploy with AKIAIOSFODNN7EXAMPLE. Done."
+
+// leakyArguments are a tool call's arguments holding leakyAnswer.
+const leakyArguments = `{"note":"` + leakyAnswer + `"}`
+
+// callTool answers with a call of the tool "send" with leakyArguments,
+// streamed with the arguments split every 5 bytes.
+func (f *flakyUpstream) callTool(w http.ResponseWriter, model string, stream bool) {
+	if !stream {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"id":"c","object":"chat.completion","created":1,"model":%q,"choices":[{"index":0,"message":{"role":"assistant","content":null,`+
+			`"tool_calls":[{"id":"call_1","type":"function","function":{"name":"send","arguments":%q}}]},"finish_reason":"tool_calls"}],`+
+			`"usage":{"prompt_tokens":5,"completion_tokens":3,"total_tokens":8}}`, model, leakyArguments)
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	chunk := func(delta, finish string) {
+		fmt.Fprintf(w, "data: {\"id\":\"chatcmpl-t\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":%q,\"choices\":[{\"index\":0,\"delta\":%s,\"finish_reason\":%s}]}\n\n", model, delta, finish)
+		w.(http.Flusher).Flush()
+	}
+	chunk(`{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"send","arguments":""}}]}`, "null")
+	for i := 0; i < len(leakyArguments); i += 5 {
+		piece, _ := json.Marshal(leakyArguments[i:min(i+5, len(leakyArguments))])
+		chunk(`{"tool_calls":[{"index":0,"function":{"arguments":`+string(piece)+`}}]}`, "null")
+	}
+	chunk(`{}`, `"tool_calls"`)
+	fmt.Fprint(w, "data: [DONE]\n\n")
+}

@@ -444,3 +444,148 @@ func TestE2E_AContinuedStreamRunsTheSameOutputGuardrails(t *testing.T) {
 		return nil
 	})
 }
+
+func TestE2E_GuardrailsReadToolCallsArguments(t *testing.T) {
+	sc := newRoutingScenario(t)
+	const path = "/admin/v1/tenants/acme/guardrails"
+	sc.s.mustAdmin(201, "POST", path, sc.admin, map[string]any{"name": "scrub", "checks": []any{map[string]any{"type": "pii"}, map[string]any{"type": "secrets"}}, "action": "redact"}, nil)
+	sc.s.mustAdmin(201, "POST", path, sc.admin, map[string]any{"name": "no-secrets", "checks": []any{map[string]any{"type": "secrets"}}}, nil)
+	patch := func(input, output []string) {
+		sc.s.mustAdmin(200, "PATCH", "/admin/v1/tenants/acme/keys/"+sc.key.ID, sc.admin, map[string]any{"guardrails": map[string]any{"input": input, "output": output}}, nil)
+	}
+	client := sdk(sc.s, sc.key.Secret)
+	ctx := context.Background()
+	want := `{"note":"Contact [REDACTED:EMAIL], pay with [REDACTED:CREDIT_CARD], deploy with [REDACTED:AWS_ACCESS_KEY]. Done."}`
+	whole := func() (string, error) {
+		c, err := client.Chat.Completions.New(ctx, chat("a/tool-1", "hello"))
+		if err != nil {
+			return "", err
+		}
+		return c.Choices[0].Message.ToolCalls[0].Function.Arguments, nil
+	}
+	streamed := func() (string, error) {
+		st := client.Chat.Completions.NewStreaming(ctx, chat("a/tool-1", "hello"))
+		var acc openai.ChatCompletionAccumulator
+		for st.Next() {
+			acc.AddChunk(st.Current())
+		}
+		if err := st.Err(); err != nil || len(acc.Choices) == 0 || len(acc.Choices[0].Message.ToolCalls) != 1 {
+			return "", fmt.Errorf("accumulated %+v: %v", acc.Choices, err)
+		}
+		call := acc.Choices[0].Message.ToolCalls[0]
+		if call.ID != "call_1" || call.Function.Name != "send" {
+			return "", fmt.Errorf("the call changed: %+v", call)
+		}
+		return call.Function.Arguments, nil
+	}
+
+	// Output: the arguments of a tool call are redacted, whole and streamed.
+	patch(nil, []string{"scrub"})
+	eventually(t, 5*time.Second, func() error {
+		if args, err := whole(); err != nil || args != want {
+			return fmt.Errorf("whole %q %v", args, err)
+		}
+		if args, err := streamed(); err != nil || args != want {
+			return fmt.Errorf("streamed %q %v", args, err)
+		}
+		return nil
+	})
+	// A blocking guardrail ends the stream before the key in the arguments goes out.
+	patch(nil, []string{"no-secrets"})
+	eventually(t, 5*time.Second, func() error {
+		st := client.Chat.Completions.NewStreaming(ctx, chat("a/tool-1", "hello"))
+		var args strings.Builder
+		for st.Next() {
+			for _, c := range st.Current().Choices {
+				for _, tc := range c.Delta.ToolCalls {
+					args.WriteString(tc.Function.Arguments)
+				}
+			}
+		}
+		if err := st.Err(); err == nil || !strings.Contains(err.Error(), "guardrail_blocked") || strings.Contains(args.String(), "AKIA") {
+			return fmt.Errorf("blocked stream %q %v", args.String(), err)
+		}
+		var apiErr *openai.Error
+		if _, err := whole(); !errors.As(err, &apiErr) || apiErr.Code != "guardrail_blocked" {
+			return fmt.Errorf("whole answer %v", err)
+		}
+		return nil
+	})
+
+	// Input: the arguments of an earlier tool call and the tool's result
+	// are redacted before the upstream sees them; ids and names are not text.
+	patch([]string{"scrub"}, nil)
+	body := map[string]any{"model": "a/ok-in", "messages": []any{
+		map[string]any{"role": "user", "content": "hello"},
+		map[string]any{"role": "assistant", "content": nil, "tool_calls": []any{map[string]any{"id": "call_4111111111111111", "type": "function",
+			"function": map[string]any{"name": "send", "arguments": `{"to":"jane.doe@example.com"}`}}}},
+		map[string]any{"role": "tool", "tool_call_id": "call_4111111111111111", "content": "sent with AKIAIOSFODNN7EXAMPLE"},
+	}}
+	eventually(t, 5*time.Second, func() error {
+		var out map[string]any
+		if err := client.Post(ctx, "chat/completions", body, &out); err != nil {
+			return err
+		}
+		var asked struct {
+			Messages []struct {
+				Content   *string
+				ToolCalls []struct {
+					ID       string
+					Function struct{ Name, Arguments string }
+				} `json:"tool_calls"`
+				ToolCallID string `json:"tool_call_id"`
+			}
+		}
+		json.Unmarshal(sc.up.lastBody("ok-in"), &asked)
+		if len(asked.Messages) != 3 || len(asked.Messages[1].ToolCalls) != 1 {
+			return fmt.Errorf("asked %s", sc.up.lastBody("ok-in"))
+		}
+		call := asked.Messages[1].ToolCalls[0]
+		if call.ID != "call_4111111111111111" || call.Function.Name != "send" || call.Function.Arguments != `{"to":"[REDACTED:EMAIL]"}` ||
+			asked.Messages[2].ToolCallID != "call_4111111111111111" || asked.Messages[2].Content == nil || *asked.Messages[2].Content != "sent with [REDACTED:AWS_ACCESS_KEY]" {
+			return fmt.Errorf("asked %s", sc.up.lastBody("ok-in"))
+		}
+		return nil
+	})
+}
+
+func TestE2E_AJSONSchemaGuardrailChecksTheAnswersText(t *testing.T) {
+	sc := newRoutingScenario(t)
+	sc.s.mustAdmin(201, "POST", "/admin/v1/tenants/acme/guardrails", sc.admin, map[string]any{"name": "shape",
+		"checks": []any{map[string]any{"type": "json_schema", "schema": map[string]any{"type": "object", "required": []string{"answer"}}}}}, nil)
+	sc.s.mustAdmin(200, "PATCH", "/admin/v1/tenants/acme/keys/"+sc.key.ID, sc.admin, map[string]any{"guardrails": map[string]any{"output": []string{"shape"}}}, nil)
+	client := sdk(sc.s, sc.key.Secret)
+	ctx := context.Background()
+	blocked := func(err error) bool {
+		var apiErr *openai.Error
+		return (errors.As(err, &apiErr) && apiErr.Code == "guardrail_blocked") || (err != nil && strings.Contains(err.Error(), "guardrail_blocked"))
+	}
+	eventually(t, 5*time.Second, func() error {
+		if c, err := client.Chat.Completions.New(ctx, chat("a/json-yes", "hello")); err != nil || c.Choices[0].Message.Content != `{"answer":"yes"}` {
+			return fmt.Errorf("a JSON answer: %v", err)
+		}
+		for _, model := range []string{"a/ok-prose", "a/tool-1"} { // prose, and a tool call with no text
+			if _, err := client.Chat.Completions.New(ctx, chat(model, "hello")); !blocked(err) {
+				return fmt.Errorf("%s: %v", model, err)
+			}
+		}
+		return nil
+	})
+	stream := func(model string) (string, error) {
+		st := client.Chat.Completions.NewStreaming(ctx, chat(model, "hello"))
+		var text strings.Builder
+		for st.Next() {
+			if c := st.Current(); len(c.Choices) > 0 {
+				text.WriteString(c.Choices[0].Delta.Content)
+			}
+		}
+		return text.String(), st.Err()
+	}
+	if text, err := stream("a/json-yes"); err != nil || strings.TrimSpace(text) != `{"answer":"yes"}` {
+		t.Fatalf("a streamed JSON answer: %q %v", text, err)
+	}
+	// The whole text is known at the end only: the stream ends with the error.
+	if _, err := stream("a/ok-prose"); !blocked(err) {
+		t.Fatalf("a streamed answer that is not JSON: %v", err)
+	}
+}

@@ -141,35 +141,15 @@ func (s *Service) applyGuardrails(ctx context.Context, x *Exchange, names []stri
 	return run, nil
 }
 
-// runGuardrail runs every check of a guardrail on each piece of text (the
-// findings of each piece kept apart, to redact it), and its webhooks on
-// the whole text.
+// runGuardrail runs a guardrail's local checks on the pieces of a text
+// (the findings of each piece kept apart, to redact it), and its webhooks
+// on the whole text.
 func (s *Service) runGuardrail(ctx context.Context, x *Exchange, pub guardrail.Published, slots []textSlot, stage string) ([]guardrail.Result, [][]guardrail.Finding) {
-	var merged []guardrail.Result
-	perSlot := make([][]guardrail.Finding, len(slots))
+	parts, texts := make([]guardrail.Part, len(slots)), make([]string, len(slots))
 	for i, sl := range slots {
-		rs := pub.Guardrail.Run(sl.text, stage)
-		if merged == nil {
-			merged = make([]guardrail.Result, len(rs))
-			for j := range rs {
-				merged[j] = guardrail.Result{Check: rs[j].Check, Outcome: guardrail.Pass}
-			}
-		}
-		for j, r := range rs {
-			if r.Outcome == guardrail.Fail {
-				merged[j].Outcome, merged[j].Reason = guardrail.Fail, r.Reason
-			}
-			merged[j].Findings = append(merged[j].Findings, r.Findings...)
-			perSlot[i] = append(perSlot[i], r.Findings...)
-		}
+		parts[i], texts[i] = guardrail.Part{Text: sl.text, Answer: sl.answer}, sl.text
 	}
-	if len(slots) == 0 {
-		merged = pub.Guardrail.Run("", stage)
-	}
-	texts := make([]string, len(slots))
-	for i, sl := range slots {
-		texts[i] = sl.text
-	}
+	merged, perSlot := pub.Guardrail.RunParts(parts, stage)
 	for _, c := range pub.Guardrail.Checks {
 		if c.Webhook == nil {
 			continue

@@ -4,20 +4,26 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"maps"
+	"slices"
 )
 
-// textSlot is one piece of text a request carries (a message's content,
-// a text part, a system prompt, an embedding's input), and how to put a
-// redacted version back.
+// textSlot is one piece of text a request or an answer carries (a
+// message's content, a text part, a system prompt, a tool call's
+// arguments, reasoning), and how to put a redacted version back. answer
+// marks an answer's own text.
 type textSlot struct {
-	text string
-	set  func(string)
+	text   string
+	answer bool
+	set    func(string)
 }
 
 // inputSlots finds the text of a request body in the endpoint's dialect:
-// chat messages (string contents and text parts), Anthropic's system and
-// text blocks, embeddings' input. root is the decoded body the setters
-// write into.
+// every string of the messages (contents, text parts, tool calls'
+// arguments and results, reasoning) but their structure (roles, ids,
+// names, types, media), Anthropic's system, the Responses API's
+// instructions and input, embeddings' and completions' input. root is
+// the decoded body the setters write into.
 func inputSlots(endpoint string, body []byte) (slots []textSlot, root map[string]any, err error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -26,73 +32,52 @@ func inputSlots(endpoint string, body []byte) (slots []textSlot, root map[string
 	}
 	switch endpoint {
 	case "/v1/embeddings":
-		slots = stringsIn(root, "input")
+		slots = textsIn(root, "input", nil)
 	case "/v1/completions":
-		slots = stringsIn(root, "prompt")
+		slots = textsIn(root, "prompt", nil)
 	case "/v1/responses":
-		slots = append(stringsIn(root, "instructions"), stringsIn(root, "input")...)
-		items, _ := root["input"].([]any)
-		for _, it := range items {
-			if m, ok := it.(map[string]any); ok {
-				slots = append(slots, contentSlots(m, "content")...)
-			}
-		}
+		slots = append(textsIn(root, "instructions", nil), textsIn(root, "input", nil)...)
 	case "/v1/messages":
-		slots = append(slots, contentSlots(root, "system")...)
+		slots = textsIn(root, "system", nil)
 		fallthrough
 	default:
-		msgs, _ := root["messages"].([]any)
-		for _, m := range msgs {
-			if mm, ok := m.(map[string]any); ok {
-				slots = append(slots, contentSlots(mm, "content")...)
-			}
-		}
+		slots = append(slots, textsIn(root, "messages", nil)...)
 	}
 	return slots, root, nil
 }
 
-// stringsIn is a member that is a string or an array of strings.
-func stringsIn(m map[string]any, key string) []textSlot {
-	switch v := m[key].(type) {
-	case string:
-		return []textSlot{{text: v, set: func(s string) { m[key] = s }}}
-	case []any:
-		var out []textSlot
-		for i, e := range v {
-			if s, ok := e.(string); ok {
-				out = append(out, textSlot{text: s, set: func(r string) { v[i] = r }})
-			}
-		}
-		return out
-	}
-	return nil
+// structural are members that name, type or point rather than say:
+// they are not text a guardrail reads.
+var structural = map[string]bool{
+	"type": true, "role": true, "id": true, "name": true, "call_id": true, "tool_call_id": true, "tool_use_id": true,
+	"status": true, "index": true, "cache_control": true, "signature": true, "encrypted_content": true,
+	"media_type": true, "mime_type": true, "detail": true, "format": true, "url": true, "image_url": true,
+	"file_id": true, "file_data": true, "filename": true, "input_audio": true, "audio": true, "model": true,
 }
 
-// contentSlots is a content member: a string, or parts/blocks of which
-// those with a text member are text.
-func contentSlots(m map[string]any, key string) []textSlot {
-	switch v := m[key].(type) {
-	case string:
-		return []textSlot{{text: v, set: func(s string) { m[key] = s }}}
-	case []any:
-		var out []textSlot
-		for _, p := range v {
-			part, ok := p.(map[string]any)
-			if !ok {
-				continue
-			}
-			if s, ok := part["text"].(string); ok {
-				out = append(out, textSlot{text: s, set: func(r string) { part["text"] = r }})
-			}
-			if inner, ok := part["content"]; ok { // a tool result's own content
-				if _, isList := inner.([]any); isList {
-					out = append(out, contentSlots(part, "content")...)
-				} else if _, isString := inner.(string); isString {
-					out = append(out, contentSlots(part, "content")...)
+// textsIn is every string under m[key], walked through objects and
+// arrays, but structural members and encoded data (a base64 source's
+// data, redacted thinking). answer marks the slots as an answer's text.
+func textsIn(m map[string]any, key string, answer func(parent map[string]any, key string) bool) []textSlot {
+	var out []textSlot
+	var walk func(parent map[string]any, key string, v any, set func(string))
+	walk = func(parent map[string]any, key string, v any, set func(string)) {
+		switch t := v.(type) {
+		case string:
+			out = append(out, textSlot{text: t, set: set, answer: answer != nil && answer(parent, key)})
+		case map[string]any:
+			for _, k := range slices.Sorted(maps.Keys(t)) {
+				if structural[k] || (k == "data" && t["type"] != "text") {
+					continue
 				}
+				walk(t, k, t[k], func(s string) { t[k] = s })
+			}
+		case []any:
+			for i, e := range t {
+				walk(parent, key, e, func(s string) { t[i] = s })
 			}
 		}
-		return out
 	}
-	return nil
+	walk(m, key, m[key], func(s string) { m[key] = s })
+	return out
 }

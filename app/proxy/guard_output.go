@@ -10,7 +10,10 @@ import (
 )
 
 // outputSlots finds the text of a whole answer in the exchange's dialect:
-// OpenAI's choices, Anthropic's text blocks, the Responses API's output.
+// OpenAI's choices (content, refusal, tool calls' arguments, reasoning),
+// Anthropic's content blocks (text, thinking, tool use input), the
+// Responses API's output items (text, refusal, function calls,
+// reasoning). The answer's own text is marked as such.
 func outputSlots(x *Exchange) ([]textSlot, map[string]any, bool) {
 	dec := json.NewDecoder(bytes.NewReader(x.Body))
 	dec.UseNumber()
@@ -21,28 +24,25 @@ func outputSlots(x *Exchange) ([]textSlot, map[string]any, bool) {
 	var slots []textSlot
 	switch x.dialect {
 	case dialectAnthropic:
-		slots = contentSlots(root, "content")
+		slots = textsIn(root, "content", typedText("text"))
 	case dialectResponses:
-		items, _ := root["output"].([]any)
-		for _, it := range items {
-			if m, ok := it.(map[string]any); ok {
-				slots = append(slots, contentSlots(m, "content")...)
-			}
-		}
+		slots = textsIn(root, "output", typedText("output_text"))
 	default:
 		choices, _ := root["choices"].([]any)
 		for _, c := range choices {
 			if cm, ok := c.(map[string]any); ok {
-				if msg, ok := cm["message"].(map[string]any); ok {
-					slots = append(slots, contentSlots(msg, "content")...)
-				}
-				if _, ok := cm["text"].(string); ok { // legacy completions
-					slots = append(slots, stringsIn(cm, "text")...)
-				}
+				slots = append(slots, textsIn(cm, "message", func(_ map[string]any, key string) bool { return key == "content" })...)
+				slots = append(slots, textsIn(cm, "text", func(map[string]any, string) bool { return true })...) // legacy completions
 			}
 		}
 	}
 	return slots, root, true
+}
+
+// typedText marks the text of the blocks or parts of a type as an
+// answer's text.
+func typedText(typ string) func(map[string]any, string) bool {
+	return func(parent map[string]any, key string) bool { return key == "text" && parent["type"] == typ }
 }
 
 // guardOutput runs the key's output guardrails on a whole answer before

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -13,16 +14,63 @@ import (
 	"github.com/gatehouse/gatehouse/domain/guardrail"
 )
 
-// streamGuard is one output guardrail over a stream: a redactor that
-// holds back what could still be a match (checks that find spans), and
-// the whole text for the checks that need it (length, json_schema,
-// webhook, prompt_injection), run when the stream ends.
+// A stream's text flows in lanes: an answer's content, a refusal,
+// reasoning, each tool call's arguments, per choice or content block or
+// output item. Each lane is held back and checked on its own, so a match
+// split across chunks of a lane is found whole.
+
+// streamGuard is one output guardrail over a stream: per lane, a redactor
+// for the span checks that holds back what could still be a match, and
+// the lane's text for the checks that need it whole, run at the end.
 type streamGuard struct {
-	pub      guardrail.Published
-	redactor *guardrail.StreamRedactor // nil when no check finds spans
-	whole    bool                      // some check needs the whole text
+	pub   guardrail.Published
+	spans *guardrail.Guardrail // pii, secrets, words, regex on match; nil when none
+	whole *guardrail.Guardrail // length, json_schema, webhook, prompt_injection; nil when none
+	lanes map[string]*guardLane
+	order []string // lanes in the order they began
+	done  bool     // its verdict is recorded
+	start time.Time
+}
+
+type guardLane struct {
+	redactor *guardrail.StreamRedactor
+	answer   bool
 	text     strings.Builder
-	start    time.Time
+}
+
+func (sg *streamGuard) lane(name string, answer bool) *guardLane {
+	if l, ok := sg.lanes[name]; ok {
+		return l
+	}
+	l := &guardLane{answer: answer}
+	if sg.spans != nil {
+		l.redactor, _ = sg.spans.NewStreamRedactor()
+		l.redactor.Keep = sg.pub.Guardrail.Action != guardrail.ActionRedact
+	}
+	sg.lanes[name] = l
+	sg.order = append(sg.order, name)
+	return l
+}
+
+// findings are the spans found in every lane.
+func (sg *streamGuard) findings() []guardrail.Finding {
+	var fs []guardrail.Finding
+	for _, name := range sg.order {
+		if r := sg.lanes[name].redactor; r != nil {
+			fs = append(fs, r.Findings()...)
+		}
+	}
+	return fs
+}
+
+// streamPiece is one lane's text in a chunk, how to put other text in its
+// place, and how to make a chunk that carries more of the lane's text.
+type streamPiece struct {
+	lane   string
+	answer bool
+	text   string
+	set    func(string)
+	tail   func(string) []byte
 }
 
 // guardedStream passes a stream on through the key's output guardrails.
@@ -35,7 +83,8 @@ type guardedStream struct {
 	x       *Exchange
 	inner   ChunkStream
 	guards  []*streamGuard
-	last    map[string]any // the last text chunk, to carry text released at the end
+	tails   map[string]func(string) []byte // per lane: a chunk carrying text released later
+	order   []string                       // lanes in the order they began
 	pending [][]byte
 	done    bool
 }
@@ -46,7 +95,7 @@ func (s *Service) guardStream(ctx context.Context, x *Exchange) error {
 	if len(names) == 0 || !x.Stream || x.chunks == nil {
 		return nil
 	}
-	g := &guardedStream{svc: s, ctx: ctx, x: x, inner: x.chunks}
+	g := &guardedStream{svc: s, ctx: ctx, x: x, inner: x.chunks, tails: map[string]func(string) []byte{}}
 	for _, name := range names {
 		pub, err := s.Guardrails.Guardrail(x.key.TenantID, name)
 		if err != nil {
@@ -57,21 +106,8 @@ func (s *Service) guardStream(ctx context.Context, x *Exchange) error {
 			}
 			return blockedRefusal(name, id.String(), "answer")
 		}
-		sg := &streamGuard{pub: pub, start: s.Now()}
-		var span []guardrail.Check
-		for _, c := range pub.Guardrail.Checks {
-			if c.Window() >= 0 {
-				span = append(span, c)
-			} else {
-				sg.whole = true
-			}
-		}
-		if len(span) > 0 {
-			only := &guardrail.Guardrail{Checks: span, Action: pub.Guardrail.Action, OnError: pub.Guardrail.OnError}
-			sg.redactor, _ = only.NewStreamRedactor()
-			sg.redactor.Keep = pub.Guardrail.Action != guardrail.ActionRedact
-		}
-		g.guards = append(g.guards, sg)
+		g.guards = append(g.guards, &streamGuard{pub: pub, spans: pub.Guardrail.Spans(), whole: pub.Guardrail.Whole(),
+			lanes: map[string]*guardLane{}, start: s.Now()})
 	}
 	x.chunks = g
 	return nil
@@ -99,7 +135,7 @@ func (g *guardedStream) Next() ([]byte, error) {
 		c, err := g.inner.Next()
 		if errors.Is(err, io.EOF) {
 			g.done = true
-			if err := g.finish(nil); err != nil {
+			if err := g.finish(); err != nil {
 				return nil, err
 			}
 			continue
@@ -107,40 +143,126 @@ func (g *guardedStream) Next() ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		root, text, ok := g.textOf(c)
-		if !ok {
-			if g.terminal(c) { // the end of a block or an answer: what is held goes first
-				if err := g.release(c); err != nil {
-					return nil, err
-				}
-				continue
-			}
-			return g.scrub(c)
-		}
-		out, err := g.pass(text)
-		if err != nil {
+		if err := g.take(c); err != nil {
 			return nil, err
 		}
-		g.last = root
-		switch out {
-		case "":
-			continue
-		case text:
-			return c, nil // nothing held, nothing changed: the chunk as it came
-		}
-		return g.withText(root, out), nil
 	}
 }
 
-// pass runs a piece of text through every guardrail in turn.
-func (g *guardedStream) pass(text string) (string, error) {
-	for _, sg := range g.guards {
-		sg.text.WriteString(text)
-		if sg.redactor == nil {
+// take passes a chunk's pieces of text through the guardrails and queues
+// what can go out: the held text of the lanes the chunk ends, then the
+// chunk (rewritten if a piece changed, left out if all its text is held).
+func (g *guardedStream) take(c []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(c))
+	dec.UseNumber()
+	var root map[string]any
+	if dec.Decode(&root) != nil || root == nil {
+		g.pending = append(g.pending, c)
+		return nil
+	}
+	pieces, plain, ends := g.piecesOf(root)
+	ending := func(lane string) bool {
+		for _, p := range ends {
+			if strings.HasPrefix(lane, p) {
+				return true
+			}
+		}
+		return false
+	}
+	changed, held, inChunk := false, plain, map[string]bool{}
+	for _, p := range pieces {
+		if _, ok := g.tails[p.lane]; !ok {
+			g.order = append(g.order, p.lane)
+		}
+		g.tails[p.lane], inChunk[p.lane] = p.tail, true
+		out, err := g.pass(p.lane, p.answer, p.text)
+		if err != nil {
+			return err
+		}
+		if ending(p.lane) {
+			more, err := g.flush(p.lane)
+			if err != nil {
+				return err
+			}
+			out += more
+		}
+		if out != "" {
+			held = false
+		}
+		if out != p.text {
+			p.set(out)
+			changed = true
+		}
+	}
+	for _, lane := range g.order {
+		if inChunk[lane] || !ending(lane) {
 			continue
 		}
-		text = sg.redactor.Write(text)
-		if err := g.spanVerdict(sg, false); err != nil {
+		t, err := g.flush(lane)
+		if err != nil {
+			return err
+		}
+		if t != "" {
+			g.pending = append(g.pending, g.tails[lane](t))
+		}
+	}
+	switch {
+	case len(pieces) == 0: // a chunk that starts or closes: its strings are checked as they are
+		out, err := g.scrub(root, c)
+		if err != nil {
+			return err
+		}
+		g.pending = append(g.pending, out)
+	case held:
+	case changed:
+		b, err := json.Marshal(root)
+		if err != nil {
+			return err
+		}
+		g.pending = append(g.pending, b)
+	default:
+		g.pending = append(g.pending, c) // nothing held, nothing changed: the chunk as it came
+	}
+	return nil
+}
+
+// pass runs a lane's piece of text through every guardrail in turn.
+func (g *guardedStream) pass(lane string, answer bool, text string) (string, error) {
+	for _, sg := range g.guards {
+		if sg.done {
+			continue
+		}
+		l := sg.lane(lane, answer)
+		if sg.whole != nil {
+			l.text.WriteString(text)
+		}
+		if l.redactor == nil {
+			continue
+		}
+		text = l.redactor.Write(text)
+		if err := g.spanVerdict(sg, l); err != nil {
+			return "", err
+		}
+	}
+	return text, nil
+}
+
+// flush releases what a lane holds, through every guardrail in turn.
+func (g *guardedStream) flush(lane string) (string, error) {
+	var text string
+	for _, sg := range g.guards {
+		l, ok := sg.lanes[lane]
+		if sg.done || !ok {
+			continue
+		}
+		if sg.whole != nil {
+			l.text.WriteString(text)
+		}
+		if l.redactor == nil {
+			continue
+		}
+		text = l.redactor.Write(text) + l.redactor.Flush()
+		if err := g.spanVerdict(sg, l); err != nil {
 			return "", err
 		}
 	}
@@ -149,11 +271,11 @@ func (g *guardedStream) pass(text string) (string, error) {
 
 // spanVerdict blocks as soon as a blocking guardrail has found a span (the
 // span is still held back).
-func (g *guardedStream) spanVerdict(sg *streamGuard, final bool) error {
-	if sg.pub.Guardrail.Action != guardrail.ActionBlock || len(sg.redactor.Findings()) == 0 {
+func (g *guardedStream) spanVerdict(sg *streamGuard, l *guardLane) error {
+	if sg.pub.Guardrail.Action != guardrail.ActionBlock || len(l.redactor.Findings()) == 0 {
 		return nil
 	}
-	return g.conclude(sg, []guardrail.Result{{Check: "stream", Outcome: guardrail.Fail, Findings: sg.redactor.Findings()}})
+	return g.conclude(sg, []guardrail.Result{{Check: "stream", Outcome: guardrail.Fail, Findings: sg.findings()}})
 }
 
 // conclude records a guardrail's verdict and, on a block, ends the stream.
@@ -163,9 +285,10 @@ func (g *guardedStream) conclude(sg *streamGuard, results []guardrail.Result) er
 	if err != nil {
 		return err
 	}
-	sg.redactor, sg.whole = nil, false // concluded
+	sg.done = true
 	if action == guardrail.Blocked {
 		g.done = true
+		g.pending = nil
 		return blockedRefusal(sg.pub.Name, id.String(), "answer")
 	}
 	if action == guardrail.Flagged {
@@ -174,208 +297,207 @@ func (g *guardedStream) conclude(sg *streamGuard, results []guardrail.Result) er
 	return nil
 }
 
-// release passes on what is held, then the chunk that ends a block or
-// the answer; the guardrails go on watching what follows.
-func (g *guardedStream) release(terminal []byte) error {
-	terminal, err := g.scrub(terminal) // a closing event may repeat the whole text
-	if err != nil {
-		return err
-	}
-	var tail string
-	for _, sg := range g.guards {
-		if sg.redactor != nil {
-			tail = sg.redactor.Write(tail) + sg.redactor.Flush()
+// finish releases what every lane holds, runs the whole-text checks and
+// records every verdict, at the end of the stream.
+func (g *guardedStream) finish() error {
+	for _, lane := range g.order {
+		t, err := g.flush(lane)
+		if err != nil {
+			return err
+		}
+		if t != "" {
+			g.pending = append(g.pending, g.tails[lane](t))
 		}
 	}
-	if tail != "" && g.last != nil {
-		g.pending = append(g.pending, g.withText(g.last, tail))
-	}
-	g.pending = append(g.pending, terminal)
-	return nil
-}
-
-// finish releases what is held, runs the whole-text checks and records
-// every verdict, at the end of the stream.
-func (g *guardedStream) finish(terminal []byte) error {
-	var tail string
 	for _, sg := range g.guards {
-		if sg.redactor != nil {
-			tail = sg.redactor.Write(tail) + sg.redactor.Flush()
-		}
-	}
-	var results = map[*streamGuard][]guardrail.Result{}
-	for _, sg := range g.guards {
-		if sg.redactor == nil && !sg.whole {
-			continue // concluded already
+		if sg.done {
+			continue
 		}
 		var rs []guardrail.Result
-		if sg.redactor != nil {
-			r := guardrail.Result{Check: "stream", Outcome: guardrail.Pass, Findings: sg.redactor.Findings()}
+		if sg.spans != nil {
+			r := guardrail.Result{Check: "stream", Outcome: guardrail.Pass, Findings: sg.findings()}
 			if len(r.Findings) > 0 {
 				r.Outcome = guardrail.Fail
 			}
 			rs = append(rs, r)
 		}
-		if sg.whole {
-			slots := []textSlot{{text: sg.text.String()}}
-			whole, _ := g.svc.runGuardrail(g.ctx, g.x, guardrail.Published{Name: sg.pub.Name, Guardrail: wholeOnly(sg.pub.Guardrail)}, slots, guardrail.StageOutput)
+		if sg.whole != nil {
+			slots := make([]textSlot, 0, len(sg.order))
+			for _, name := range sg.order {
+				l := sg.lanes[name]
+				slots = append(slots, textSlot{text: l.text.String(), answer: l.answer})
+			}
+			whole, _ := g.svc.runGuardrail(g.ctx, g.x, guardrail.Published{Name: sg.pub.Name, Guardrail: sg.whole}, slots, guardrail.StageOutput)
 			rs = append(rs, whole...)
 		}
-		results[sg] = rs
-	}
-	if tail != "" && g.last != nil {
-		g.pending = append(g.pending, g.withText(g.last, tail))
-	}
-	for _, sg := range g.guards {
-		if rs, ok := results[sg]; ok {
-			if err := g.conclude(sg, rs); err != nil {
-				g.pending = nil
-				return err
-			}
+		if err := g.conclude(sg, rs); err != nil {
+			return err
 		}
-	}
-	if terminal != nil {
-		g.pending = append(g.pending, terminal)
 	}
 	return nil
 }
 
-// wholeOnly is a guardrail reduced to the checks that need the whole text.
-func wholeOnly(g *guardrail.Guardrail) *guardrail.Guardrail {
-	out := &guardrail.Guardrail{Action: g.Action, OnError: g.OnError}
-	for _, c := range g.Checks {
-		if c.Window() < 0 {
-			out.Checks = append(out.Checks, c)
-		}
-	}
-	return out
-}
-
-// textOf reads a chunk's text delta in the exchange's dialect.
-func (g *guardedStream) textOf(c []byte) (map[string]any, string, bool) {
-	dec := json.NewDecoder(bytes.NewReader(c))
-	dec.UseNumber()
-	var root map[string]any
-	if dec.Decode(&root) != nil {
-		return nil, "", false
+// piecesOf reads a chunk's text in the exchange's dialect: its pieces,
+// whether the chunk carries nothing else (it can be left out while its
+// text is held), and the lanes it ends (by prefix; "" ends them all).
+func (g *guardedStream) piecesOf(root map[string]any) (pieces []streamPiece, plain bool, ends []string) {
+	again := func(t string, set func(string)) []byte { // the same chunk with other text
+		set(t)
+		b, _ := json.Marshal(root)
+		return b
 	}
 	switch g.x.dialect {
 	case dialectAnthropic:
-		if d, ok := root["delta"].(map[string]any); ok && d["type"] == "text_delta" {
-			s, ok := d["text"].(string)
-			return root, s, ok
+		switch root["type"] {
+		case "content_block_delta":
+			d, _ := root["delta"].(map[string]any)
+			field, answer := "", false
+			switch d["type"] {
+			case "text_delta":
+				field, answer = "text", true
+			case "thinking_delta":
+				field = "thinking"
+			case "input_json_delta":
+				field = "partial_json"
+			}
+			if s, ok := d[field].(string); ok && field != "" {
+				set := func(t string) { d[field] = t }
+				pieces = append(pieces, streamPiece{lane: fmt.Sprintf("b%v/", root["index"]), answer: answer, text: s, set: set,
+					tail: func(t string) []byte { return again(t, set) }})
+			}
+			return pieces, true, nil
+		case "content_block_stop":
+			return nil, false, []string{fmt.Sprintf("b%v/", root["index"])}
+		case "message_delta", "message_stop":
+			return nil, false, []string{""}
 		}
 	case dialectResponses:
-		if root["type"] == "response.output_text.delta" {
-			s, ok := root["delta"].(string)
-			return root, s, ok
+		typ, _ := root["type"].(string)
+		kind, isDelta := strings.CutSuffix(strings.TrimPrefix(typ, "response."), ".delta")
+		if s, ok := root["delta"].(string); ok && isDelta && responsesTextDeltas[kind] {
+			set := func(t string) { root["delta"] = t }
+			lane := fmt.Sprintf("i%v/%s/%v/%v", root["item_id"], kind, root["content_index"], root["summary_index"])
+			pieces = append(pieces, streamPiece{lane: lane, answer: kind == "output_text", text: s, set: set,
+				tail: func(t string) []byte { return again(t, set) }})
+			return pieces, true, nil
+		}
+		if id, ok := root["item_id"]; ok && strings.HasSuffix(typ, ".done") {
+			return nil, false, []string{fmt.Sprintf("i%v/", id)}
+		}
+		if item, ok := root["item"].(map[string]any); ok && typ == "response.output_item.done" {
+			return nil, false, []string{fmt.Sprintf("i%v/", item["id"])}
+		}
+		if typ == "response.completed" || typ == "response.incomplete" || typ == "response.failed" {
+			return nil, false, []string{""}
 		}
 	default:
-		if choices, ok := root["choices"].([]any); ok && len(choices) == 1 {
-			if ch, ok := choices[0].(map[string]any); ok && ch["finish_reason"] == nil {
-				if d, ok := ch["delta"].(map[string]any); ok {
-					if s, ok := d["content"].(string); ok && len(d) <= 2 {
-						return root, s, true
-					}
-				}
+		return openAIPieces(root)
+	}
+	return nil, false, nil
+}
+
+// responsesTextDeltas are the Responses API's events whose delta is text.
+var responsesTextDeltas = map[string]bool{
+	"output_text": true, "refusal": true, "function_call_arguments": true, "reasoning_text": true,
+	"reasoning_summary_text": true, "audio.transcript": true, "custom_tool_call_input": true, "mcp_call_arguments": true,
+}
+
+// openAIPieces reads a chat completion chunk: per choice, its content,
+// refusal and reasoning, and each tool call's arguments; a finish reason
+// ends the choice's lanes, a usage chunk (no choices) ends them all.
+func openAIPieces(root map[string]any) (pieces []streamPiece, plain bool, ends []string) {
+	choices, has := root["choices"].([]any)
+	if has && len(choices) == 0 {
+		return nil, false, []string{""}
+	}
+	chunk := func(choice any, delta map[string]any) []byte { // a chunk of the same completion
+		m := map[string]any{"choices": []any{map[string]any{"index": choice, "delta": delta, "finish_reason": nil}}}
+		for _, k := range []string{"id", "object", "created", "model", "system_fingerprint"} {
+			if v, ok := root[k]; ok {
+				m[k] = v
 			}
 		}
+		b, _ := json.Marshal(m)
+		return b
 	}
-	return nil, "", false
+	plain = len(choices) == 1
+	for n, c := range choices {
+		cm, _ := c.(map[string]any)
+		idx := cm["index"]
+		if idx == nil {
+			idx = n
+		}
+		prefix := fmt.Sprintf("c%v/", idx)
+		if cm["finish_reason"] != nil {
+			ends, plain = append(ends, prefix), false
+		}
+		d, _ := cm["delta"].(map[string]any)
+		plain = plain && len(d) == 1
+		for _, field := range []string{"content", "refusal", "reasoning_content", "reasoning"} {
+			if s, ok := d[field].(string); ok {
+				pieces = append(pieces, streamPiece{lane: prefix + field, answer: field == "content", text: s,
+					set:  func(t string) { d[field] = t },
+					tail: func(t string) []byte { return chunk(idx, map[string]any{field: t}) }})
+			}
+		}
+		calls, _ := d["tool_calls"].([]any)
+		plain = plain && len(calls) <= 1
+		for j, tc := range calls {
+			call, _ := tc.(map[string]any)
+			fn, _ := call["function"].(map[string]any)
+			s, ok := fn["arguments"].(string)
+			if !ok {
+				plain = false
+				continue
+			}
+			at := call["index"]
+			if at == nil {
+				at = j
+			}
+			plain = plain && len(call) <= 2 && len(fn) == 1
+			pieces = append(pieces, streamPiece{lane: fmt.Sprintf("%stool%v", prefix, at), text: s,
+				set: func(t string) { fn["arguments"] = t },
+				tail: func(t string) []byte {
+					return chunk(idx, map[string]any{"tool_calls": []any{map[string]any{"index": at, "function": map[string]any{"arguments": t}}}})
+				}})
+		}
+	}
+	return pieces, plain && len(pieces) > 0, ends
 }
 
-// terminal says whether a chunk ends the text: a finish reason, the usage,
-// the end of a content block or message.
-func (g *guardedStream) terminal(c []byte) bool {
-	switch g.x.dialect {
-	case dialectAnthropic:
-		return bytes.Contains(c, []byte(`"content_block_stop"`)) || bytes.Contains(c, []byte(`"message_delta"`)) || bytes.Contains(c, []byte(`"message_stop"`))
-	case dialectResponses:
-		return bytes.Contains(c, []byte(`"response.output_text.done"`)) || bytes.Contains(c, []byte(`"response.completed"`))
-	}
-	return bytes.Contains(c, []byte(`"finish_reason":"`)) || bytes.Contains(c, []byte(`"choices":[]`))
-}
-
-// withText is a text chunk carrying other text.
-func (g *guardedStream) withText(root map[string]any, text string) []byte {
-	switch g.x.dialect {
-	case dialectAnthropic:
-		root["delta"].(map[string]any)["text"] = text
-	case dialectResponses:
-		root["delta"] = text
-	default:
-		root["choices"].([]any)[0].(map[string]any)["delta"].(map[string]any)["content"] = text
-	}
-	b, _ := json.Marshal(root)
-	return b
-}
-
-// scrub checks a chunk that carries no text delta the guard reads as it
-// flows (a tool call's arguments, several choices, a closing event that
-// repeats the text, reasoning): every string in it is run through the
-// span checks on its own; a finding is redacted, or ends the stream under
-// a blocking guardrail.
-func (g *guardedStream) scrub(c []byte) ([]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(c))
-	dec.UseNumber()
-	var root any
-	if dec.Decode(&root) != nil {
-		return c, nil
-	}
+// scrub checks a chunk that carries no lane's text (a block's start, a
+// closing event that repeats the whole text): each of its strings, but
+// its structure, is run through the span checks on its own; a finding is
+// redacted, or ends the stream under a blocking guardrail.
+func (g *guardedStream) scrub(root map[string]any, c []byte) ([]byte, error) {
 	changed := false
-	var walk func(v any) (any, error)
-	walk = func(v any) (any, error) {
-		switch t := v.(type) {
-		case string:
-			out := t
-			for _, sg := range g.guards {
-				if sg.redactor == nil {
-					continue
-				}
-				var fs []guardrail.Finding
-				for _, r := range sg.pub.Guardrail.Run(out, guardrail.StageOutput) {
-					fs = append(fs, r.Findings...)
-				}
-				if len(fs) == 0 {
-					continue
-				}
-				switch sg.pub.Guardrail.Action {
-				case guardrail.ActionBlock:
-					return nil, g.conclude(sg, []guardrail.Result{{Check: "stream", Outcome: guardrail.Fail, Findings: fs}})
-				case guardrail.ActionRedact:
-					out, changed = guardrail.Redact(out, fs), true
-				}
+	for _, sl := range textsIn(map[string]any{"chunk": root}, "chunk", nil) {
+		out := sl.text
+		for _, sg := range g.guards {
+			if sg.done || sg.spans == nil {
+				continue
 			}
-			return out, nil
-		case map[string]any:
-			for k, e := range t {
-				n, err := walk(e)
-				if err != nil {
-					return nil, err
-				}
-				t[k] = n
+			var fs []guardrail.Finding
+			for _, r := range sg.spans.Run(out, guardrail.StageOutput) {
+				fs = append(fs, r.Findings...)
 			}
-		case []any:
-			for i, e := range t {
-				n, err := walk(e)
-				if err != nil {
-					return nil, err
-				}
-				t[i] = n
+			if len(fs) == 0 {
+				continue
+			}
+			switch sg.pub.Guardrail.Action {
+			case guardrail.ActionBlock:
+				return nil, g.conclude(sg, []guardrail.Result{{Check: "stream", Outcome: guardrail.Fail, Findings: fs}})
+			case guardrail.ActionRedact:
+				out = guardrail.Redact(out, fs)
 			}
 		}
-		return v, nil
-	}
-	out, err := walk(root)
-	if err != nil {
-		return nil, err
+		if out != sl.text {
+			sl.set(out)
+			changed = true
+		}
 	}
 	if !changed {
 		return c, nil
 	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		return c, nil
-	}
-	return b, nil
+	return json.Marshal(root)
 }

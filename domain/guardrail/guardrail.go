@@ -118,6 +118,105 @@ func (g *Guardrail) Run(text string, stage string) []Result {
 	return out
 }
 
+// Part is one piece of the text a guardrail runs on: a message's content,
+// a tool call's arguments, reasoning, an answer's text. Answer marks an
+// answer's own text, the only part json_schema validates.
+type Part struct {
+	Text   string
+	Answer bool
+}
+
+// RunParts runs the local checks on the parts of one request or answer:
+// the span checks and prompt_injection on each part (each part's findings
+// kept apart, to redact it), length on all the parts together, and
+// json_schema (output only) on each answer part; an output with no
+// answer text fails json_schema. The results merge per check.
+func (g *Guardrail) RunParts(parts []Part, stage string) (merged []Result, perPart [][]Finding) {
+	perPart = make([][]Finding, len(parts))
+	for _, c := range g.Checks {
+		if c.Type == CheckWebhook || (c.Type == CheckJSONSchema && stage != StageOutput) {
+			continue
+		}
+		r := Result{Check: c.Type, Outcome: Pass}
+		switch c.Type {
+		case CheckLength:
+			r = c.length(parts)
+		case CheckJSONSchema:
+			r = Result{Check: c.Type, Outcome: Fail, Reason: "the answer has no text"}
+			for _, p := range parts {
+				if !p.Answer {
+					continue
+				}
+				if one := c.run(p.Text); r.Outcome != Pass || one.Outcome == Fail {
+					r = one
+				}
+				if r.Outcome == Fail {
+					break
+				}
+			}
+		default:
+			for i, p := range parts {
+				one := c.run(p.Text)
+				if one.Outcome == Fail && r.Outcome == Pass {
+					r.Outcome, r.Reason = Fail, one.Reason
+				}
+				r.Findings = append(r.Findings, one.Findings...)
+				perPart[i] = append(perPart[i], one.Findings...)
+			}
+		}
+		merged = append(merged, r)
+	}
+	return merged, perPart
+}
+
+// length bounds all the parts together.
+func (c Check) length(parts []Part) Result {
+	r := Result{Check: c.Type, Outcome: Pass}
+	chars, bytes := 0, 0
+	for _, p := range parts {
+		chars += utf8.RuneCountInString(p.Text)
+		bytes += len(p.Text)
+	}
+	switch {
+	case c.maxChars > 0 && chars > c.maxChars:
+		r.Outcome, r.Reason = Fail, fmt.Sprintf("longer than %d characters", c.maxChars)
+	case c.maxTokens > 0 && (bytes+2)/3 > c.maxTokens: // three bytes a token, an estimate from above
+		r.Outcome, r.Reason = Fail, fmt.Sprintf("longer than %d tokens", c.maxTokens)
+	}
+	return r
+}
+
+// Spans is the guardrail reduced to its span checks (pii, secrets, words,
+// regex on match), which a stream is checked by as it flows; nil when it
+// has none.
+func (g *Guardrail) Spans() *Guardrail {
+	out := &Guardrail{Action: g.Action, OnError: g.OnError}
+	for _, c := range g.Checks {
+		if c.Window() >= 0 {
+			out.Checks = append(out.Checks, c)
+		}
+	}
+	if len(out.Checks) == 0 {
+		return nil
+	}
+	return out
+}
+
+// Whole is the guardrail reduced to the checks that need the whole text
+// (length, json_schema, webhook, prompt_injection); nil when it has none.
+func (g *Guardrail) Whole() *Guardrail {
+	out := &Guardrail{Action: g.Action, OnError: g.OnError}
+	for _, c := range g.Checks {
+		if c.Window() < 0 {
+			out.Checks = append(out.Checks, c)
+		}
+	}
+	if len(out.Checks) == 0 {
+		return nil
+	}
+	return out
+}
+
 func (c Check) run(text string) Result {
 	r := Result{Check: c.Type, Outcome: Pass}
 	switch c.Type {
@@ -147,12 +246,7 @@ func (c Check) run(text string) Result {
 			}
 		}
 	case CheckLength:
-		switch {
-		case c.maxChars > 0 && utf8.RuneCountInString(text) > c.maxChars:
-			r.Outcome, r.Reason = Fail, fmt.Sprintf("longer than %d characters", c.maxChars)
-		case c.maxTokens > 0 && EstimateTokens(text) > c.maxTokens:
-			r.Outcome, r.Reason = Fail, fmt.Sprintf("longer than %d tokens", c.maxTokens)
-		}
+		return c.length([]Part{{Text: text}})
 	case CheckJSONSchema:
 		switch err := c.schema(text); {
 		case errors.Is(err, ErrNotJSON):
@@ -166,9 +260,6 @@ func (c Check) run(text string) Result {
 	}
 	return r
 }
-
-// EstimateTokens bounds a text's tokens from above, at three bytes a token.
-func EstimateTokens(text string) int { return (len(text) + 2) / 3 }
 
 // wordBound says whether a match stands as whole words: no letter or
 // digit just before or after it, in any script.

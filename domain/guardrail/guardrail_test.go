@@ -168,3 +168,33 @@ func TestParse_RefusesNamingTheField(t *testing.T) {
 		}
 	}
 }
+
+func TestRunParts_LengthBoundsTheWholeAndJSONSchemaOnlyTheAnswer(t *testing.T) {
+	g := mustParse(t, `{"checks": [{"type": "length", "max_chars": 10}, {"type": "pii", "entities": ["email"]}, {"type": "json_schema", "schema": {"type": "object"}}]}`)
+	outcome := func(rs []guardrail.Result, check string) string {
+		for _, r := range rs {
+			if r.Check == check {
+				return r.Outcome
+			}
+		}
+		return "not run"
+	}
+	// Three parts of six characters each: each is short, together they are not.
+	rs, per := g.RunParts([]guardrail.Part{{Text: "abcdef"}, {Text: "a@b.io"}, {Text: "ghijkl"}}, guardrail.StageInput)
+	if outcome(rs, "length") != guardrail.Fail || outcome(rs, "json_schema") != "not run" {
+		t.Fatalf("input: %+v", rs)
+	}
+	if len(per) != 3 || len(per[0]) != 0 || len(per[1]) != 1 || per[1][0].Entity != "EMAIL" {
+		t.Fatalf("findings per part: %+v", per)
+	}
+	// At output, json_schema reads the answer's text only (the schema
+	// stand-in fails every text it is given), and fails an answer with no text.
+	rs, _ = g.RunParts([]guardrail.Part{{Text: "{}"}}, guardrail.StageOutput)
+	if outcome(rs, "json_schema") != guardrail.Fail || rs[2].Reason != "the answer has no text" {
+		t.Fatalf("no answer text: %+v", rs)
+	}
+	rs, _ = g.RunParts([]guardrail.Part{{Text: "{}"}, {Text: "x", Answer: true}}, guardrail.StageOutput)
+	if outcome(rs, "json_schema") != guardrail.Fail || rs[2].Reason != "the answer does not match the schema" || outcome(rs, "length") != guardrail.Pass {
+		t.Fatalf("answer text: %+v", rs)
+	}
+}
