@@ -376,6 +376,18 @@ func TestE2E_ARoutingConfigsGuardrailsAndAskingTheNextTarget(t *testing.T) {
 	if len(r.Attempts) != 2 || !strings.Contains(r.Attempts[0].Error, "blocked by guardrail no-secrets") || r.Provider != "b" {
 		t.Fatalf("recorded %+v", r)
 	}
+
+	// A key's default config guards its requests even when a request picks another config.
+	sc.publish("plain", map[string]any{"targets": []any{target("b", "ok-plain")}})
+	sc.s.mustAdmin(200, "PATCH", "/admin/v1/tenants/acme/keys/"+sc.key.ID, sc.admin, map[string]any{"config": "guarded"}, nil)
+	eventually(t, 5*time.Second, func() error {
+		_, err := client.Chat.Completions.New(context.Background(), chat("routed", "mail me at jane@example.com"), option.WithHeader("x-gatehouse-config", "plain"))
+		json.Unmarshal(sc.up.lastBody("ok-plain"), &asked)
+		if err != nil || len(asked.Messages) == 0 || asked.Messages[0].Content != "mail me at [REDACTED:EMAIL]" {
+			return fmt.Errorf("plain was asked %s: %v", sc.up.lastBody("ok-plain"), err)
+		}
+		return nil
+	})
 }
 
 func TestE2E_OutputGuardrailsOnAnthropicsOwnStream(t *testing.T) {

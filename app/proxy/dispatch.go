@@ -98,6 +98,11 @@ func (s *Service) chooseConfig(x *Exchange) (*routing.Published, *Refusal) {
 	if choice == "" {
 		return nil, nil
 	}
+	return s.resolveConfig(x, choice)
+}
+
+// resolveConfig finds a config by name, name@version or inline JSON.
+func (s *Service) resolveConfig(x *Exchange, choice string) (*routing.Published, *Refusal) {
 	const param = "x-gatehouse-config"
 	if strings.HasPrefix(choice, "{") {
 		cfg, err := routing.Parse([]byte(choice))

@@ -63,6 +63,7 @@ type Exchange struct {
 	flagged       bool               // a guardrail flagged the request
 	config        *routing.Published // the routing config chosen, or nil
 	configChosen  bool
+	keyConfig     *routing.Published // the key's default config, when the request chose another: its guardrails run too
 	outputChecked bool               // the answer passed its output guardrails already
 	verdicts      []usage.VerdictRef // the guardrail verdicts recorded for it
 	start         time.Time

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/domain/eventlog"
 	"github.com/gatehouse/gatehouse/domain/guardrail"
+	"github.com/gatehouse/gatehouse/domain/routing"
 	"github.com/gatehouse/gatehouse/domain/tenancy"
 	"github.com/gatehouse/gatehouse/domain/usage"
 )
@@ -23,21 +24,26 @@ type Guardrails interface {
 }
 
 // guardrailNames are the guardrails a request runs at a stage: its team's,
-// then its key's, each once. A request cannot switch them off.
+// its key's, its key's default config's, then those of the config it
+// chose, each once. A request cannot switch off the first three.
 func (s *Service) guardrailNames(x *Exchange, stage string) []string {
 	var names []string
-	if x.key.TeamID != nil {
-		if t, ok := s.Guardrails.Team(x.key.TenantID, *x.key.TeamID); ok {
-			names = append(names, pick(t.Guardrails.Input, t.Guardrails.Output, stage)...)
+	add := func(more []string) {
+		for _, n := range more {
+			if !slices.Contains(names, n) {
+				names = append(names, n)
+			}
 		}
 	}
-	more := pick(x.key.Guardrails.Input, x.key.Guardrails.Output, stage)
-	if x.config != nil {
-		more = append(append([]string(nil), more...), pick(x.config.Config.InputGuardrails, x.config.Config.OutputGuardrails, stage)...)
+	if x.key.TeamID != nil {
+		if t, ok := s.Guardrails.Team(x.key.TenantID, *x.key.TeamID); ok {
+			add(pick(t.Guardrails.Input, t.Guardrails.Output, stage))
+		}
 	}
-	for _, n := range more {
-		if !slices.Contains(names, n) {
-			names = append(names, n)
+	add(pick(x.key.Guardrails.Input, x.key.Guardrails.Output, stage))
+	for _, c := range []*routing.Published{x.keyConfig, x.config} {
+		if c != nil {
+			add(pick(c.Config.InputGuardrails, c.Config.OutputGuardrails, stage))
 		}
 	}
 	return names

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -126,6 +127,11 @@ func (s *Service) guard(ctx context.Context, x *Exchange) error {
 		return x.refuse(refusal)
 	}
 	x.config, x.configChosen = cfg, true
+	if x.key.Config != "" && strings.TrimSpace(x.in.Config) != "" { // another config routes; the key's still guards
+		if x.keyConfig, refusal = s.resolveConfig(x, x.key.Config); refusal != nil {
+			return x.refuse(refusal)
+		}
+	}
 	r, err := s.guardInput(ctx, x)
 	switch {
 	case err != nil:
