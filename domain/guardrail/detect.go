@@ -58,6 +58,10 @@ func anyOf(lits ...string) func(string) bool {
 // digitRun needs a run of n digits, only the separators (and, with
 // letters, upper-case letters) between them.
 func digitRun(n int, seps string, letters bool) func(string) bool {
+	between := alphabet(seps)
+	if letters {
+		between = alphabet(seps + upperBytes)
+	}
 	return func(text string) bool {
 		c := 0
 		for i := 0; i < len(text); i++ {
@@ -67,7 +71,7 @@ func digitRun(n int, seps string, letters bool) func(string) bool {
 				if c++; c >= n {
 					return true
 				}
-			case strings.IndexByte(seps, b) >= 0, letters && b >= 'A' && b <= 'Z':
+			case between[b]:
 			default:
 				c = 0
 			}

@@ -60,13 +60,13 @@ type Guardrail struct {
 type Check struct {
 	Type      string
 	detectors []detector
-	threshold float64        // prompt_injection
-	pattern   *regexp.Regexp // regex
-	onMatch   bool           // regex: fail when it matches (true) or when it does not
-	words     *regexp.Regexp // words
-	maxChars  int            // length
-	maxTokens int            // length
-	schema    Validate       // json_schema
+	threshold float64   // prompt_injection
+	pattern   *pattern  // regex
+	onMatch   bool      // regex: fail when it matches (true) or when it does not
+	words     *wordList // words
+	maxChars  int       // length
+	maxTokens int       // length
+	schema    Validate  // json_schema
 	Webhook   *Webhook
 }
 
@@ -231,7 +231,7 @@ func (c Check) run(text string) Result {
 			r.Reason = fmt.Sprintf("score %.2f", score)
 		}
 	case CheckRegex:
-		locs := c.pattern.FindAllStringIndex(text, -1)
+		locs := c.pattern.find(text)
 		if c.onMatch {
 			for _, l := range locs {
 				r.Findings = append(r.Findings, Finding{Entity: "REGEX", Start: l[0], End: l[1]})
@@ -240,11 +240,7 @@ func (c Check) run(text string) Result {
 			r.Outcome, r.Reason = Fail, "the pattern does not match"
 		}
 	case CheckWords:
-		for _, l := range c.words.FindAllStringIndex(text, -1) {
-			if wordBound(text, l[0], l[1]) {
-				r.Findings = append(r.Findings, Finding{Entity: "DENIED_WORD", Start: l[0], End: l[1]})
-			}
-		}
+		r.Findings = c.words.find(text)
 	case CheckLength:
 		return c.length([]Part{{Text: text}})
 	case CheckJSONSchema:
@@ -298,6 +294,8 @@ func (c Check) holdback(text string) int {
 			n += size
 		}
 		return n
+	case CheckRegex:
+		return c.pattern.holdback(text, c.Window())
 	}
 	return min(c.Window(), len(text))
 }
@@ -450,7 +448,7 @@ func parseCheck(m map[string]any, at string, compile SchemaCompiler) (Check, err
 		if p == "" || err != nil {
 			return c, fieldError(at+".pattern", "must be a regular expression in RE2 syntax: %v", err)
 		}
-		c.pattern, c.onMatch = re, true
+		c.pattern, c.onMatch = newPattern(re), true
 		if v, ok := m["match"]; ok {
 			b, ok := v.(bool)
 			if !ok {
@@ -463,15 +461,15 @@ func parseCheck(m map[string]any, at string, compile SchemaCompiler) (Check, err
 		if !ok || len(list) == 0 || len(list) > 10000 {
 			return c, fieldError(at+".words", "must be an array of 1 to 10000 words")
 		}
-		var alts []string
+		var entries []string
 		for j, w := range list {
 			s, _ := w.(string)
 			if strings.TrimSpace(s) == "" || len(s) > 200 {
 				return c, fieldError(fmt.Sprintf("%s.words[%d]", at, j), "must be a word of 1 to 200 bytes")
 			}
-			alts = append(alts, regexp.QuoteMeta(strings.TrimSpace(s)))
+			entries = append(entries, strings.TrimSpace(s))
 		}
-		c.words = regexp.MustCompile(`(?i)(?:` + strings.Join(alts, "|") + `)`)
+		c.words = newWordList(entries)
 	case CheckLength:
 		for _, f := range []struct {
 			name string

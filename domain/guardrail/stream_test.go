@@ -26,7 +26,8 @@ func redactInPieces(t testing.TB, g *guardrail.Guardrail, text string, sizes []i
 	return out.String()
 }
 
-var redactAll = `{"checks": [{"type": "pii"}, {"type": "secrets"}, {"type": "words", "words": ["darn"]}], "action": "redact"}`
+var redactAll = `{"checks": [{"type": "pii"}, {"type": "secrets"}, {"type": "words", "words": ["darn"]},
+  {"type": "regex", "pattern": "(?i)top secret"}, {"type": "regex", "pattern": "\\bticket-[0-9]{3,6}\\b"}], "action": "redact"}`
 
 func TestStreamRedactor_CatchesWhatIsSplitAcrossChunks(t *testing.T) {
 	g := mustParse(t, redactAll)
@@ -59,6 +60,20 @@ func TestStreamRedactor_PassesTextOnOnceItCannotBeAMatch(t *testing.T) {
 	if out := r.Write("IOSFODNN7EXAMPLE and more"); out != "[REDACTED:AWS_ACCESS_KEY] and mor" { // an "e" could begin a JWT
 		t.Fatalf("then passed on %q", out)
 	}
+	// A custom pattern holds only a tail that more text could make a match of.
+	r, _ = mustParse(t, `{"checks": [{"type": "regex", "pattern": "(?i)top secret|ticket-[0-9]{3,6}"}], "action": "redact"}`).NewStreamRedactor()
+	if out := r.Write("we talk about things"); out != "we talk about things" {
+		t.Fatalf("a pattern held back %q", strings.TrimPrefix("we talk about things", out))
+	}
+	if out := r.Write(" that are To"); out != " that are " {
+		t.Fatalf("a pattern passed on %q", out)
+	}
+	if out := r.Write("P SECRET, ticket-12"); out != "[REDACTED:REGEX], " {
+		t.Fatalf("then %q", out)
+	}
+	if out := r.Write("34 is open"); out != "[REDACTED:REGEX] is open" {
+		t.Fatalf("at last %q", out)
+	}
 	if _, ok := mustParse(t, `{"checks": [{"type": "length", "max_chars": 10}]}`).NewStreamRedactor(); ok {
 		t.Fatal("a length check redacted piece by piece")
 	}
@@ -70,6 +85,7 @@ func FuzzStreamRedactor(f *testing.F) {
 	f.Add("mail jane@example.com card 4111 1111 1111 1111 key AKIAIOSFODNN7EXAMPLE", []byte{3, 1, 4, 1, 5, 9, 2, 6})
 	f.Add("ghp_abcdefghijklmnopqrstuvwxyz0123456789 and +44 20 7946 0958", []byte{10})
 	f.Add("日本語 taro@example.jp 192.168.0.1", []byte{1, 2})
+	f.Add("this is Top Secret: ticket-12345 and ticket-1234567", []byte{2, 3, 1})
 	g := mustParse(f, redactAll)
 	f.Fuzz(func(t *testing.T, text string, chunking []byte) {
 		sizes := make([]int, len(chunking))

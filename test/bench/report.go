@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -88,6 +91,7 @@ func (r report) markdown() string {
 			"running every local check (pii, secrets, prompt_injection, regex, words, length) on input and output, redacting.\n\n```\n")
 		b.Write(r.micro)
 		b.WriteString("```\n\n")
+		b.WriteString(guardrailCost(r.micro))
 	}
 
 	if len(r.dialects) > 0 {
@@ -133,4 +137,40 @@ func ratioOf(a, b time.Duration) float64 {
 		return 0
 	}
 	return float64(a) / float64(b)
+}
+
+// guardrailCost reads the in-process benchmarks' guarded and unguarded
+// pairs: what a guardrail running every local check adds.
+func guardrailCost(micro []byte) string {
+	ns := map[string]float64{}
+	sc := bufio.NewScanner(bytes.NewReader(micro))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 4 || f[3] != "ns/op" {
+			continue
+		}
+		name := strings.TrimPrefix(f[0], "BenchmarkChatCompletions_")
+		if i := strings.LastIndexByte(name, '-'); i > 0 {
+			name = name[:i]
+		}
+		ns[name], _ = strconv.ParseFloat(f[2], 64)
+	}
+	us := func(v float64) string { return fmt.Sprintf("%.1f µs", v/1000) }
+	var b strings.Builder
+	b.WriteString("| guardrail running every local check | unguarded | guarded | added |\n| --- | --- | --- | --- |\n")
+	for _, row := range []struct{ name, what string }{
+		{"Prompt4K", "4 KB prompt (input checks)"},
+		{"FirstChunk", "streamed answer, to its first chunk (time to first token)"},
+		{"Stream400", "streamed answer of 400 chunks (output checks)"},
+	} {
+		plain, guarded := ns[row.name], ns[row.name+"Guarded"]
+		if plain == 0 || guarded == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", row.what, us(plain), us(guarded), us(guarded-plain))
+	}
+	if plain, guarded := ns["Stream400"], ns["Stream400Guarded"]; plain > 0 && guarded > 0 {
+		fmt.Fprintf(&b, "\nPer streamed chunk, the guardrail adds %s.\n", us((guarded-plain)/400))
+	}
+	return b.String() + "\n"
 }
