@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/anthropics/anthropic-sdk-go"
+	anthropicopt "github.com/anthropics/anthropic-sdk-go/option"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/responses"
@@ -599,5 +600,81 @@ func TestE2E_AJSONSchemaGuardrailChecksTheAnswersText(t *testing.T) {
 	// The whole text is known at the end only: the stream ends with the error.
 	if _, err := stream("a/ok-prose"); !blocked(err) {
 		t.Fatalf("a streamed answer that is not JSON: %v", err)
+	}
+}
+
+func TestE2E_OutputGuardrailsThroughTheAnthropicSDK(t *testing.T) {
+	sc := newRoutingScenario(t)
+	const path = "/admin/v1/tenants/acme/guardrails"
+	sc.s.mustAdmin(201, "POST", path, sc.admin, map[string]any{"name": "scrub", "checks": []any{map[string]any{"type": "pii"}, map[string]any{"type": "secrets"}}, "action": "redact"}, nil)
+	sc.s.mustAdmin(201, "POST", path, sc.admin, map[string]any{"name": "no-secrets", "checks": []any{map[string]any{"type": "secrets"}}}, nil)
+	sc.s.mustAdmin(201, "POST", path, sc.admin, map[string]any{"name": "watch", "checks": []any{map[string]any{"type": "pii", "entities": []string{"email"}}}, "action": "flag"}, nil)
+	patch := func(output ...string) {
+		sc.s.mustAdmin(200, "PATCH", "/admin/v1/tenants/acme/keys/"+sc.key.ID, sc.admin, map[string]any{"guardrails": map[string]any{"output": output}}, nil)
+	}
+	claude := anthropicSDK(sc.s, sc.key.Secret)
+	ctx := context.Background()
+	whole := func() (string, *http.Response, error) {
+		var resp *http.Response
+		msg, err := claude.Messages.New(ctx, ask("a/leaky-1", "hello"), anthropicopt.WithResponseInto(&resp))
+		if err != nil {
+			return "", resp, err
+		}
+		return msg.Content[0].Text, resp, nil
+	}
+	streamed := func() (string, *http.Response, error) {
+		var resp *http.Response
+		st := claude.Messages.NewStreaming(ctx, ask("a/leaky-1", "hello"), anthropicopt.WithResponseInto(&resp))
+		var text strings.Builder
+		for st.Next() {
+			if ev := st.Current(); ev.Type == "content_block_delta" {
+				text.WriteString(ev.Delta.Text)
+			}
+		}
+		return text.String(), resp, st.Err()
+	}
+	want := "Contact [REDACTED:EMAIL], pay with [REDACTED:CREDIT_CARD], deploy with [REDACTED:AWS_ACCESS_KEY]. Done."
+	patch("scrub")
+	eventually(t, 5*time.Second, func() error {
+		if text, _, err := whole(); err != nil || text != want {
+			return fmt.Errorf("redacted %q %v", text, err)
+		}
+		if text, _, err := streamed(); err != nil || text != want {
+			return fmt.Errorf("redacted stream %q %v", text, err)
+		}
+		return nil
+	})
+	patch("no-secrets")
+	eventually(t, 5*time.Second, func() error {
+		var apiErr *anthropic.Error
+		if _, _, err := whole(); !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || !strings.Contains(apiErr.Error(), "blocked by guardrail") {
+			return fmt.Errorf("blocked: %v", err)
+		}
+		if text, _, err := streamed(); err == nil || strings.Contains(text, "AKIA") || !strings.Contains(err.Error(), "blocked by guardrail") {
+			return fmt.Errorf("blocked stream %q %v", text, err)
+		}
+		return nil
+	})
+	// A flag: a header on a whole answer; on a stream, whose headers left
+	// before its text was checked, a trailer.
+	patch("watch")
+	eventually(t, 5*time.Second, func() error {
+		if text, resp, err := whole(); err != nil || text != leakyAnswer || resp.Header.Get("x-gatehouse-guardrails") != "flagged" {
+			return fmt.Errorf("flagged %q %v", text, err)
+		}
+		text, resp, err := streamed()
+		if err != nil || text != leakyAnswer || resp.Trailer.Get("x-gatehouse-guardrails") != "flagged" {
+			return fmt.Errorf("flagged stream %q %v (trailer %v)", text, err, resp.Trailer)
+		}
+		return nil
+	})
+	// Through the OpenAI SDK too.
+	var resp *http.Response
+	client := sdk(sc.s, sc.key.Secret)
+	st := client.Chat.Completions.NewStreaming(ctx, chat("a/leaky-1", "hello"), option.WithResponseInto(&resp))
+	for st.Next() {
+	}
+	if err := st.Err(); err != nil || resp.Trailer.Get("x-gatehouse-guardrails") != "flagged" {
+		t.Fatalf("flagged OpenAI stream: %v (trailer %v)", err, resp.Trailer)
 	}
 }

@@ -86,6 +86,13 @@ func (x *Exchange) CacheStatus() string {
 // Flagged says whether a guardrail flagged the request.
 func (x *Exchange) Flagged() bool { return x.flagged }
 
+// GuardsOutput says whether a streamed answer runs through output
+// guardrails (whose flag can only be told at its end).
+func (x *Exchange) GuardsOutput() bool {
+	_, ok := x.chunks.(*guardedStream)
+	return ok
+}
+
 // Retries is how many times a target was tried again.
 func (x *Exchange) Retries() int { return x.routing.Retries }
 

@@ -87,7 +87,7 @@ func (r report) markdown() string {
 		b.WriteString("## What gatehouse's own work costs\n\n" +
 			"The request path without any network (`go test -bench ChatCompletions ./app/proxy`): authenticate the key from memory, " +
 			"decide the route, rewrite the model (and stream options) in place, read usage, build and hand over the event. " +
-			"`Prompt4K` and `Stream400` are a 4 KB prompt and a 400-chunk streamed answer, without and with (`Guarded`) a guardrail " +
+			"`Prompt4K` and `Stream400` are a 4 KB prompt and a 400-chunk streamed answer (`FirstChunk`: the same answer up to its first chunk), without and with (`Guarded`) a guardrail " +
 			"running every local check (pii, secrets, prompt_injection, regex, words, length) on input and output, redacting.\n\n```\n")
 		b.Write(r.micro)
 		b.WriteString("```\n\n")

@@ -146,6 +146,7 @@ func (h *Messages) stream(c echo.Context, x *proxy.Exchange) error {
 	hdr.Set("Content-Type", "text/event-stream")
 	hdr.Set("Cache-Control", "no-cache")
 	hdr.Set("X-Accel-Buffering", "no")
+	relay.DeclareTrailers(hdr, x)
 	w.WriteHeader(http.StatusOK)
 	var translate EventStream
 	if !x.Native {
@@ -167,6 +168,7 @@ func (h *Messages) stream(c echo.Context, x *proxy.Exchange) error {
 				translate.End(write)
 			}
 			w.Flush()
+			relay.SetTrailers(hdr, x)
 			x.Finish(ctx, relay.ClientError(werr))
 			return nil
 		}

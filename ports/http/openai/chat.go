@@ -111,6 +111,7 @@ func (h *Chat) stream(c echo.Context, x *proxy.Exchange, named bool) error {
 	hdr.Set("Content-Type", "text/event-stream")
 	hdr.Set("Cache-Control", "no-cache")
 	hdr.Set("X-Accel-Buffering", "no")
+	relay.DeclareTrailers(hdr, x)
 	w.WriteHeader(http.StatusOK)
 	buf := make([]byte, 0, 1024)
 	for {
@@ -121,6 +122,7 @@ func (h *Chat) stream(c echo.Context, x *proxy.Exchange, named bool) error {
 				_, werr = w.Write(doneEvent)
 			}
 			w.Flush()
+			relay.SetTrailers(hdr, x)
 			x.Finish(ctx, relay.ClientError(werr))
 			return nil
 		}

@@ -102,6 +102,26 @@ func SetGatewayHeaders(h http.Header, x *proxy.Exchange) {
 	}
 }
 
+// flaggedTrailer is how a stream's output guardrail flag is told: the
+// headers left before the stream was checked, so it is a trailer,
+// declared up front on streams that run output guardrails.
+const flaggedTrailer = "X-Gatehouse-Guardrails"
+
+// DeclareTrailers names, before a stream's headers go, the trailers it may
+// end with.
+func DeclareTrailers(h http.Header, x *proxy.Exchange) {
+	if x.GuardsOutput() && !x.Flagged() {
+		h.Set("Trailer", flaggedTrailer)
+	}
+}
+
+// SetTrailers writes a stream's trailers once its last chunk is sent.
+func SetTrailers(h http.Header, x *proxy.Exchange) {
+	if x.GuardsOutput() && x.Flagged() && h.Get("Trailer") != "" {
+		h.Set(flaggedTrailer, "flagged")
+	}
+}
+
 // SetLimitHeaders writes OpenAI's x-ratelimit-* headers.
 func SetLimitHeaders(h http.Header, l *proxy.Limits) {
 	if l.Requests >= 0 {
