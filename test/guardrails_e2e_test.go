@@ -200,7 +200,10 @@ func lastUserContent(body map[string]any) string {
 	return ""
 }
 
-func TestE2E_OutputGuardrailsOfAKeyRedactBlockAndFlagWholeAnswers(t *testing.T) {
+// outputGuardrailsScenario publishes scrub (redact pii and secrets),
+// no-secrets (block) and watch (flag e-mail addresses); patch sets the
+// key's output guardrails.
+func outputGuardrailsScenario(t *testing.T) (routingScenario, func(output ...string)) {
 	sc := newRoutingScenario(t)
 	const path = "/admin/v1/tenants/acme/guardrails"
 	sc.s.mustAdmin(201, "POST", path, sc.admin, map[string]any{"name": "scrub", "checks": []any{map[string]any{"type": "pii"}, map[string]any{"type": "secrets"}}, "action": "redact"}, nil)
@@ -209,6 +212,11 @@ func TestE2E_OutputGuardrailsOfAKeyRedactBlockAndFlagWholeAnswers(t *testing.T) 
 	patch := func(output ...string) {
 		sc.s.mustAdmin(200, "PATCH", "/admin/v1/tenants/acme/keys/"+sc.key.ID, sc.admin, map[string]any{"guardrails": map[string]any{"output": output}}, nil)
 	}
+	return sc, patch
+}
+
+func TestE2E_OutputGuardrailsOfAKeyRedactBlockAndFlagWholeAnswers(t *testing.T) {
+	sc, patch := outputGuardrailsScenario(t)
 	client := sdk(sc.s, sc.key.Secret)
 	ctx := context.Background()
 	answer := func() (string, *http.Response, error) {
@@ -604,14 +612,7 @@ func TestE2E_AJSONSchemaGuardrailChecksTheAnswersText(t *testing.T) {
 }
 
 func TestE2E_OutputGuardrailsThroughTheAnthropicSDK(t *testing.T) {
-	sc := newRoutingScenario(t)
-	const path = "/admin/v1/tenants/acme/guardrails"
-	sc.s.mustAdmin(201, "POST", path, sc.admin, map[string]any{"name": "scrub", "checks": []any{map[string]any{"type": "pii"}, map[string]any{"type": "secrets"}}, "action": "redact"}, nil)
-	sc.s.mustAdmin(201, "POST", path, sc.admin, map[string]any{"name": "no-secrets", "checks": []any{map[string]any{"type": "secrets"}}}, nil)
-	sc.s.mustAdmin(201, "POST", path, sc.admin, map[string]any{"name": "watch", "checks": []any{map[string]any{"type": "pii", "entities": []string{"email"}}}, "action": "flag"}, nil)
-	patch := func(output ...string) {
-		sc.s.mustAdmin(200, "PATCH", "/admin/v1/tenants/acme/keys/"+sc.key.ID, sc.admin, map[string]any{"guardrails": map[string]any{"output": output}}, nil)
-	}
+	sc, patch := outputGuardrailsScenario(t)
 	claude := anthropicSDK(sc.s, sc.key.Secret)
 	ctx := context.Background()
 	whole := func() (string, *http.Response, error) {
