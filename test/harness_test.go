@@ -91,6 +91,7 @@ func (in *installation) env(extra ...string) []string {
 		"GATEHOUSE_ADMIN_JWT_SECRET=" + in.jwtSecret,
 		"GATEHOUSE_ADDR=127.0.0.1:0",
 		"GATEHOUSE_LOG_LEVEL=debug",
+		"GATEHOUSE_AUDIT_CHECKPOINT_INTERVAL=200ms",
 	}, extra...)
 }
 
@@ -285,4 +286,21 @@ func newTenantScenario(t *testing.T) *tenantScenario {
 	s := in.start()
 	admin := in.token("--role", "platform_admin")
 	return &tenantScenario{in: in, up: up, s: s, admin: admin, key: s.setupTenant(admin, "acme", "up", up.URL+"/v1", upstreamKey)}
+}
+
+// feedEvent is an event of a tenant's feed, as the admin API shows it.
+type feedEvent struct {
+	Type    string          `json:"type"`
+	Actor   string          `json:"actor"`
+	Payload json.RawMessage `json:"data"`
+}
+
+// feed is a tenant's first 1,000 events.
+func (s *server) feed(tenant, token string) []feedEvent {
+	s.in.t.Helper()
+	var page struct {
+		Events []feedEvent `json:"events"`
+	}
+	s.mustAdmin(200, "GET", "/admin/v1/tenants/"+tenant+"/events?limit=1000", token, nil, &page)
+	return page.Events
 }

@@ -1,6 +1,7 @@
 package eventcodec
 
 import (
+	"github.com/gatehouse/gatehouse/domain/audit"
 	"github.com/gatehouse/gatehouse/domain/guardrail"
 	"github.com/gatehouse/gatehouse/domain/key"
 	"github.com/gatehouse/gatehouse/domain/pricing"
@@ -34,5 +35,6 @@ func Gatehouse() *Registry {
 		guardrail.GuardrailVerdict{},
 		usage.RequestCompleted{},
 		usage.RequestRejected{},
+		audit.AuditExported{},
 	)
 }

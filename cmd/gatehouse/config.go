@@ -35,6 +35,9 @@ type Config struct {
 	RedisURL        string
 	RedisKeyPrefix  string
 	MetricsTenant   bool
+	AuditKey        string        // the checkpoint signing key in note format, when given
+	Installation    string        // names a new audit key: gatehouse/<installation>
+	AuditInterval   time.Duration // how often checkpoints are signed while events arrive
 }
 
 // setting is one configuration variable: its environment name and what it says.
@@ -60,6 +63,9 @@ var settings = []setting{
 	{"GATEHOUSE_SHUTDOWN_TIMEOUT", "how long a graceful stop may take, default 30s"},
 	{"REDIS_URL", "when set (redis://host:6379/0), the exact cache of routing configs lives in Redis; else in Postgres"},
 	{"GATEHOUSE_METRICS_TENANT_LABEL", "true or false: whether /metrics labels series with the tenant; default true"},
+	{"GATEHOUSE_AUDIT_SIGNING_KEY", "the audit checkpoints' Ed25519 signing key in signed-note format (PRIVATE+KEY+gatehouse/<installation>+…); when unset, one is generated at first start and kept sealed with the master key"},
+	{"GATEHOUSE_INSTALLATION", "the installation's name in audit checkpoints (gatehouse/<installation>/<tenant>), used when the first key is generated; default a random id"},
+	{"GATEHOUSE_AUDIT_CHECKPOINT_INTERVAL", "how often each tenant's growing log gets a signed checkpoint, default 5s"},
 	{"GATEHOUSE_REDIS_KEY_PREFIX", "prefix of gatehouse's keys in Redis, default gatehouse: (installations sharing a Redis set their own)"},
 }
 
@@ -112,7 +118,11 @@ func loadConfig(get lookup, n need) (Config, error) {
 	cfg := Config{
 		DatabaseURL: get("DATABASE_URL"), Addr: get("GATEHOUSE_ADDR"), DebugAddr: get("GATEHOUSE_DEBUG_ADDR"), LogFormat: get("GATEHOUSE_LOG_FORMAT"),
 		EventBuffer: 10000, ShutdownTimeout: 30 * time.Second, RedisURL: get("REDIS_URL"),
-		RedisKeyPrefix: get("GATEHOUSE_REDIS_KEY_PREFIX"),
+		RedisKeyPrefix: get("GATEHOUSE_REDIS_KEY_PREFIX"), AuditKey: get("GATEHOUSE_AUDIT_SIGNING_KEY"),
+		Installation: get("GATEHOUSE_INSTALLATION"), AuditInterval: 5 * time.Second,
+	}
+	if cfg.Installation != "" && !validInstallation(cfg.Installation) {
+		bad("GATEHOUSE_INSTALLATION", "must be 1-63 letters, digits, '.', '_' or '-'")
 	}
 	if cfg.RedisKeyPrefix == "" {
 		cfg.RedisKeyPrefix = "gatehouse:"
@@ -227,7 +237,26 @@ func loadConfig(get lookup, n need) (Config, error) {
 		}
 		cfg.ShutdownTimeout = d
 	}
+	if v := get("GATEHOUSE_AUDIT_CHECKPOINT_INTERVAL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 100*time.Millisecond {
+			bad("GATEHOUSE_AUDIT_CHECKPOINT_INTERVAL", "must be a duration of at least 100ms, such as 5s")
+		}
+		cfg.AuditInterval = d
+	}
 	return cfg, errors.Join(errs...)
+}
+
+func validInstallation(s string) bool {
+	if len(s) == 0 || len(s) > 63 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func readPEM(file string) (*pem.Block, error) {

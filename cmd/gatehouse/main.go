@@ -56,6 +56,9 @@ commands:
   dev       one-command local start: private Postgres, tenant, admin token, key, echo provider
   token     mint an admin JWT: --role R [--tenant T] [--ttl 24h] [--sub NAME]
   replay    rebuild projections from the event log: [--projection NAME]
+  audit     export a tenant's signed audit log, or verify an export offline:
+              audit export --tenant T [--from --to] [--format jsonl|csv] -o FILE
+              audit verify FILE [--key VERIFIER-KEY] [--checkpoint OLD]
 
 Every command takes --config FILE (YAML; environment variables win).
 `
@@ -107,6 +110,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return replay(ctx, cfg, *projection, stdout, stderr)
+	case "audit":
+		return auditCommand(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

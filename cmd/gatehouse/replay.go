@@ -7,24 +7,36 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/gatehouse/gatehouse/adapters/eventcodec"
 	"github.com/gatehouse/gatehouse/adapters/postgres"
 	"github.com/gatehouse/gatehouse/ports/projectors"
 )
+
+// openCurrentPool opens the database for a command that needs its schema current.
+func openCurrentPool(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
+	pool, err := openPool(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := postgres.SchemaCurrent(ctx, pool); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("database schema: %w (run gatehouse migrate)", err)
+	}
+	return pool, nil
+}
 
 // replay rebuilds durable projections from position 0: each is emptied with
 // its checkpoint in one transaction, then fed the whole log again. Running
 // servers pick up the rebuilt rows; in-memory models rebuild at each start.
 func replay(ctx context.Context, cfg Config, only string, stdout, stderr io.Writer) error {
 	log := newLogger(cfg, stderr)
-	pool, err := openPool(ctx, cfg.DatabaseURL)
+	pool, err := openCurrentPool(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := postgres.SchemaCurrent(ctx, pool); err != nil {
-		return fmt.Errorf("database schema: %w (run gatehouse migrate)", err)
-	}
 	spendStore := postgres.NewSpendStore(pool)
 	requestLog := postgres.NewRequestLogStore(pool)
 	resets := map[string]func(context.Context) error{

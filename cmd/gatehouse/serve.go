@@ -25,6 +25,7 @@ import (
 	"github.com/gatehouse/gatehouse/adapters/rediscache"
 	"github.com/gatehouse/gatehouse/adapters/vault"
 	"github.com/gatehouse/gatehouse/app"
+	"github.com/gatehouse/gatehouse/app/auditing"
 	"github.com/gatehouse/gatehouse/app/command"
 	"github.com/gatehouse/gatehouse/app/proxy"
 	"github.com/gatehouse/gatehouse/app/query"
@@ -243,9 +244,40 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 	anthropic.NewMessages(svc, anthropic.Dialect{ToChat: inbound.ToChat, FromChat: inbound.FromChat,
 		NewStream: func() anthropic.EventStream { return inbound.NewStream() }}, log).Register(e)
 	uc.ProviderHealth = app.Logged(query.NewProviderHealthHandler(g.directory, svc.Breakers(), now), log)
+	if uc.Audit, err = g.startAudit(ctx, v, now); err != nil {
+		g.stop(context.Background())
+		return nil, err
+	}
 	admin.NewServer(verifier, uc, log).Register(e)
 	g.handler = e
 	return g, nil
+}
+
+// startAudit loads (or makes) the audit signing key and signs each
+// tenant's checkpoints in the background until the gateway stops.
+func (g *gateway) startAudit(ctx context.Context, v *vault.Vault, now func() time.Time) (*auditing.Service, error) {
+	svc, err := newAuditService(ctx, g.cfg, g.pool, g.store, v, g.directory, now, g.log)
+	if err != nil {
+		return nil, err
+	}
+	actx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		svc.Run(actx, g.cfg.AuditInterval)
+	}()
+	g.closers = append(g.closers, func() { cancel(); <-done })
+	return svc, nil
+}
+
+// newAuditService builds the audit service over the database.
+func newAuditService(ctx context.Context, cfg Config, pool *pgxpool.Pool, store *postgres.EventStore, v *vault.Vault, tenants auditing.Tenants,
+	now func() time.Time, log *slog.Logger) (*auditing.Service, error) {
+	signer, vkey, err := postgres.AuditSigner(ctx, pool, v, cfg.AuditKey, cfg.Installation, now())
+	if err != nil {
+		return nil, err
+	}
+	return auditing.New(postgres.NewAuditStore(pool, store), tenants, signer, vkey, now, log)
 }
 
 // recorder adapts the writer to the proxy's Recorder port.

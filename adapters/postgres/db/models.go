@@ -11,6 +11,23 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+type AuditCheckpoint struct {
+	TenantID string
+	Size     int64
+	Root     []byte
+	Peaks    []byte
+	Note     string
+	SignedAt time.Time
+}
+
+type AuditSigningKey struct {
+	Name          string
+	VerifierKey   string
+	SealedPrivate []byte
+	CreatedAt     time.Time
+	Active        bool
+}
+
 type Event struct {
 	Position      int64
 	TransactionID uint64

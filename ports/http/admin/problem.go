@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/gatehouse/gatehouse/app/auditing"
 	"github.com/gatehouse/gatehouse/app/command"
 	"github.com/gatehouse/gatehouse/app/query"
 	"github.com/gatehouse/gatehouse/domain/access"
@@ -68,6 +69,7 @@ var errorStatus = []struct {
 	{query.ErrNoQuota, http.StatusNotFound, "Not Found"},
 	{query.ErrInvalidQuery, http.StatusBadRequest, "Invalid Request"},
 	{errBadInput, http.StatusBadRequest, "Invalid Request"},
+	{auditing.ErrBadRange, http.StatusBadRequest, "Invalid Request"},
 	{command.ErrExists, http.StatusConflict, "Conflict"},
 	{key.ErrRevoked, http.StatusConflict, "Conflict"},
 	{eventlog.ErrConflict, http.StatusConflict, "Conflict"},

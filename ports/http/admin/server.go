@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/api"
 	"github.com/gatehouse/gatehouse/app"
+	"github.com/gatehouse/gatehouse/app/auditing"
 	"github.com/gatehouse/gatehouse/app/command"
 	"github.com/gatehouse/gatehouse/app/query"
 	"github.com/gatehouse/gatehouse/domain/guardrail"
@@ -58,6 +59,7 @@ type UseCases struct {
 	PublishGuardrail app.Handler[command.PublishGuardrail, guardrail.Published]
 	ListGuardrails   app.Handler[query.ListGuardrails, []guardrail.Published]
 	GetGuardrail     app.Handler[query.GetGuardrail, guardrail.Published]
+	Audit            *auditing.Service
 }
 
 // Server is the admin API.
@@ -82,7 +84,7 @@ func (s *Server) Register(e *echo.Echo) {
 	})
 	g := e.Group(Prefix, s.authenticate)
 	for _, r := range []interface{ register(*echo.Group) }{
-		&tenants{s}, &teams{s}, &providers{s}, &keys{s}, &prices{s}, &quotas{s}, &spend{s}, &requests{s}, &events{s}, &configs{s}, &guardrails{s},
+		&tenants{s}, &teams{s}, &providers{s}, &keys{s}, &prices{s}, &quotas{s}, &spend{s}, &requests{s}, &events{s}, &configs{s}, &guardrails{s}, &auditRoutes{s},
 	} {
 		r.register(g)
 	}

@@ -33,24 +33,41 @@ func (r *spend) register(g *echo.Group) {
 
 // timeRange reads from/to (RFC 3339 or a date); defaults: the last 30 days.
 func timeRange(c echo.Context, now time.Time) (time.Time, time.Time, error) {
-	parse := func(name string, def time.Time) (time.Time, error) {
-		v := c.QueryParam(name)
-		if v == "" {
-			return def, nil
-		}
-		for _, layout := range []string{time.RFC3339Nano, "2006-01-02"} {
-			if t, err := time.Parse(layout, v); err == nil {
-				return t.UTC(), nil
-			}
-		}
-		return time.Time{}, errors.Join(errBadInput, fmt.Errorf("%s must be an RFC 3339 time or a YYYY-MM-DD date", name))
-	}
-	to, err := parse("to", now.UTC().Add(time.Hour))
+	to, err := timeParam(c, "to")
 	if err != nil {
 		return time.Time{}, time.Time{}, err
 	}
-	from, err := parse("from", to.AddDate(0, 0, -30))
-	return from, to, err
+	if to == nil {
+		t := now.UTC().Add(time.Hour)
+		to = &t
+	}
+	from, err := timeParam(c, "from")
+	if err != nil || from != nil {
+		return derefTime(from), *to, err
+	}
+	return to.AddDate(0, 0, -30), *to, nil
+}
+
+// timeParam reads a query parameter that is an RFC 3339 time or a date; nil when absent.
+func timeParam(c echo.Context, name string) (*time.Time, error) {
+	v := c.QueryParam(name)
+	if v == "" {
+		return nil, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			t = t.UTC()
+			return &t, nil
+		}
+	}
+	return nil, errors.Join(errBadInput, fmt.Errorf("%s must be an RFC 3339 time or a YYYY-MM-DD date", name))
+}
+
+func derefTime(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
 }
 
 func (r *spend) get(c echo.Context) error {

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/gatehouse/gatehouse/adapters/eventcodec"
+	"github.com/gatehouse/gatehouse/adapters/postgres"
+	"github.com/gatehouse/gatehouse/adapters/vault"
+	"github.com/gatehouse/gatehouse/app/auditing"
+	"github.com/gatehouse/gatehouse/domain/audit"
+	"github.com/gatehouse/gatehouse/domain/tenancy"
+)
+
+const auditUsage = `usage:
+  gatehouse audit export --tenant T [--from TIME] [--to TIME] [--format jsonl|csv] -o FILE
+  gatehouse audit verify FILE [--key VERIFIER-KEY|FILE] [--checkpoint FILE]
+`
+
+// auditCommand runs gatehouse audit export and verify.
+func auditCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, auditUsage)
+		return errUsage
+	}
+	fs := flag.NewFlagSet("gatehouse audit "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	switch args[0] {
+	case "export":
+		configFile := fs.String("config", "", "YAML configuration file")
+		tenant := fs.String("tenant", "", "the tenant whose log to export")
+		from := fs.String("from", "", "the first event's time (RFC 3339 or YYYY-MM-DD), default the log's start")
+		to := fs.String("to", "", "the end of the range, exclusive, default now")
+		format := fs.String("format", auditing.FormatJSONL, "jsonl (verifiable) or csv")
+		out := fs.String("o", "", "the file to write")
+		if err := fs.Parse(args[1:]); err != nil || *tenant == "" || *out == "" || fs.NArg() > 0 {
+			fmt.Fprint(stderr, auditUsage)
+			return errUsage
+		}
+		cfg, err := configure(getenv, *configFile, need{database: true, masterKey: true})
+		if err != nil {
+			return err
+		}
+		return auditExport(ctx, cfg, *tenant, *from, *to, *format, *out, stdout, stderr)
+	case "verify":
+		key := fs.String("key", "", "the verifier key to pin (its text, or a file holding it)")
+		kept := fs.String("checkpoint", "", "a file with a signed checkpoint kept from before, which the export must extend")
+		file, rest := "", args[1:]
+		if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+			file, rest = rest[0], rest[1:]
+		}
+		if err := fs.Parse(rest); err != nil {
+			return errUsage
+		}
+		if file == "" && fs.NArg() == 1 {
+			file = fs.Arg(0)
+		}
+		if file == "" {
+			fmt.Fprint(stderr, auditUsage)
+			return errUsage
+		}
+		return auditVerify(file, *key, *kept, stdout, stderr)
+	}
+	fmt.Fprint(stderr, auditUsage)
+	return errUsage
+}
+
+func parseWhen(name, v string) (*time.Time, error) {
+	if v == "" {
+		return nil, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return &t, nil
+		}
+	}
+	return nil, fmt.Errorf("--%s must be an RFC 3339 time or a YYYY-MM-DD date", name)
+}
+
+// knownTenants are the tenants with a log, read once.
+type knownTenants map[string]bool
+
+func (k knownTenants) Tenant(id string) (tenancy.Tenant, bool) {
+	return tenancy.Tenant{ID: id}, k[id]
+}
+
+func auditExport(ctx context.Context, cfg Config, tenant, fromS, toS, format, out string, stdout, stderr io.Writer) error {
+	from, err := parseWhen("from", fromS)
+	if err != nil {
+		return err
+	}
+	to, err := parseWhen("to", toS)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	pool, err := openCurrentPool(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	v, err := vault.New(cfg.MasterKey)
+	if err != nil {
+		return err
+	}
+	ids, err := postgres.TenantIDs(ctx, pool)
+	if err != nil {
+		return err
+	}
+	known := knownTenants{}
+	for _, id := range ids {
+		known[id] = true
+	}
+	svc, err := newAuditService(ctx, cfg, pool, postgres.NewEventStore(pool, eventcodec.Gatehouse()), v, known, time.Now, log)
+	if err != nil {
+		return err
+	}
+	p, err := svc.Prepare(ctx, auditing.Export{TenantID: tenant, From: from, To: to, Format: format, Via: auditing.ViaCLI})
+	if err != nil {
+		if !known[tenant] {
+			return fmt.Errorf("no tenant %q has a log here", tenant)
+		}
+		return err
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	progress := terminalProgress(stderr, tenant)
+	e, err := p.Write(ctx, f, progress)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if progress != nil {
+		fmt.Fprintln(stderr)
+	}
+	if err != nil {
+		return fmt.Errorf("export %s: %w", out, err)
+	}
+	fmt.Fprintf(stdout, "exported %d events of %s (seq %d-%d) to %s\n", e.Events, tenant, e.FirstSeq, e.LastSeq, out)
+	return nil
+}
+
+// terminalProgress draws a progress bar when w is a terminal.
+func terminalProgress(w io.Writer, tenant string) auditing.Progress {
+	f, ok := w.(*os.File)
+	if !ok {
+		return nil
+	}
+	if st, err := f.Stat(); err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return nil
+	}
+	return func(done, total int64) {
+		const width = 30
+		filled := width
+		if total > 0 {
+			filled = int(done * width / total)
+		}
+		fmt.Fprintf(f, "\rexporting %s [%s%s] %d/%d events", tenant, strings.Repeat("#", filled), strings.Repeat(" ", width-filled), done, total)
+	}
+}
+
+func auditVerify(file, keyArg, keptFile string, stdout, stderr io.Writer) error {
+	var key note.Verifier
+	if keyArg != "" {
+		text := keyArg
+		if b, err := os.ReadFile(keyArg); err == nil {
+			text = strings.TrimSpace(string(b))
+		}
+		k, err := note.NewVerifier(text)
+		if err != nil {
+			return &exitFailure{code: 2, err: fmt.Errorf("--key: not a verifier key in note format: %v", err)}
+		}
+		key = k
+	}
+	var kept string
+	if keptFile != "" {
+		b, err := os.ReadFile(keptFile)
+		if err != nil {
+			return &exitFailure{code: 2, err: fmt.Errorf("--checkpoint: %v", err)}
+		}
+		kept = string(b)
+		var line audit.CheckpointLine // the last line of an earlier export will do too
+		if json.Unmarshal([]byte(strings.TrimSpace(kept)), &line) == nil && line.Note != "" {
+			kept = line.Note
+		}
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return &exitFailure{code: 2, err: err}
+	}
+	defer f.Close()
+	s, err := audit.Verify(f, audit.VerifyOptions{Key: key, Kept: kept})
+	var le *audit.LineError
+	if errors.As(err, &le) {
+		fmt.Fprintf(stdout, "FAIL %s: line %d: %s\n", file, le.Line, le.Reason)
+		return &exitFailure{code: 1, err: fmt.Errorf("the export does not verify")}
+	}
+	if err != nil {
+		return err
+	}
+	span := "no events"
+	if s.Events > 0 {
+		span = fmt.Sprintf("seq %d-%d, %s to %s", s.FirstSeq, s.LastSeq, s.First, s.Last)
+	}
+	line := fmt.Sprintf("OK %s: tenant %s, %d events (%s), head %s, tree of %d events with root %s", file, s.Tenant, s.Events, span, s.Head, s.CheckpointCount, s.Root)
+	if s.KeptCheckpoint > 0 {
+		line += fmt.Sprintf(", consistent with the kept checkpoint of %d events", s.KeptCheckpoint)
+	}
+	fmt.Fprintln(stdout, line)
+	if !s.Pinned {
+		fmt.Fprintln(stderr, "WARNING: THE SIGNER WAS NOT PINNED (no --key): the events hang together and match the checkpoint,"+
+			" but anyone could have signed it. Pass --key with the verifier key from GET /admin/v1/audit/verifier-key.")
+	}
+	return nil
+}

@@ -1,0 +1,52 @@
+-- name: ActiveSigningKey :one
+SELECT name, verifier_key, sealed_private FROM audit_signing_keys WHERE active;
+
+-- name: SigningKeyByName :one
+SELECT name, verifier_key, sealed_private, active FROM audit_signing_keys WHERE name = @name;
+
+-- name: InsertSigningKey :execrows
+-- A replica that lost the race to create the first key inserts nothing.
+INSERT INTO audit_signing_keys (name, verifier_key, sealed_private, created_at)
+VALUES (@name, @verifier_key, @sealed_private, @created_at)
+ON CONFLICT DO NOTHING;
+
+-- name: TenantsBehindCheckpoints :many
+-- Tenants whose log has grown since their last checkpoint.
+SELECT h.tenant_id, h.seq AS head, coalesce(c.size, 0)::bigint AS size
+FROM tenant_heads h
+LEFT JOIN LATERAL (
+    SELECT max(size) AS size FROM audit_checkpoints WHERE tenant_id = h.tenant_id
+) c ON true
+WHERE h.seq > coalesce(c.size, 0);
+
+-- name: LatestAuditCheckpoint :one
+SELECT * FROM audit_checkpoints WHERE tenant_id = @tenant_id ORDER BY size DESC LIMIT 1;
+
+-- name: AuditCheckpointAtMost :one
+SELECT * FROM audit_checkpoints WHERE tenant_id = @tenant_id AND size <= @size ORDER BY size DESC LIMIT 1;
+
+-- name: InsertAuditCheckpoint :exec
+INSERT INTO audit_checkpoints (tenant_id, size, root, peaks, note, signed_at)
+VALUES (@tenant_id, @size, @root, @peaks, @note, @signed_at)
+ON CONFLICT DO NOTHING;
+
+-- name: ChainHashesAfter :many
+SELECT seq, hash FROM events
+WHERE tenant_id = @tenant_id AND seq > @after_seq
+ORDER BY seq
+LIMIT @max_rows;
+
+-- name: ChainLinksBetween :many
+SELECT seq, record, prev_hash, hash FROM events
+WHERE tenant_id = @tenant_id AND seq > @after_seq AND seq <= @last_seq
+ORDER BY seq
+LIMIT @max_rows;
+
+-- name: FirstSeqFrom :one
+SELECT coalesce(min(seq), 0)::bigint FROM events WHERE tenant_id = @tenant_id AND occurred_at >= @since;
+
+-- name: LastSeqBefore :one
+SELECT coalesce(max(seq), 0)::bigint FROM events WHERE tenant_id = @tenant_id AND occurred_at < @until;
+
+-- name: TenantIDs :many
+SELECT tenant_id FROM tenant_heads ORDER BY tenant_id;

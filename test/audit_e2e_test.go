@@ -1,0 +1,223 @@
+package test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/gatehouse/gatehouse/domain/audit"
+)
+
+// adminGet fetches an admin path as raw bytes.
+func (s *server) adminGet(path, token string) (int, []byte, http.Header) {
+	s.in.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, s.URL+path, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.in.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, resp.Header
+}
+
+// gatehouseCmd runs the binary with the installation's environment.
+func (in *installation) gatehouseCmd(args ...string) (stdout, stderr string, code int) {
+	cmd := exec.Command(binary, args...)
+	cmd.Env = in.env()
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	code = 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		in.t.Fatal(err)
+	}
+	return o.String(), e.String(), code
+}
+
+func TestE2E_AnAuditorExportsTheSignedLogAndVerifiesItOffline(t *testing.T) {
+	sc := newTenantScenario(t)
+	client := sdk(sc.s, sc.key.Secret)
+	for i := 0; i < 3; i++ {
+		if _, err := client.Chat.Completions.New(context.Background(), chat("up/gpt-4o-mini", "hello")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	auditor := sc.in.token("--role", "auditor", "--tenant", "acme")
+	var h http.Header
+	code, vkey, _ := sc.s.adminGet("/admin/v1/audit/verifier-key", auditor)
+	verifier, err := note.NewVerifier(strings.TrimSpace(string(vkey)))
+	if code != 200 || err != nil || !strings.HasPrefix(verifier.Name(), "gatehouse/") {
+		t.Fatalf("verifier key %d %q %v", code, vkey, err)
+	}
+	// Checkpoints are signed as events arrive.
+	var kept string
+	eventually(t, 10*time.Second, func() error {
+		code, b, _ := sc.s.adminGet("/admin/v1/tenants/acme/audit/checkpoint", auditor)
+		if code != 200 {
+			return fmt.Errorf("checkpoint %d %s", code, b)
+		}
+		c, err := audit.OpenCheckpoint(string(b), verifier)
+		if err != nil || c.Origin != "gatehouse/"+strings.TrimPrefix(verifier.Name(), "gatehouse/")+"/acme" || c.Size < 5 {
+			return fmt.Errorf("checkpoint %+v %v", c, err)
+		}
+		kept = string(b)
+		return nil
+	})
+	dir := t.TempDir()
+	keyFile, keptFile := filepath.Join(dir, "key"), filepath.Join(dir, "kept")
+	os.WriteFile(keyFile, vkey, 0o600)
+	os.WriteFile(keptFile, []byte(kept), 0o600)
+
+	// More governance and traffic after the kept checkpoint.
+	sc.s.mustAdmin(201, "POST", "/admin/v1/tenants/acme/teams", sc.admin, map[string]string{"name": "later"}, nil)
+	if _, err := client.Chat.Completions.New(context.Background(), chat("up/gpt-4o-mini", "again")); err != nil {
+		t.Fatal(err)
+	}
+	var export []byte
+	eventually(t, 10*time.Second, func() error { // the request's event is written within moments
+		code, b, h := sc.s.adminGet("/admin/v1/tenants/acme/audit/export?format=jsonl", auditor)
+		if code != 200 || h.Get("Content-Type") != "application/x-ndjson" {
+			return fmt.Errorf("export %d %s", code, b)
+		}
+		if !bytes.Contains(b, []byte(`"type":"team.created"`)) || bytes.Count(b, []byte(`"type":"request.completed"`)) < 4 {
+			return fmt.Errorf("export lacks the latest events")
+		}
+		export = b
+		return nil
+	})
+	file := filepath.Join(dir, "acme.jsonl")
+	os.WriteFile(file, export, 0o600)
+	out, errOut, code := sc.in.gatehouseCmd("audit", "verify", file, "--key", keyFile, "--checkpoint", keptFile)
+	if code != 0 || !strings.HasPrefix(out, "OK ") || !strings.Contains(out, "tenant acme") || !strings.Contains(out, "consistent with the kept checkpoint") || errOut != "" {
+		t.Fatalf("verify: %d\n%s\n%s", code, out, errOut)
+	}
+	// Unpinned, it passes but says so loudly.
+	if out, errOut, code = sc.in.gatehouseCmd("audit", "verify", file); code != 0 || !strings.Contains(errOut, "NOT PINNED") {
+		t.Fatalf("unpinned: %d\n%s\n%s", code, out, errOut)
+	}
+	// One altered byte in a record: exit 1, naming the line.
+	lines := strings.SplitAfter(string(export), "\n")
+	lines[3] = strings.Replace(lines[3], `"actor":"`, `"actor":"x`, 1)
+	tampered := filepath.Join(dir, "tampered.jsonl")
+	os.WriteFile(tampered, []byte(strings.Join(lines, "")), 0o600)
+	if out, _, code = sc.in.gatehouseCmd("audit", "verify", tampered, "--key", keyFile); code != 1 || !strings.Contains(out, "FAIL") || !strings.Contains(out, "line 4") {
+		t.Fatalf("tampered: %d %s", code, out)
+	}
+	// A key other than the installation's.
+	_, otherKey, _ := note.GenerateKey(rand.Reader, verifier.Name())
+	if out, _, code = sc.in.gatehouseCmd("audit", "verify", file, "--key", otherKey); code != 1 || !strings.Contains(out, "pinned key") {
+		t.Fatalf("another key: %d %s", code, out)
+	}
+
+	// CSV: the same events, flattened, with the hash columns.
+	code, csvBody, h := sc.s.adminGet("/admin/v1/tenants/acme/audit/export?format=csv", auditor)
+	rows, err := csv.NewReader(bytes.NewReader(csvBody)).ReadAll()
+	if code != 200 || err != nil || !strings.HasPrefix(h.Get("Content-Type"), "text/csv") || rows[0][0] != "seq" || rows[0][len(rows[0])-1] != "hash" || len(rows) < 10 {
+		t.Fatalf("csv %d %v %q", code, err, csvBody)
+	}
+
+	// Who may export: auditors, platform and tenant admins; not viewers, nor other tenants.
+	viewer := sc.in.token("--role", "viewer", "--tenant", "acme")
+	other := sc.in.token("--role", "tenant_admin", "--tenant", "globex")
+	own := sc.in.token("--role", "tenant_admin", "--tenant", "acme")
+	for tok, want := range map[string]int{viewer: 403, other: 404, own: 200, sc.admin: 200} {
+		if code, b, _ := sc.s.adminGet("/admin/v1/tenants/acme/audit/export", tok); code != want {
+			t.Errorf("export as %s: %d %s", tok[:12], code, b)
+		}
+	}
+	if code, _, _ := sc.s.adminGet("/admin/v1/tenants/acme/audit/export?format=xml", auditor); code != 400 {
+		t.Errorf("an unknown format: %d", code)
+	}
+	if code, _, _ := sc.s.adminGet("/admin/v1/tenants/acme/audit/export?from=2026-12-01&to=2026-11-01", auditor); code != 400 {
+		t.Errorf("from after to: %d", code)
+	}
+
+	// Each export is on the record: who, how many events.
+	eventually(t, 5*time.Second, func() error {
+		n := 0
+		for _, e := range sc.s.feed("acme", sc.admin) {
+			if e.Type == "audit.exported" {
+				var p audit.AuditExported
+				json.Unmarshal(e.Payload, &p)
+				if p.Events < 5 || p.FirstSeq != 1 || p.Head == "" || e.Actor == "" {
+					return fmt.Errorf("recorded %s %s", e.Actor, e.Payload)
+				}
+				n++
+			}
+		}
+		if n < 4 {
+			return fmt.Errorf("%d exports recorded", n)
+		}
+		return nil
+	})
+
+	// From the command line, with the database's keys; the same verifier checks it.
+	cliFile := filepath.Join(dir, "cli.jsonl")
+	if out, errOut, code = sc.in.gatehouseCmd("audit", "export", "--tenant", "acme", "-o", cliFile); code != 0 || !strings.Contains(out, "exported") {
+		t.Fatalf("cli export: %d\n%s\n%s", code, out, errOut)
+	}
+	if out, _, code = sc.in.gatehouseCmd("audit", "verify", cliFile, "--key", keyFile, "--checkpoint", keptFile); code != 0 {
+		t.Fatalf("cli export verify: %d %s", code, out)
+	}
+	if _, errOut, code = sc.in.gatehouseCmd("audit", "export", "--tenant", "nobody", "-o", filepath.Join(dir, "x")); code != 1 || !strings.Contains(errOut, "nobody") {
+		t.Fatalf("an unknown tenant: %d %s", code, errOut)
+	}
+
+	// The key survives a restart: the same verifier key.
+	sc.s.stop()
+	s2 := sc.in.start()
+	if _, again, _ := s2.adminGet("/admin/v1/audit/verifier-key", auditor); !bytes.Equal(again, vkey) {
+		t.Fatalf("after a restart the verifier key is %q, was %q", again, vkey)
+	}
+}
+
+func TestE2E_AGivenAuditSigningKeySignsTheCheckpoints(t *testing.T) {
+	skey, vkey, err := note.GenerateKey(rand.Reader, "gatehouse/prod-eu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := newInstallation(t)
+	s := in.start("GATEHOUSE_AUDIT_SIGNING_KEY=" + skey)
+	admin := in.token("--role", "platform_admin")
+	s.mustAdmin(201, "POST", "/admin/v1/tenants", admin, map[string]string{"id": "acme", "name": "Acme"}, nil)
+	if _, got, _ := s.adminGet("/admin/v1/audit/verifier-key", admin); strings.TrimSpace(string(got)) != vkey {
+		t.Fatalf("verifier key %q, want %q", got, vkey)
+	}
+	v, _ := note.NewVerifier(vkey)
+	eventually(t, 10*time.Second, func() error {
+		code, b, _ := s.adminGet("/admin/v1/tenants/acme/audit/checkpoint", admin)
+		if c, err := audit.OpenCheckpoint(string(b), v); code != 200 || err != nil || c.Origin != "gatehouse/prod-eu/acme" {
+			return fmt.Errorf("%d %s %v", code, b, err)
+		}
+		return nil
+	})
+	if strings.Contains(in.logs.String(), skey) {
+		t.Fatal("the signing key reached the log")
+	}
+	// Another key later is refused at start, with the reason.
+	s.stop()
+	other, _, _ := note.GenerateKey(rand.Reader, "gatehouse/prod-eu")
+	cmd := exec.Command(binary, "serve")
+	cmd.Env = in.env("GATEHOUSE_AUDIT_SIGNING_KEY=" + other)
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "not the installation's audit key") || strings.Contains(string(out), other) {
+		t.Fatalf("another key: %v\n%s", err, out)
+	}
+}
