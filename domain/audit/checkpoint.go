@@ -85,6 +85,9 @@ func OpenCheckpoint(signed string, key note.Verifier) (Checkpoint, error) {
 	if err != nil {
 		return c, err
 	}
+	if key != nil && !strings.HasPrefix(c.Origin, key.Name()+"/") {
+		return c, fmt.Errorf("the checkpoint's origin %s is not a log of %s, whose key is pinned", c.Origin, key.Name())
+	}
 	if key == nil {
 		return c, ErrUnpinned
 	}
