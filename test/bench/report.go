@@ -16,6 +16,7 @@ type report struct {
 	recorded int64
 	writer   writerResult
 	profile  []byte
+	audit    auditResult
 	micro    []byte
 	dialects []dialectRow
 }
@@ -123,6 +124,8 @@ writer and the projections take the next largest shares.
 		"(reserve, submit, batch of ≤ 1,000, one transaction per batch with the hash chain computed under the tenant head locks): "+
 		"%.0f events/s (%s, %d batches). Goal ≥ 20,000 events/s: %s.\n\n",
 		r.writer.events, r.writer.perSecond(), r.writer.elapsed.Round(time.Millisecond), r.writer.batches, verdict(r.writer.perSecond() >= 20000))
+
+	b.WriteString(r.audit.section())
 
 	if len(r.profile) > 0 {
 		b.WriteString("## Where gatehouse's time goes\n\nCPU profile of the gatehouse process during the non-streamed throughput run (`go tool pprof -top`):\n\n```\n")

@@ -40,6 +40,8 @@ type settings struct {
 	workers   int
 	micro     string // output of the in-process benchmarks, if run
 	dialects  string // output of the pass-through and translation benchmarks, if run
+	// auditEvents is the size of the tenant exported and verified (0: skip).
+	auditEvents int64
 }
 
 // registerSettings declares the run's flags on the global flag set.
@@ -54,6 +56,7 @@ func registerSettings() *settings {
 	flag.IntVar(&s.workers, "workers", 64, "concurrent clients for the throughput runs")
 	flag.StringVar(&s.micro, "micro", "", "file with the in-process benchmark output to include")
 	flag.StringVar(&s.dialects, "dialects", "", "file with the BenchmarkDialects output to include")
+	flag.Int64Var(&s.auditEvents, "audit-events", 1_000_000, "events of the tenant the audit export and verification run on (0 skips them)")
 	return s
 }
 
@@ -222,7 +225,8 @@ func runBenchmark(s settings) error {
 	mk := make([]byte, 32)
 	rand.Read(mk)
 	secret := randomHex(32)
-	gh, err := startGatehouse(s.gatehouse, dbURL, base64.StdEncoding.EncodeToString(mk), secret)
+	masterKey := base64.StdEncoding.EncodeToString(mk)
+	gh, err := startGatehouse(s.gatehouse, dbURL, masterKey, secret)
 	if err != nil {
 		return err
 	}
@@ -366,6 +370,12 @@ func runBenchmark(s settings) error {
 	if err != nil {
 		return err
 	}
+	var auditRes auditResult
+	if s.auditEvents > 0 {
+		if auditRes, err = auditExportAndVerify(ctx, &s, dbURL, masterKey, s.auditEvents); err != nil {
+			return err
+		}
+	}
 	var micro, dialects []byte
 	if s.micro != "" {
 		micro, _ = os.ReadFile(s.micro)
@@ -374,7 +384,7 @@ func runBenchmark(s settings) error {
 		dialects, _ = os.ReadFile(s.dialects)
 	}
 	rep := report{s: s, results: results, answered: gatehouseAnswered, recorded: recorded, writer: writer, profile: profile,
-		micro: micro, dialects: parseDialects(dialects)}
+		micro: micro, dialects: parseDialects(dialects), audit: auditRes}
 	text := rep.markdown()
 	if err := os.WriteFile(s.out, []byte(text), 0o644); err != nil {
 		return err
