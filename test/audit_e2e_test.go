@@ -221,3 +221,113 @@ func TestE2E_AGivenAuditSigningKeySignsTheCheckpoints(t *testing.T) {
 		t.Fatalf("another key: %v\n%s", err, out)
 	}
 }
+
+// trailEntry is an entry of GET …/audit.
+type trailEntry struct {
+	Seq      int64  `json:"seq"`
+	Type     string `json:"type"`
+	Actor    string `json:"actor"`
+	Role     string `json:"role"`
+	Resource struct{ Type, ID string }
+	Outcome  string          `json:"outcome"`
+	Before   json.RawMessage `json:"before"`
+	After    json.RawMessage `json:"after"`
+}
+
+type trailPage struct {
+	Entries   []trailEntry `json:"entries"`
+	NextAfter int64        `json:"next_after"`
+	Traffic   struct {
+		Completed, Rejected int64
+		Verdicts            int64 `json:"guardrail_verdicts"`
+	} `json:"traffic"`
+}
+
+func TestE2E_TheAuditTrailSaysWhoChangedWhatFromWhatToWhat(t *testing.T) {
+	sc := newTenantScenario(t)
+	alice := sc.in.token("--role", "tenant_admin", "--tenant", "acme", "--sub", "alice")
+	auditor := sc.in.token("--role", "auditor", "--tenant", "acme")
+	var team struct{ ID string }
+	sc.s.mustAdmin(201, "POST", "/admin/v1/tenants/acme/teams", alice, map[string]string{"name": "support"}, &team)
+	sc.s.mustAdmin(200, "PATCH", "/admin/v1/tenants/acme/teams/"+team.ID, alice, map[string]string{"name": "customer-support"}, nil)
+	sc.s.mustAdmin(201, "POST", "/admin/v1/tenants/acme/guardrails", alice, map[string]any{"name": "no-secrets", "checks": []any{map[string]any{"type": "secrets"}}}, nil)
+	sc.s.mustAdmin(200, "PATCH", "/admin/v1/tenants/acme/keys/"+sc.key.ID, alice, map[string]any{"guardrails": map[string]any{"input": []string{"no-secrets"}}}, nil)
+	client := sdk(sc.s, sc.key.Secret)
+	ctx := context.Background()
+	eventually(t, 5*time.Second, func() error { // a completed request, then one a guardrail blocks
+		if _, err := client.Chat.Completions.New(ctx, chat("up/gpt-4o-mini", "hello")); err != nil {
+			return err
+		}
+		if _, err := client.Chat.Completions.New(ctx, chat("up/gpt-4o-mini", "key AKIAIOSFODNN7EXAMPLE")); err == nil {
+			return fmt.Errorf("not blocked yet")
+		}
+		return nil
+	})
+	sc.s.mustAdmin(200, "POST", "/admin/v1/tenants/acme/keys/"+sc.key.ID+"/revoke", alice, nil, nil)
+	eventually(t, 5*time.Second, func() error {
+		if _, err := client.Chat.Completions.New(ctx, chat("up/gpt-4o-mini", "hello")); err == nil {
+			return fmt.Errorf("a revoked key answered")
+		}
+		return nil
+	})
+
+	var page trailPage
+	eventually(t, 10*time.Second, func() error {
+		page = trailPage{}
+		sc.s.mustAdmin(200, "GET", "/admin/v1/tenants/acme/audit?limit=1000", auditor, nil, &page)
+		if page.Traffic.Completed < 1 || page.Traffic.Rejected < 1 {
+			return fmt.Errorf("traffic %+v", page.Traffic)
+		}
+		return nil
+	})
+	byType := map[string][]trailEntry{}
+	for _, e := range page.Entries {
+		byType[e.Type] = append(byType[e.Type], e)
+		if e.Type == "request.completed" || (e.Type == "guardrail.verdict" && e.Outcome == "pass") {
+			t.Fatalf("the trail lists traffic: %+v", e)
+		}
+	}
+	created, updated := byType["team.created"], byType["team.updated"]
+	if len(created) != 1 || string(created[0].Before) != "null" || !strings.Contains(string(created[0].After), `"name":"support"`) ||
+		created[0].Actor != "alice" || created[0].Role != "tenant_admin" || created[0].Resource.Type != "team" || created[0].Outcome != "succeeded" {
+		t.Fatalf("team.created %+v", created)
+	}
+	if len(updated) != 1 || !strings.Contains(string(updated[0].Before), `"name":"support"`) || !strings.Contains(string(updated[0].After), `"name":"customer-support"`) {
+		t.Fatalf("team.updated %s → %s", updated[0].Before, updated[0].After)
+	}
+	if r := byType["key.revoked"]; len(r) != 1 || r[0].Actor != "alice" || r[0].Resource.ID != sc.key.ID || string(r[0].Before) == "null" {
+		t.Fatalf("key.revoked %+v", r)
+	}
+	if r := byType["request.rejected"]; len(r) < 1 || r[0].Outcome != "refused" || r[0].Before != nil {
+		t.Fatalf("request.rejected %+v", r)
+	}
+	if v := byType["guardrail.verdict"]; len(v) != 1 || v[0].Outcome != "block" {
+		t.Fatalf("guardrail.verdict %+v", v)
+	}
+
+	// Filters and pages.
+	var keys trailPage
+	sc.s.mustAdmin(200, "GET", "/admin/v1/tenants/acme/audit?type=key", auditor, nil, &keys)
+	for _, e := range keys.Entries {
+		if !strings.HasPrefix(e.Type, "key.") {
+			t.Fatalf("type=key listed %s", e.Type)
+		}
+	}
+	if len(keys.Entries) < 3 { // granted, updated, revoked
+		t.Fatalf("type=key: %+v", keys.Entries)
+	}
+	var mine trailPage
+	sc.s.mustAdmin(200, "GET", "/admin/v1/tenants/acme/audit?actor=alice", auditor, nil, &mine)
+	if len(mine.Entries) != 5 {
+		t.Fatalf("alice's: %+v", mine.Entries)
+	}
+	var first, second trailPage
+	sc.s.mustAdmin(200, "GET", "/admin/v1/tenants/acme/audit?limit=2", auditor, nil, &first)
+	sc.s.mustAdmin(200, "GET", fmt.Sprintf("/admin/v1/tenants/acme/audit?limit=2&after=%d", first.NextAfter), auditor, nil, &second)
+	if len(first.Entries) != 2 || len(second.Entries) != 2 || second.Entries[0].Seq <= first.Entries[1].Seq {
+		t.Fatalf("pages %+v then %+v", first.Entries, second.Entries)
+	}
+	sc.s.mustAdmin(400, "GET", "/admin/v1/tenants/acme/audit?limit=0x", auditor, nil, nil)
+	sc.s.mustAdmin(400, "GET", "/admin/v1/tenants/acme/audit?from=2027-01-01&to=2026-01-01", auditor, nil, nil)
+	sc.s.mustAdmin(403, "GET", "/admin/v1/tenants/acme/audit", sc.in.token("--role", "viewer", "--tenant", "acme"), nil, nil)
+}

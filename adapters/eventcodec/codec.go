@@ -25,6 +25,7 @@ type record struct {
 	Type       string          `json:"type"`
 	OccurredAt string          `json:"occurred_at"`
 	Actor      string          `json:"actor"`
+	Role       string          `json:"role,omitempty"` // the actor's roles, for an admin's action
 	TraceID    string          `json:"trace_id"`
 	Data       json.RawMessage `json:"data"`
 }
@@ -77,6 +78,7 @@ func (r *Registry) Encode(env eventlog.Envelope, seq int64) ([]byte, error) {
 		Type:       env.Event.EventType(),
 		OccurredAt: env.OccurredAt.UTC().Format(TimeLayout),
 		Actor:      env.Actor,
+		Role:       env.Role,
 		TraceID:    env.TraceID,
 		Data:       data,
 	})
@@ -94,7 +96,7 @@ func (r *Registry) Decode(b []byte) (eventlog.Envelope, int64, error) {
 	}
 	env := eventlog.Envelope{
 		ID: rec.ID, TenantID: rec.Tenant, StreamID: rec.Stream, Version: rec.Version,
-		OccurredAt: at, Actor: rec.Actor, TraceID: rec.TraceID,
+		OccurredAt: at, Actor: rec.Actor, Role: rec.Role, TraceID: rec.TraceID,
 	}
 	t, ok := r.types[rec.Type]
 	if !ok {
@@ -121,6 +123,7 @@ type Header struct {
 	Type       string
 	OccurredAt time.Time
 	Actor      string
+	Role       string
 	TraceID    string
 	Data       json.RawMessage // byte for byte as stored
 }
@@ -136,7 +139,7 @@ func ReadFullHeader(b []byte) (Header, error) {
 		return Header{}, fmt.Errorf("decode record occurred_at: %w", err)
 	}
 	return Header{TenantID: rec.Tenant, Seq: rec.Seq, StreamID: rec.Stream, Version: rec.Version, ID: rec.ID,
-		Type: rec.Type, OccurredAt: at, Actor: rec.Actor, TraceID: rec.TraceID, Data: rec.Data}, nil
+		Type: rec.Type, OccurredAt: at, Actor: rec.Actor, Role: rec.Role, TraceID: rec.TraceID, Data: rec.Data}, nil
 }
 
 // ReadHeader extracts the tenant and sequence a record claims; the chain

@@ -13,12 +13,14 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/gatehouse/gatehouse/adapters/postgres/db"
 	"github.com/gatehouse/gatehouse/app/auditing"
+	"github.com/gatehouse/gatehouse/app/query"
 	"github.com/gatehouse/gatehouse/domain/audit"
 	"github.com/gatehouse/gatehouse/domain/eventlog"
 )
@@ -255,4 +257,40 @@ func givenKey(skey string) (note.Signer, string, error) {
 // TenantIDs are the tenants that have a log.
 func TenantIDs(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
 	return db.New(pool).TenantIDs(ctx)
+}
+
+var _ query.TrailStore = (*AuditStore)(nil)
+
+func optionalTime(t *time.Time) pgtype.Timestamptz {
+	if t == nil {
+		return pgtype.Timestamptz{}
+	}
+	return pgtype.Timestamptz{Time: *t, Valid: true}
+}
+
+func optionalText(s string) pgtype.Text { return pgtype.Text{String: s, Valid: s != ""} }
+
+// TrailPage reads a page of a tenant's audit trail.
+func (s *AuditStore) TrailPage(ctx context.Context, tenantID string, f query.TrailFilter, after int64, limit int) ([]query.EventView, error) {
+	rows, err := s.q.AuditTrailPage(ctx, db.AuditTrailPageParams{TenantID: tenantID, AfterSeq: after, Since: optionalTime(f.From), Until: optionalTime(f.To),
+		Actor: optionalText(f.Actor), EventType: optionalText(f.Type), MaxRows: int32(limit)})
+	if err != nil {
+		return nil, err
+	}
+	return eventViews(rows)
+}
+
+// StreamHistory reads the earlier events of some streams.
+func (s *AuditStore) StreamHistory(ctx context.Context, tenantID string, streams []string, beforeSeq int64) ([]query.EventView, error) {
+	rows, err := s.q.StreamEventsBefore(ctx, db.StreamEventsBeforeParams{TenantID: tenantID, StreamIds: streams, BeforeSeq: beforeSeq})
+	if err != nil {
+		return nil, err
+	}
+	return eventViews(rows)
+}
+
+// Traffic counts a range's requests and verdicts.
+func (s *AuditStore) Traffic(ctx context.Context, tenantID string, from, to time.Time) (query.Traffic, error) {
+	r, err := s.q.TrafficSummary(ctx, db.TrafficSummaryParams{TenantID: tenantID, Since: from, Until: to})
+	return query.Traffic{Completed: r.Completed, Rejected: r.Rejected, Verdicts: r.Verdicts}, err
 }

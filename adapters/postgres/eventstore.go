@@ -371,6 +371,11 @@ func (s *EventStore) TenantFeed(ctx context.Context, tenantID string, after int6
 	if err != nil {
 		return nil, fmt.Errorf("read tenant events: %w", err)
 	}
+	return eventViews(rows)
+}
+
+// eventViews are rows as the feed shows them, read from the stored records.
+func eventViews(rows []db.Event) ([]query.EventView, error) {
 	out := make([]query.EventView, len(rows))
 	for i, r := range rows {
 		h, err := eventcodec.ReadFullHeader(r.Record)
@@ -379,7 +384,7 @@ func (s *EventStore) TenantFeed(ctx context.Context, tenantID string, after int6
 		}
 		out[i] = query.EventView{
 			Position: r.Position, ID: h.ID, Seq: h.Seq, StreamID: h.StreamID, Version: h.Version, Type: h.Type,
-			TenantID: h.TenantID, OccurredAt: h.OccurredAt, Actor: h.Actor, TraceID: h.TraceID,
+			TenantID: h.TenantID, OccurredAt: h.OccurredAt, Actor: h.Actor, Role: h.Role, TraceID: h.TraceID,
 			PrevHash: hex.EncodeToString(r.PrevHash), Hash: hex.EncodeToString(r.Hash), Data: h.Data, Record: r.Record,
 		}
 	}

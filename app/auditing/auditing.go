@@ -325,7 +325,7 @@ func (p *Prepared) Write(ctx context.Context, w io.Writer, progress Progress) (a
 	if q.Via == ViaCLI {
 		actor = "cli"
 	}
-	meta := eventlog.Meta{Actor: actor, TraceID: q.TraceID, OccurredAt: s.now().UTC()}
+	meta := eventlog.Meta{Actor: actor, Role: q.Principal.RoleNames(), TraceID: q.TraceID, OccurredAt: s.now().UTC()}
 	return e, s.store.RecordExport(ctx, meta, q.TenantID, e)
 }
 

@@ -67,7 +67,7 @@ type Actor struct {
 }
 
 func (a Actor) meta(now time.Time) eventlog.Meta {
-	return eventlog.Meta{Actor: a.Principal.Subject, TraceID: a.TraceID, OccurredAt: now.UTC()}
+	return eventlog.Meta{Actor: a.Principal.Subject, Role: a.Principal.RoleNames(), TraceID: a.TraceID, OccurredAt: now.UTC()}
 }
 
 // managedTenant checks that the actor may change the tenant and that it exists.

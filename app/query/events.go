@@ -24,6 +24,7 @@ type EventView struct {
 	TenantID   string
 	OccurredAt time.Time
 	Actor      string
+	Role       string
 	TraceID    string
 	PrevHash   string
 	Hash       string
@@ -73,11 +74,8 @@ func (h EventsHandler) Handle(ctx context.Context, q Events) (EventPage, error) 
 	if err := allowedTenant(h.tenants, q.Principal.CanAudit(q.TenantID), q.TenantID); err != nil {
 		return EventPage{}, err
 	}
-	if q.Limit == 0 {
-		q.Limit = 100
-	}
-	if q.Limit < 1 || q.Limit > MaxEventPage || q.After < 0 {
-		return EventPage{}, fmt.Errorf("%w: limit must be 1-%d and after non-negative", ErrInvalidQuery, MaxEventPage)
+	if err := pageOf(&q.Limit, q.After); err != nil {
+		return EventPage{}, err
 	}
 	evs, err := h.feed.TenantFeed(ctx, q.TenantID, q.After, q.Limit)
 	if err != nil {
@@ -88,4 +86,15 @@ func (h EventsHandler) Handle(ctx context.Context, q Events) (EventPage, error) 
 		page.NextAfter = evs[n-1].Position
 	}
 	return page, nil
+}
+
+// pageOf checks a page's limit (0 is 100) and cursor.
+func pageOf(limit *int, after int64) error {
+	if *limit == 0 {
+		*limit = 100
+	}
+	if *limit < 1 || *limit > MaxEventPage || after < 0 {
+		return fmt.Errorf("%w: limit must be 1-%d and after non-negative", ErrInvalidQuery, MaxEventPage)
+	}
+	return nil
 }

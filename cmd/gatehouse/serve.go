@@ -248,6 +248,7 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 		g.stop(context.Background())
 		return nil, err
 	}
+	uc.AuditTrail = app.Logged(query.NewAuditTrailHandler(g.directory, postgres.NewAuditStore(pool, g.store), now), log)
 	admin.NewServer(verifier, uc, log).Register(e)
 	g.handler = e
 	return g, nil

@@ -2,7 +2,10 @@
 // the tenant wall between them.
 package access
 
-import "errors"
+import (
+	"errors"
+	"strings"
+)
 
 // Role is an admin role carried in the JWT's roles claim.
 type Role string
@@ -38,6 +41,15 @@ var (
 	// see; ports answer it exactly like a missing resource.
 	ErrNotVisible = errors.New("not found")
 )
+
+// RoleNames are the principal's roles, comma-separated.
+func (p Principal) RoleNames() string {
+	names := make([]string, len(p.Roles))
+	for i, r := range p.Roles {
+		names[i] = string(r)
+	}
+	return strings.Join(names, ",")
+}
 
 func (p Principal) has(r Role) bool {
 	for _, have := range p.Roles {

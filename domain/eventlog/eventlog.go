@@ -26,6 +26,7 @@ type Envelope struct {
 	Version    int // the stream version this event takes
 	OccurredAt time.Time
 	Actor      string // JWT subject for admin actions, key id for traffic
+	Role       string // the admin's roles, comma-separated; empty for traffic
 	TraceID    string
 	Event      Event
 }
@@ -64,6 +65,7 @@ var ErrUnavailable = errors.New("event log unavailable")
 // of one command shares.
 type Meta struct {
 	Actor      string
+	Role       string // the actor's roles, comma-separated, for an admin's action
 	TraceID    string
 	OccurredAt time.Time
 }
@@ -71,5 +73,5 @@ type Meta struct {
 // Envelope wraps an event of a stream with this metadata.
 func (m Meta) Envelope(id uuid.UUID, tenantID, streamID string, version int, e Event) Envelope {
 	return Envelope{ID: id, TenantID: tenantID, StreamID: streamID, Version: version,
-		OccurredAt: m.OccurredAt, Actor: m.Actor, TraceID: m.TraceID, Event: e}
+		OccurredAt: m.OccurredAt, Actor: m.Actor, Role: m.Role, TraceID: m.TraceID, Event: e}
 }

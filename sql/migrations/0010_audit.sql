@@ -24,3 +24,7 @@ CREATE TABLE audit_checkpoints (
 
 -- Exports pick their range by time.
 CREATE INDEX events_tenant_occurred ON events (tenant_id, occurred_at);
+
+-- The audit trail pages through a tenant's events but its completed
+-- requests, which the request log lists.
+CREATE INDEX events_tenant_trail ON events (tenant_id, seq) WHERE type <> 'request.completed';

@@ -50,3 +50,30 @@ SELECT coalesce(max(seq), 0)::bigint FROM events WHERE tenant_id = @tenant_id AN
 
 -- name: TenantIDs :many
 SELECT tenant_id FROM tenant_heads ORDER BY tenant_id;
+
+-- name: AuditTrailPage :many
+-- A tenant's governance events and refusals after a seq: every event but
+-- completed requests and guardrail verdicts that passed.
+SELECT * FROM events
+WHERE tenant_id = @tenant_id AND seq > @after_seq AND type <> 'request.completed'
+  AND (sqlc.narg('since')::timestamptz IS NULL OR occurred_at >= sqlc.narg('since'))
+  AND (sqlc.narg('until')::timestamptz IS NULL OR occurred_at < sqlc.narg('until'))
+  AND (sqlc.narg('actor')::text IS NULL OR actor = sqlc.narg('actor'))
+  AND (sqlc.narg('event_type')::text IS NULL OR type = sqlc.narg('event_type') OR type LIKE sqlc.narg('event_type') || '.%')
+  AND (type <> 'guardrail.verdict' OR convert_from(record, 'UTF8')::jsonb #>> '{data,outcome}' <> 'pass')
+ORDER BY seq
+LIMIT @max_rows;
+
+-- name: StreamEventsBefore :many
+-- The earlier events of some streams: what a change changed from.
+SELECT * FROM events
+WHERE tenant_id = @tenant_id AND stream_id = ANY(@stream_ids::text[]) AND seq < @before_seq
+ORDER BY seq;
+
+-- name: TrafficSummary :one
+SELECT count(*) FILTER (WHERE type = 'request.completed')::bigint AS completed,
+       count(*) FILTER (WHERE type = 'request.rejected')::bigint AS rejected,
+       count(*) FILTER (WHERE type = 'guardrail.verdict')::bigint AS verdicts
+FROM events
+WHERE tenant_id = @tenant_id AND occurred_at >= @since AND occurred_at < @until
+  AND type IN ('request.completed', 'request.rejected', 'guardrail.verdict');

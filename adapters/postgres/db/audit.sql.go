@@ -8,6 +8,8 @@ package db
 import (
 	"context"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const activeSigningKey = `-- name: ActiveSigningKey :one
@@ -48,6 +50,73 @@ func (q *Queries) AuditCheckpointAtMost(ctx context.Context, arg AuditCheckpoint
 		&i.SignedAt,
 	)
 	return i, err
+}
+
+const auditTrailPage = `-- name: AuditTrailPage :many
+SELECT position, transaction_id, tenant_id, seq, stream_id, stream_version, event_id, type, occurred_at, actor, trace_id, record, prev_hash, hash FROM events
+WHERE tenant_id = $1 AND seq > $2 AND type <> 'request.completed'
+  AND ($3::timestamptz IS NULL OR occurred_at >= $3)
+  AND ($4::timestamptz IS NULL OR occurred_at < $4)
+  AND ($5::text IS NULL OR actor = $5)
+  AND ($6::text IS NULL OR type = $6 OR type LIKE $6 || '.%')
+  AND (type <> 'guardrail.verdict' OR convert_from(record, 'UTF8')::jsonb #>> '{data,outcome}' <> 'pass')
+ORDER BY seq
+LIMIT $7
+`
+
+type AuditTrailPageParams struct {
+	TenantID  string
+	AfterSeq  int64
+	Since     pgtype.Timestamptz
+	Until     pgtype.Timestamptz
+	Actor     pgtype.Text
+	EventType pgtype.Text
+	MaxRows   int32
+}
+
+// A tenant's governance events and refusals after a seq: every event but
+// completed requests and guardrail verdicts that passed.
+func (q *Queries) AuditTrailPage(ctx context.Context, arg AuditTrailPageParams) ([]Event, error) {
+	rows, err := q.db.Query(ctx, auditTrailPage,
+		arg.TenantID,
+		arg.AfterSeq,
+		arg.Since,
+		arg.Until,
+		arg.Actor,
+		arg.EventType,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Event{}
+	for rows.Next() {
+		var i Event
+		if err := rows.Scan(
+			&i.Position,
+			&i.TransactionID,
+			&i.TenantID,
+			&i.Seq,
+			&i.StreamID,
+			&i.StreamVersion,
+			&i.EventID,
+			&i.Type,
+			&i.OccurredAt,
+			&i.Actor,
+			&i.TraceID,
+			&i.Record,
+			&i.PrevHash,
+			&i.Hash,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const chainHashesAfter = `-- name: ChainHashesAfter :many
@@ -266,6 +335,54 @@ func (q *Queries) SigningKeyByName(ctx context.Context, name string) (SigningKey
 	return i, err
 }
 
+const streamEventsBefore = `-- name: StreamEventsBefore :many
+SELECT position, transaction_id, tenant_id, seq, stream_id, stream_version, event_id, type, occurred_at, actor, trace_id, record, prev_hash, hash FROM events
+WHERE tenant_id = $1 AND stream_id = ANY($2::text[]) AND seq < $3
+ORDER BY seq
+`
+
+type StreamEventsBeforeParams struct {
+	TenantID  string
+	StreamIds []string
+	BeforeSeq int64
+}
+
+// The earlier events of some streams: what a change changed from.
+func (q *Queries) StreamEventsBefore(ctx context.Context, arg StreamEventsBeforeParams) ([]Event, error) {
+	rows, err := q.db.Query(ctx, streamEventsBefore, arg.TenantID, arg.StreamIds, arg.BeforeSeq)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Event{}
+	for rows.Next() {
+		var i Event
+		if err := rows.Scan(
+			&i.Position,
+			&i.TransactionID,
+			&i.TenantID,
+			&i.Seq,
+			&i.StreamID,
+			&i.StreamVersion,
+			&i.EventID,
+			&i.Type,
+			&i.OccurredAt,
+			&i.Actor,
+			&i.TraceID,
+			&i.Record,
+			&i.PrevHash,
+			&i.Hash,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const tenantIDs = `-- name: TenantIDs :many
 SELECT tenant_id FROM tenant_heads ORDER BY tenant_id
 `
@@ -324,4 +441,32 @@ func (q *Queries) TenantsBehindCheckpoints(ctx context.Context) ([]TenantsBehind
 		return nil, err
 	}
 	return items, nil
+}
+
+const trafficSummary = `-- name: TrafficSummary :one
+SELECT count(*) FILTER (WHERE type = 'request.completed')::bigint AS completed,
+       count(*) FILTER (WHERE type = 'request.rejected')::bigint AS rejected,
+       count(*) FILTER (WHERE type = 'guardrail.verdict')::bigint AS verdicts
+FROM events
+WHERE tenant_id = $1 AND occurred_at >= $2 AND occurred_at < $3
+  AND type IN ('request.completed', 'request.rejected', 'guardrail.verdict')
+`
+
+type TrafficSummaryParams struct {
+	TenantID string
+	Since    time.Time
+	Until    time.Time
+}
+
+type TrafficSummaryRow struct {
+	Completed int64
+	Rejected  int64
+	Verdicts  int64
+}
+
+func (q *Queries) TrafficSummary(ctx context.Context, arg TrafficSummaryParams) (TrafficSummaryRow, error) {
+	row := q.db.QueryRow(ctx, trafficSummary, arg.TenantID, arg.Since, arg.Until)
+	var i TrafficSummaryRow
+	err := row.Scan(&i.Completed, &i.Rejected, &i.Verdicts)
+	return i, err
 }

@@ -1,13 +1,16 @@
 package admin
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/gatehouse/gatehouse/app/auditing"
+	"github.com/gatehouse/gatehouse/app/query"
 	"github.com/gatehouse/gatehouse/ports/http/middleware"
 )
 
@@ -17,6 +20,7 @@ func (r *auditRoutes) register(g *echo.Group) {
 	g.GET("/audit/verifier-key", r.verifierKey)
 	g.GET("/tenants/:tenant/audit/checkpoint", r.checkpoint)
 	g.GET("/tenants/:tenant/audit/export", r.export)
+	g.GET("/tenants/:tenant/audit", r.trail)
 }
 
 // verifierKey answers the key an auditor pins, in note format.
@@ -74,4 +78,61 @@ func (r *auditRoutes) export(c echo.Context) error {
 		r.log.Error("audit export failed", "tenant", c.Param("tenant"), "trace_id", middleware.TraceID(c), "err", err)
 	}
 	return nil
+}
+
+type trailEntryJSON struct {
+	Seq        int64           `json:"seq"`
+	OccurredAt time.Time       `json:"occurred_at"`
+	Type       string          `json:"type"`
+	Actor      string          `json:"actor"`
+	Role       string          `json:"role,omitempty"`
+	TraceID    string          `json:"trace_id"`
+	Resource   resourceJSON    `json:"resource"`
+	Outcome    string          `json:"outcome"`
+	Before     json.RawMessage `json:"before,omitempty"`
+	After      json.RawMessage `json:"after,omitempty"`
+	Data       json.RawMessage `json:"data"`
+}
+
+type resourceJSON struct {
+	Type string `json:"type"`
+	ID   string `json:"id"`
+}
+
+type trafficJSON struct {
+	Completed int64 `json:"completed"`
+	Rejected  int64 `json:"rejected"`
+	Verdicts  int64 `json:"guardrail_verdicts"`
+}
+
+// trail pages through the tenant's audit trail.
+func (r *auditRoutes) trail(c echo.Context) error {
+	var q query.AuditTrail
+	var err error
+	if q.Filter.From, err = timeParam(c, "from"); err != nil {
+		return r.fail(c, err)
+	}
+	if q.Filter.To, err = timeParam(c, "to"); err != nil {
+		return r.fail(c, err)
+	}
+	if q.After, err = intParam(c, "after"); err != nil {
+		return r.fail(c, err)
+	}
+	limit, err := intParam(c, "limit")
+	if err != nil {
+		return r.fail(c, err)
+	}
+	q.Principal, q.TenantID, q.Limit = principal(c), c.Param("tenant"), int(limit)
+	q.Filter.Actor, q.Filter.Type = c.QueryParam("actor"), c.QueryParam("type")
+	page, err := r.uc.AuditTrail.Handle(c.Request().Context(), q)
+	if err != nil {
+		return r.fail(c, err)
+	}
+	out := make([]trailEntryJSON, len(page.Entries))
+	for i, e := range page.Entries {
+		out[i] = trailEntryJSON{Seq: e.Seq, OccurredAt: e.OccurredAt, Type: e.Type, Actor: e.Actor, Role: e.Role, TraceID: e.TraceID,
+			Resource: resourceJSON{Type: e.Resource.Type, ID: e.Resource.ID}, Outcome: e.Outcome, Before: e.Before, After: e.After, Data: e.Data}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"entries": out, "next_after": page.NextAfter,
+		"traffic": trafficJSON{Completed: page.Traffic.Completed, Rejected: page.Traffic.Rejected, Verdicts: page.Traffic.Verdicts}})
 }

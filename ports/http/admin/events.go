@@ -24,6 +24,7 @@ type eventJSON struct {
 	Tenant     string          `json:"tenant"`
 	OccurredAt time.Time       `json:"occurred_at"`
 	Actor      string          `json:"actor"`
+	Role       string          `json:"role,omitempty"`
 	TraceID    string          `json:"trace_id"`
 	PrevHash   string          `json:"prev_hash"`
 	Hash       string          `json:"hash"`
@@ -63,7 +64,7 @@ func (r *events) list(c echo.Context) error {
 	out := make([]eventJSON, len(page.Events))
 	for i, e := range page.Events {
 		out[i] = eventJSON{Position: e.Position, ID: e.ID.String(), Record: e.Record, Seq: e.Seq, StreamID: e.StreamID, Version: e.Version, Type: e.Type, Tenant: e.TenantID,
-			OccurredAt: e.OccurredAt, Actor: e.Actor, TraceID: e.TraceID, PrevHash: e.PrevHash, Hash: e.Hash, Data: e.Data}
+			OccurredAt: e.OccurredAt, Actor: e.Actor, Role: e.Role, TraceID: e.TraceID, PrevHash: e.PrevHash, Hash: e.Hash, Data: e.Data}
 	}
 	return c.JSON(http.StatusOK, map[string]any{"events": out, "next_after": page.NextAfter})
 }

@@ -60,6 +60,7 @@ type UseCases struct {
 	ListGuardrails   app.Handler[query.ListGuardrails, []guardrail.Published]
 	GetGuardrail     app.Handler[query.GetGuardrail, guardrail.Published]
 	Audit            *auditing.Service
+	AuditTrail       app.Handler[query.AuditTrail, query.TrailPage]
 }
 
 // Server is the admin API.
