@@ -331,3 +331,79 @@ func TestE2E_TheAuditTrailSaysWhoChangedWhatFromWhatToWhat(t *testing.T) {
 	sc.s.mustAdmin(400, "GET", "/admin/v1/tenants/acme/audit?from=2027-01-01&to=2026-01-01", auditor, nil, nil)
 	sc.s.mustAdmin(403, "GET", "/admin/v1/tenants/acme/audit", sc.in.token("--role", "viewer", "--tenant", "acme"), nil, nil)
 }
+
+type accessSnapshot struct {
+	LastSeq int64 `json:"last_seq"`
+	Keys    []struct {
+		ID      string
+		Name    string
+		Models  []string
+		Team    *struct{ ID, Name string }
+		Budgets []struct {
+			Scope    string
+			LimitUSD float64 `json:"limit_usd"`
+		}
+		Granted struct {
+			Seq   int64
+			Actor string
+		}
+		Changes []struct{ Type string }
+		Revoked *struct {
+			Seq   int64
+			Actor string
+		}
+	} `json:"keys"`
+}
+
+func TestE2E_WhoCouldCallWhichModelAtAnyPastInstant(t *testing.T) {
+	sc := newTenantScenario(t)
+	alice := sc.in.token("--role", "tenant_admin", "--tenant", "acme", "--sub", "alice")
+	auditor := sc.in.token("--role", "auditor", "--tenant", "acme")
+	var team struct{ ID string }
+	sc.s.mustAdmin(201, "POST", "/admin/v1/tenants/acme/teams", alice, map[string]string{"name": "research"}, &team)
+	var k2 keyOut
+	sc.s.mustAdmin(201, "POST", "/admin/v1/tenants/acme/keys", alice, map[string]any{"name": "lab", "team_id": team.ID, "models": []string{"up/gpt-4o-mini"}}, &k2)
+	sc.s.mustAdmin(200, "PUT", "/admin/v1/tenants/acme/budgets/key/"+k2.ID, alice, map[string]any{"limit_usd": 25, "period": "month"}, nil)
+	sc.s.mustAdmin(200, "PATCH", "/admin/v1/tenants/acme/keys/"+k2.ID, alice, map[string]any{"name": "lab-2"}, nil)
+	time.Sleep(20 * time.Millisecond)
+	t1 := time.Now().UTC()
+	time.Sleep(20 * time.Millisecond)
+	sc.s.mustAdmin(200, "POST", "/admin/v1/tenants/acme/keys/"+k2.ID+"/revoke", sc.admin, nil, nil)
+	var k3 keyOut
+	sc.s.mustAdmin(201, "POST", "/admin/v1/tenants/acme/keys", alice, map[string]string{"name": "later"}, &k3)
+
+	at := func(when string) accessSnapshot {
+		var snap accessSnapshot
+		sc.s.mustAdmin(200, "GET", "/admin/v1/tenants/acme/audit/access"+when, auditor, nil, &snap)
+		return snap
+	}
+	ids := func(s accessSnapshot) map[string]int {
+		out := map[string]int{}
+		for i, k := range s.Keys {
+			out[k.ID] = i
+		}
+		return out
+	}
+	then := at("?at=" + t1.Format(time.RFC3339Nano))
+	got := ids(then)
+	i, ok := got[k2.ID]
+	if _, later := got[k3.ID]; !ok || later || len(then.Keys) != 2 {
+		t.Fatalf("at t1: %+v", then.Keys)
+	}
+	k := then.Keys[i]
+	if k.Name != "lab-2" || len(k.Models) != 1 || k.Models[0] != "up/gpt-4o-mini" || k.Team == nil || k.Team.Name != "research" ||
+		len(k.Budgets) != 1 || k.Budgets[0].LimitUSD != 25 || k.Granted.Actor != "alice" || len(k.Changes) != 1 || k.Revoked == nil || k.Revoked.Seq <= then.LastSeq {
+		t.Fatalf("the lab key at t1: %+v", k)
+	}
+	now := ids(at(""))
+	if _, ok := now[k2.ID]; ok {
+		t.Fatal("a revoked key is still listed now")
+	}
+	if _, ok := now[k3.ID]; !ok {
+		t.Fatal("the latest key is missing now")
+	}
+	if before := at("?at=2001-01-01"); len(before.Keys) != 0 || before.LastSeq != 0 {
+		t.Fatalf("before the tenant: %+v", before)
+	}
+	sc.s.mustAdmin(400, "GET", "/admin/v1/tenants/acme/audit/access?at=yesterday", auditor, nil, nil)
+}

@@ -49,6 +49,7 @@ var adminRoutes = []routeCase{
 	{"GET", "/admin/v1/tenants/{tenant}/audit/export", "audit", nil},
 	{"GET", "/admin/v1/tenants/{tenant}/audit/checkpoint", "audit", nil},
 	{"GET", "/admin/v1/tenants/{tenant}/audit", "audit", nil},
+	{"GET", "/admin/v1/tenants/{tenant}/audit/access", "audit", nil},
 	{"GET", "/admin/v1/audit/verifier-key", "list", nil},
 	{"POST", "/admin/v1/tenants/{tenant}/configs", "write", func(n int) any {
 		return map[string]any{"name": fmt.Sprint("cfg-", n), "config": map[string]string{"provider": "llm"}}

@@ -390,3 +390,12 @@ func eventViews(rows []db.Event) ([]query.EventView, error) {
 	}
 	return out, nil
 }
+
+// TenantGovernance reads a tenant's events but its traffic, in order.
+func (s *EventStore) TenantGovernance(ctx context.Context, tenantID string) ([]eventlog.Recorded, error) {
+	rows, err := db.New(s.pool).TenantGovernance(ctx, tenantID)
+	if err != nil {
+		return nil, fmt.Errorf("read tenant governance: %w", err)
+	}
+	return s.decodeRows(rows)
+}

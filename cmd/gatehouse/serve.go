@@ -249,6 +249,7 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 		return nil, err
 	}
 	uc.AuditTrail = app.Logged(query.NewAuditTrailHandler(g.directory, postgres.NewAuditStore(pool, g.store), now), log)
+	uc.AccessAt = app.Logged(query.NewAccessAtHandler(g.directory, projectors.NewAccessHistory(g.store, jsonschema.Compile)), log)
 	admin.NewServer(verifier, uc, log).Register(e)
 	g.handler = e
 	return g, nil

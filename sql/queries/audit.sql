@@ -77,3 +77,9 @@ SELECT count(*) FILTER (WHERE type = 'request.completed')::bigint AS completed,
 FROM events
 WHERE tenant_id = @tenant_id AND occurred_at >= @since AND occurred_at < @until
   AND type IN ('request.completed', 'request.rejected', 'guardrail.verdict');
+
+-- name: TenantGovernance :many
+-- A tenant's events but its traffic, in order: what access was made of.
+SELECT * FROM events
+WHERE tenant_id = @tenant_id AND type NOT LIKE 'request.%' AND type <> 'guardrail.verdict'
+ORDER BY seq;

@@ -383,6 +383,48 @@ func (q *Queries) StreamEventsBefore(ctx context.Context, arg StreamEventsBefore
 	return items, nil
 }
 
+const tenantGovernance = `-- name: TenantGovernance :many
+SELECT position, transaction_id, tenant_id, seq, stream_id, stream_version, event_id, type, occurred_at, actor, trace_id, record, prev_hash, hash FROM events
+WHERE tenant_id = $1 AND type NOT LIKE 'request.%' AND type <> 'guardrail.verdict'
+ORDER BY seq
+`
+
+// A tenant's events but its traffic, in order: what access was made of.
+func (q *Queries) TenantGovernance(ctx context.Context, tenantID string) ([]Event, error) {
+	rows, err := q.db.Query(ctx, tenantGovernance, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Event{}
+	for rows.Next() {
+		var i Event
+		if err := rows.Scan(
+			&i.Position,
+			&i.TransactionID,
+			&i.TenantID,
+			&i.Seq,
+			&i.StreamID,
+			&i.StreamVersion,
+			&i.EventID,
+			&i.Type,
+			&i.OccurredAt,
+			&i.Actor,
+			&i.TraceID,
+			&i.Record,
+			&i.PrevHash,
+			&i.Hash,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const tenantIDs = `-- name: TenantIDs :many
 SELECT tenant_id FROM tenant_heads ORDER BY tenant_id
 `

@@ -21,6 +21,7 @@ func (r *auditRoutes) register(g *echo.Group) {
 	g.GET("/tenants/:tenant/audit/checkpoint", r.checkpoint)
 	g.GET("/tenants/:tenant/audit/export", r.export)
 	g.GET("/tenants/:tenant/audit", r.trail)
+	g.GET("/tenants/:tenant/audit/access", r.access)
 }
 
 // verifierKey answers the key an auditor pins, in note format.
@@ -135,4 +136,78 @@ func (r *auditRoutes) trail(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, map[string]any{"entries": out, "next_after": page.NextAfter,
 		"traffic": trafficJSON{Completed: page.Traffic.Completed, Rejected: page.Traffic.Rejected, Verdicts: page.Traffic.Verdicts}})
+}
+
+type eventRefJSON struct {
+	Seq        int64     `json:"seq"`
+	Type       string    `json:"type"`
+	OccurredAt time.Time `json:"occurred_at"`
+	Actor      string    `json:"actor"`
+	Role       string    `json:"role,omitempty"`
+}
+
+func eventRefOut(r query.EventRef) eventRefJSON {
+	return eventRefJSON{Seq: r.Seq, Type: r.Type, OccurredAt: r.OccurredAt, Actor: r.Actor, Role: r.Role}
+}
+
+type keyAccessJSON struct {
+	ID         string          `json:"id"`
+	Name       string          `json:"name"`
+	Prefix     string          `json:"prefix"`
+	Team       *teamRefJSON    `json:"team"`
+	Models     []string        `json:"models"`
+	ExpiresAt  *time.Time      `json:"expires_at"`
+	Budgets    []budgetJSON    `json:"budgets"`
+	RateLimits []rateLimitJSON `json:"rate_limits"`
+	Granted    eventRefJSON    `json:"granted"`
+	Changes    []eventRefJSON  `json:"changes"`
+	Revoked    *eventRefJSON   `json:"revoked"`
+}
+
+type teamRefJSON struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// access answers who could call which model at an instant (default now),
+// replayed from the log.
+func (r *auditRoutes) access(c echo.Context) error {
+	at, err := timeParam(c, "at")
+	if err != nil {
+		return r.fail(c, err)
+	}
+	if at == nil { // who can call now
+		now := time.Now().UTC()
+		at = &now
+	}
+	snap, err := r.uc.AccessAt.Handle(c.Request().Context(), query.AccessAt{Principal: principal(c), TenantID: c.Param("tenant"), At: *at})
+	if err != nil {
+		return r.fail(c, err)
+	}
+	keys := make([]keyAccessJSON, 0, len(snap.Keys))
+	for _, k := range snap.Keys {
+		out := keyAccessJSON{ID: k.Key.ID.String(), Name: k.Key.Name, Prefix: k.Key.Prefix, Models: k.Key.Models, ExpiresAt: k.Key.ExpiresAt,
+			Budgets: []budgetJSON{}, RateLimits: []rateLimitJSON{}, Granted: eventRefOut(k.Granted), Changes: []eventRefJSON{}}
+		if out.Models == nil {
+			out.Models = []string{"*"}
+		}
+		if k.Team != nil {
+			out.Team = &teamRefJSON{ID: k.Team.ID.String(), Name: k.Team.Name}
+		}
+		for _, b := range k.Budgets {
+			out.Budgets = append(out.Budgets, budgetOut(b))
+		}
+		for _, l := range k.Limits {
+			out.RateLimits = append(out.RateLimits, rateLimitOut(l))
+		}
+		for _, ch := range k.Changes {
+			out.Changes = append(out.Changes, eventRefOut(ch))
+		}
+		if k.Revoked != nil {
+			rv := eventRefOut(*k.Revoked)
+			out.Revoked = &rv
+		}
+		keys = append(keys, out)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"at": snap.At, "last_seq": snap.LastSeq, "keys": keys})
 }

@@ -61,6 +61,7 @@ type UseCases struct {
 	GetGuardrail     app.Handler[query.GetGuardrail, guardrail.Published]
 	Audit            *auditing.Service
 	AuditTrail       app.Handler[query.AuditTrail, query.TrailPage]
+	AccessAt         app.Handler[query.AccessAt, query.AccessSnapshot]
 }
 
 // Server is the admin API.
