@@ -232,6 +232,7 @@ type trailEntry struct {
 	Outcome  string          `json:"outcome"`
 	Before   json.RawMessage `json:"before"`
 	After    json.RawMessage `json:"after"`
+	Data     json.RawMessage `json:"data"`
 }
 
 type trailPage struct {
@@ -271,6 +272,13 @@ func TestE2E_TheAuditTrailSaysWhoChangedWhatFromWhatToWhat(t *testing.T) {
 		return nil
 	})
 
+	// Refused sign-ins at the tenant's routes: one recorded a second, the rest counted.
+	for i := 0; i < 3; i++ {
+		sc.s.mustAdmin(401, "GET", "/admin/v1/tenants/acme/spend", "forged.token-SECRET-123", nil, nil)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	sc.s.mustAdmin(401, "GET", "/admin/v1/tenants/acme/spend", "", nil, nil)
+
 	var page trailPage
 	eventually(t, 10*time.Second, func() error {
 		page = trailPage{}
@@ -303,6 +311,11 @@ func TestE2E_TheAuditTrailSaysWhoChangedWhatFromWhatToWhat(t *testing.T) {
 	}
 	if v := byType["guardrail.verdict"]; len(v) != 1 || v[0].Outcome != "block" {
 		t.Fatalf("guardrail.verdict %+v", v)
+	}
+
+	if f := byType["admin.signin_failed"]; len(f) != 2 || f[0].Outcome != "failed" || f[0].Actor != "anonymous" ||
+		!strings.Contains(string(f[1].Data), `"suppressed":2`) || strings.Contains(string(f[0].Data), "SECRET") {
+		t.Fatalf("refused sign-ins %+v", f)
 	}
 
 	// Filters and pages.

@@ -135,6 +135,31 @@ func TestE2E_InputGuardrailsOfAKeyRedactBlockAndFlag(t *testing.T) {
 	if got := lastUserContent(sc.up.lastBody()); got != "write to [REDACTED:EMAIL]" {
 		t.Fatalf("through /v1/messages the upstream got %q", got)
 	}
+	calls = len(sc.up.bodies)
+	var claudeErr *anthropic.Error
+	if _, err := claude.Messages.New(ctx, ask2("up/gpt-4o-mini", "my key is AKIAIOSFODNN7EXAMPLE")); !errors.As(err, &claudeErr) ||
+		claudeErr.StatusCode != 400 || !strings.Contains(claudeErr.Error(), "blocked by guardrail") || len(sc.up.bodies) != calls {
+		t.Fatalf("a secret through /v1/messages: %v", err)
+	}
+	var claudeResp *http.Response
+	if _, err := claude.Messages.New(ctx, ask2("up/gpt-4o-mini", "banana split"), anthropicopt.WithResponseInto(&claudeResp)); err != nil ||
+		claudeResp.Header.Get("x-gatehouse-guardrails") != "flagged" {
+		t.Fatalf("a flag through /v1/messages: %v", err)
+	}
+	// A streamed request's input is guarded the same, before any upstream sees it.
+	st := client.Chat.Completions.NewStreaming(ctx, chat("up/gpt-4o-mini", "Call +44 20 7946 0958 or mail jane.doe@example.com"))
+	for st.Next() {
+	}
+	if err := st.Err(); err != nil || lastUserContent(sc.up.lastBody()) != "Call [REDACTED:PHONE] or mail [REDACTED:EMAIL]" {
+		t.Fatalf("a streamed request: %v, the upstream got %q", err, lastUserContent(sc.up.lastBody()))
+	}
+	calls = len(sc.up.bodies)
+	st = client.Chat.Completions.NewStreaming(ctx, chat("up/gpt-4o-mini", "my key is AKIAIOSFODNN7EXAMPLE"))
+	for st.Next() {
+	}
+	if err := st.Err(); !errors.As(err, &apiErr) || apiErr.Code != "guardrail_blocked" || len(sc.up.bodies) != calls {
+		t.Fatalf("a streamed request with a secret: %v", err)
+	}
 	// An unreachable webhook blocks, unless its guardrail allows on error.
 	patch("dead")
 	eventually(t, 5*time.Second, func() error {

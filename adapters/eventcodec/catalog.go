@@ -1,6 +1,7 @@
 package eventcodec
 
 import (
+	"github.com/gatehouse/gatehouse/domain/access"
 	"github.com/gatehouse/gatehouse/domain/audit"
 	"github.com/gatehouse/gatehouse/domain/guardrail"
 	"github.com/gatehouse/gatehouse/domain/key"
@@ -36,5 +37,6 @@ func Gatehouse() *Registry {
 		usage.RequestCompleted{},
 		usage.RequestRejected{},
 		audit.AuditExported{},
+		access.SignInFailed{},
 	)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/gatehouse/gatehouse/adapters/postgres/db"
+	"github.com/gatehouse/gatehouse/domain/access"
 	"github.com/gatehouse/gatehouse/domain/eventlog"
 	"github.com/gatehouse/gatehouse/domain/guardrail"
 	"github.com/gatehouse/gatehouse/domain/key"
@@ -204,4 +205,10 @@ func (r *Repositories) appendAtNext(ctx context.Context, meta eventlog.Meta, ten
 		}
 		return version, err
 	}
+}
+
+// RecordSignInFailure appends a refused sign-in on a stream of its own.
+func (r *Repositories) RecordSignInFailure(ctx context.Context, meta eventlog.Meta, tenantID string, e access.SignInFailed) error {
+	_, err := r.store.Append(ctx, Expect, meta.Envelope(uuid.New(), tenantID, access.SignInStreamID(uuid.New()), 1, e))
+	return err
 }

@@ -96,7 +96,7 @@ func NewAuditTrailHandler(tenants Tenants, store TrailStore, now func() time.Tim
 // verdicts, alerts and exports.
 var notChanges = map[string]string{
 	"request.rejected": "refused", "guardrail.verdict": "", "budget.alerted": "alerted", "budget.exceeded": "exceeded",
-	"price.missing": "noted", "audit.exported": "exported",
+	"price.missing": "noted", "audit.exported": "exported", "admin.signin_failed": "failed",
 }
 
 // Handle reads the page and works out each change's before and after.

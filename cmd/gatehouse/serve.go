@@ -218,6 +218,7 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 		PublishGuardrail: app.Logged(command.NewPublishGuardrailHandler(g.directory, repos, jsonschema.Compile, now), log),
 		ListGuardrails:   app.Logged(query.NewListGuardrailsHandler(g.directory), log),
 		GetGuardrail:     app.Logged(query.NewGetGuardrailHandler(g.directory), log),
+		SignInFailed:     command.NewRecordSignInFailureHandler(g.directory, repos, now),
 	}
 	svc := proxy.NewService(proxy.Deps{
 		Keys: g.directory, Policy: proxy.NewDirectoryPolicy(g.directory), Upstreams: providers.NewRegistry(repos, v, now),

@@ -9,6 +9,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -16,7 +17,9 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/labstack/echo/v4"
 
+	"github.com/gatehouse/gatehouse/app/command"
 	"github.com/gatehouse/gatehouse/domain/access"
+	"github.com/gatehouse/gatehouse/ports/http/middleware"
 )
 
 // AuthConfig says how admin tokens are verified: an HS256 secret or a
@@ -134,15 +137,34 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Request().Header.Get("Authorization")
 		if len(h) < 8 || !strings.EqualFold(h[:7], "bearer ") {
+			s.signInFailed(c, "missing bearer token")
 			return s.unauthorized(c, "missing bearer token")
 		}
 		p, err := s.verifier.Verify(strings.TrimSpace(h[7:]))
 		if err != nil {
 			s.log.Info("admin token refused", "path", c.Path(), "reason", err.Error())
+			s.signInFailed(c, err.Error())
 			return s.unauthorized(c, "invalid or expired token")
 		}
 		c.Set(principalKey, p)
 		return next(c)
+	}
+}
+
+// signInFailed records a refused sign-in at a tenant's route in that
+// tenant's log (rate-limited there); routes of no tenant record nothing.
+func (s *Server) signInFailed(c echo.Context, reason string) {
+	tenant := c.Param("tenant")
+	if tenant == "" || s.uc.SignInFailed == nil {
+		return
+	}
+	ip, _, err := net.SplitHostPort(c.Request().RemoteAddr)
+	if err != nil {
+		ip = c.Request().RemoteAddr
+	}
+	if _, err := s.uc.SignInFailed.Handle(c.Request().Context(), command.RecordSignInFailure{TenantID: tenant, Reason: reason,
+		Route: c.Request().Method + " " + c.Path(), RemoteAddr: ip, TraceID: middleware.TraceID(c)}); err != nil {
+		s.log.Warn("record a refused sign-in", "tenant", tenant, "err", err)
 	}
 }
 

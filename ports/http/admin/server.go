@@ -62,6 +62,7 @@ type UseCases struct {
 	Audit            *auditing.Service
 	AuditTrail       app.Handler[query.AuditTrail, query.TrailPage]
 	AccessAt         app.Handler[query.AccessAt, query.AccessSnapshot]
+	SignInFailed     app.Handler[command.RecordSignInFailure, struct{}]
 }
 
 // Server is the admin API.
