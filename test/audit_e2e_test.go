@@ -186,6 +186,37 @@ func TestE2E_AnAuditorExportsTheSignedLogAndVerifiesItOffline(t *testing.T) {
 	if _, again, _ := s2.adminGet("/admin/v1/audit/verifier-key", auditor); !bytes.Equal(again, vkey) {
 		t.Fatalf("after a restart the verifier key is %q, was %q", again, vkey)
 	}
+
+	// A rotation: the old key signs the hand-over, in every tenant's log; the
+	// running gateway takes the new key up, and an auditor who pinned the
+	// old key follows the hand-over in the export.
+	if out, errOut, code = sc.in.gatehouseCmd("audit", "rotate-key"); code != 0 || !strings.Contains(out, "hands over") {
+		t.Fatalf("rotate-key: %d\n%s\n%s", code, out, errOut)
+	}
+	var newKey []byte
+	eventually(t, 10*time.Second, func() error {
+		_, newKey, _ = s2.adminGet("/admin/v1/audit/verifier-key", auditor)
+		if bytes.Equal(newKey, vkey) {
+			return fmt.Errorf("the gateway still signs with the old key")
+		}
+		return nil
+	})
+	s2.mustAdmin(201, "POST", "/admin/v1/tenants/acme/teams", sc.admin, map[string]string{"name": "after-rotation"}, nil)
+	code, rotated, _ := s2.adminGet("/admin/v1/tenants/acme/audit/export", auditor)
+	rotatedFile := filepath.Join(dir, "rotated.jsonl")
+	os.WriteFile(rotatedFile, rotated, 0o600)
+	if out, _, code = sc.in.gatehouseCmd("audit", "verify", rotatedFile, "--key", keyFile, "--checkpoint", keptFile); code != 0 || !bytes.Contains(rotated, []byte(`"type":"audit.key_rotated"`)) {
+		t.Fatalf("an export after a rotation, the old key pinned: %d %s", code, out)
+	}
+	nv, err := note.NewVerifier(strings.TrimSpace(string(newKey)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, func() error {
+		_, b, _ := s2.adminGet("/admin/v1/tenants/acme/audit/checkpoint", auditor)
+		_, err := audit.OpenCheckpoint(string(b), nv)
+		return err
+	})
 }
 
 func TestE2E_AGivenAuditSigningKeySignsTheCheckpoints(t *testing.T) {

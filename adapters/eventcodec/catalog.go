@@ -37,6 +37,7 @@ func Gatehouse() *Registry {
 		usage.RequestCompleted{},
 		usage.RequestRejected{},
 		audit.AuditExported{},
+		audit.KeyRotated{},
 		access.SignInFailed{},
 	)
 }

@@ -165,77 +165,143 @@ type Sealer interface {
 	Open(sealed []byte, aad ...string) ([]byte, error)
 }
 
-// AuditSigner is the installation's checkpoint signing key: the one given
+// AuditKeys is the installation's audit signing key: the one given
 // (GATEHOUSE_AUDIT_SIGNING_KEY, in note format), else the one stored
 // sealed with the master key, else a new one, generated and stored for the
 // next start and every replica. installation names a new key (empty: a
 // random name).
-func AuditSigner(ctx context.Context, pool *pgxpool.Pool, vault Sealer, given, installation string, now time.Time) (note.Signer, string, error) {
-	q := db.New(pool)
-	if given != "" {
-		signer, vkey, err := givenKey(given)
-		if err != nil {
-			return nil, "", err
-		}
-		for attempt := 0; attempt < 2; attempt++ {
-			k, err := q.ActiveSigningKey(ctx)
-			switch {
-			case errors.Is(err, pgx.ErrNoRows):
-				if _, err := q.InsertSigningKey(ctx, db.InsertSigningKeyParams{Name: signer.Name(), VerifierKey: vkey, CreatedAt: now.UTC()}); err != nil {
-					return nil, "", err
-				}
-				continue
-			case err != nil:
-				return nil, "", err
-			case k.Name != signer.Name() || k.VerifierKey != vkey:
-				return nil, "", fmt.Errorf("GATEHOUSE_AUDIT_SIGNING_KEY is not the installation's audit key (%s)", k.Name)
-			}
-			return signer, vkey, nil
-		}
-		return nil, "", errors.New("no audit signing key after registering the one given")
+type AuditKeys struct {
+	pool         *pgxpool.Pool
+	vault        Sealer
+	given        string
+	installation string
+	now          func() time.Time
+}
+
+// NewAuditKeys builds the key store.
+func NewAuditKeys(pool *pgxpool.Pool, vault Sealer, given, installation string, now func() time.Time) *AuditKeys {
+	if pool == nil || vault == nil || now == nil {
+		panic("postgres.NewAuditKeys: nil dependency")
+	}
+	return &AuditKeys{pool: pool, vault: vault, given: given, installation: installation, now: now}
+}
+
+var _ auditing.KeySource = (*AuditKeys)(nil)
+
+// Active is the key to sign with now, and its verifier key.
+func (k *AuditKeys) Active(ctx context.Context) (note.Signer, string, error) {
+	q := db.New(k.pool)
+	if k.given != "" {
+		return k.activeGiven(ctx, q)
 	}
 	for attempt := 0; attempt < 2; attempt++ {
-		k, err := q.ActiveSigningKey(ctx)
+		row, err := q.ActiveSigningKey(ctx)
 		if err == nil {
-			if k.SealedPrivate == nil {
-				return nil, "", fmt.Errorf("the audit key %s was given by GATEHOUSE_AUDIT_SIGNING_KEY, which is not set", k.Name)
+			if row.SealedPrivate == nil {
+				return nil, "", fmt.Errorf("the audit key %s was given by GATEHOUSE_AUDIT_SIGNING_KEY, which is not set", row.Name)
 			}
-			skey, err := vault.Open(k.SealedPrivate, "audit-signing-key", k.Name)
+			skey, err := k.vault.Open(row.SealedPrivate, "audit-signing-key", row.VerifierKey)
 			if err != nil {
-				return nil, "", fmt.Errorf("open the audit signing key %s (is GATEHOUSE_MASTER_KEY the one it was sealed with?): %w", k.Name, err)
+				return nil, "", fmt.Errorf("open the audit signing key %s (is GATEHOUSE_MASTER_KEY the one it was sealed with?): %w", row.Name, err)
 			}
 			signer, err := note.NewSigner(string(skey))
-			return signer, k.VerifierKey, err
+			return signer, row.VerifierKey, err
 		}
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return nil, "", err
 		}
-		if err := createSigningKey(ctx, q, vault, installation, now); err != nil {
+		if err := k.create(ctx, q, "gatehouse/"+k.installation); err != nil {
 			return nil, "", err
 		}
 	}
 	return nil, "", errors.New("no audit signing key after creating one")
 }
 
-func createSigningKey(ctx context.Context, q *db.Queries, vault Sealer, installation string, now time.Time) error {
-	if installation == "" {
+func (k *AuditKeys) activeGiven(ctx context.Context, q *db.Queries) (note.Signer, string, error) {
+	signer, vkey, err := givenKey(k.given)
+	if err != nil {
+		return nil, "", err
+	}
+	for attempt := 0; attempt < 2; attempt++ {
+		row, err := q.ActiveSigningKey(ctx)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			if _, err := q.InsertSigningKey(ctx, db.InsertSigningKeyParams{Name: signer.Name(), VerifierKey: vkey, CreatedAt: k.now().UTC()}); err != nil {
+				return nil, "", err
+			}
+			continue
+		case err != nil:
+			return nil, "", err
+		case row.VerifierKey != vkey:
+			return nil, "", fmt.Errorf("GATEHOUSE_AUDIT_SIGNING_KEY is not the installation's audit key (%s); after a rotation, unset it", row.Name)
+		}
+		return signer, vkey, nil
+	}
+	return nil, "", errors.New("no audit signing key after registering the one given")
+}
+
+// Rotate replaces the active key with a new one of the same name, and
+// records in every tenant's log, in one transaction, the statement that
+// the old key hands over to the new one (signed by both). Running gateways
+// take the new key up within their checkpoint interval.
+func (k *AuditKeys) Rotate(ctx context.Context, store *EventStore, tenants []string) (oldKey, newKey string, err error) {
+	old, oldKey, err := k.Active(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	skey, newKey, err := note.GenerateKey(rand.Reader, old.Name())
+	if err != nil {
+		return "", "", err
+	}
+	next, err := note.NewSigner(skey)
+	if err != nil {
+		return "", "", err
+	}
+	now := k.now().UTC()
+	statement, err := audit.SignRotation(oldKey, newKey, old, next, now)
+	if err != nil {
+		return "", "", err
+	}
+	sealed, err := k.vault.Seal([]byte(skey), "audit-signing-key", newKey)
+	if err != nil {
+		return "", "", err
+	}
+	e := audit.KeyRotated{V: 1, OldKey: oldKey, NewKey: newKey, Statement: statement}
+	meta := eventlog.Meta{Actor: "cli", OccurredAt: now}
+	envs := make([]eventlog.Envelope, len(tenants))
+	for i, t := range tenants {
+		envs[i] = meta.Envelope(uuid.New(), t, audit.KeyStreamID(next.KeyHash()), 1, e)
+	}
+	_, err = store.AppendWith(ctx, Expect, func(ctx context.Context, tx pgx.Tx) error {
+		q := db.New(tx)
+		if err := q.RetireSigningKeys(ctx); err != nil {
+			return err
+		}
+		_, err := q.InsertSigningKey(ctx, db.InsertSigningKeyParams{Name: next.Name(), VerifierKey: newKey, SealedPrivate: sealed, CreatedAt: now})
+		return err
+	}, envs...)
+	return oldKey, newKey, err
+}
+
+// create generates and stores the installation's first key.
+func (k *AuditKeys) create(ctx context.Context, q *db.Queries, name string) error {
+	if name == "gatehouse/" {
 		b := make([]byte, 6)
 		if _, err := rand.Read(b); err != nil {
 			return err
 		}
-		installation = hex.EncodeToString(b)
+		name += hex.EncodeToString(b)
 	}
-	name := "gatehouse/" + installation
 	skey, vkey, err := note.GenerateKey(rand.Reader, name)
 	if err != nil {
 		return fmt.Errorf("audit signing key: %w", err)
 	}
-	sealed, err := vault.Seal([]byte(skey), "audit-signing-key", name)
+	sealed, err := k.vault.Seal([]byte(skey), "audit-signing-key", vkey)
 	if err != nil {
 		return err
 	}
-	_, err = q.InsertSigningKey(ctx, db.InsertSigningKeyParams{Name: name, VerifierKey: vkey, SealedPrivate: sealed, CreatedAt: now.UTC()})
-	return err // a replica that created one first wins: the loop reads it
+	_, err = q.InsertSigningKey(ctx, db.InsertSigningKeyParams{Name: name, VerifierKey: vkey, SealedPrivate: sealed, CreatedAt: k.now().UTC()})
+	return err // a replica that created one first wins: the caller reads it
 }
 
 // givenKey reads a signing key in note format and derives its verifier key.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -58,28 +59,56 @@ type Tenants interface {
 	Tenant(id string) (tenancy.Tenant, bool)
 }
 
+// KeySource is the installation's audit key as it stands: a rotation
+// replaces it while the gateway runs.
+type KeySource interface {
+	Active(ctx context.Context) (note.Signer, string, error)
+}
+
 // Service keeps the checkpoints and writes exports.
 type Service struct {
 	store        Store
 	tenants      Tenants
-	signer       note.Signer
-	verifierKey  string
+	keys         KeySource
 	installation string
 	now          func() time.Time
 	log          *slog.Logger
+
+	mu          sync.RWMutex
+	signer      note.Signer
+	verifierKey string
 }
 
-// New wires the service: signer and verifier key are the installation's
-// audit key, named gatehouse/<installation>.
-func New(store Store, tenants Tenants, signer note.Signer, verifierKey string, now func() time.Time, log *slog.Logger) (*Service, error) {
-	if store == nil || tenants == nil || signer == nil || now == nil || log == nil {
+// New wires the service and loads the installation's audit key, named
+// gatehouse/<installation>.
+func New(ctx context.Context, store Store, tenants Tenants, keys KeySource, now func() time.Time, log *slog.Logger) (*Service, error) {
+	if store == nil || tenants == nil || keys == nil || now == nil || log == nil {
 		panic("auditing.New: nil dependency")
+	}
+	s := &Service{store: store, tenants: tenants, keys: keys, now: now, log: log}
+	if err := s.refreshKey(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// refreshKey takes up the active key, if it changed.
+func (s *Service) refreshKey(ctx context.Context) error {
+	signer, vkey, err := s.keys.Active(ctx)
+	if err != nil {
+		return err
 	}
 	inst, ok := Installation(signer.Name())
 	if !ok {
-		return nil, fmt.Errorf("the audit signing key is named %q; it must be gatehouse/<installation>", signer.Name())
+		return fmt.Errorf("the audit signing key is named %q; it must be gatehouse/<installation>", signer.Name())
 	}
-	return &Service{store: store, tenants: tenants, signer: signer, verifierKey: verifierKey, installation: inst, now: now, log: log}, nil
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.verifierKey != "" && s.verifierKey != vkey {
+		s.log.Info("audit key rotated", "verifier_key", vkey)
+	}
+	s.signer, s.verifierKey, s.installation = signer, vkey, inst
+	return nil
 }
 
 // Installation is the installation a key name gatehouse/<installation> names.
@@ -91,8 +120,19 @@ func Installation(keyName string) (string, bool) {
 	return inst, true
 }
 
+// key is the signer in use, and the installation it names.
+func (s *Service) key() (note.Signer, string) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.signer, s.installation
+}
+
 // VerifierKey is the key an auditor pins, in note format.
-func (s *Service) VerifierKey() string { return s.verifierKey }
+func (s *Service) VerifierKey() string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.verifierKey
+}
 
 const page = 10_000
 
@@ -140,8 +180,9 @@ func (s *Service) checkpoint(ctx context.Context, b Behind) error {
 	if err != nil {
 		return err
 	}
-	c := audit.Checkpoint{Origin: audit.Origin(s.installation, b.TenantID), Size: f.Size, Root: f.Root()}
-	signed, err := c.Sign(s.signer)
+	signer, inst := s.key()
+	c := audit.Checkpoint{Origin: audit.Origin(inst, b.TenantID), Size: f.Size, Root: f.Root()}
+	signed, err := c.Sign(signer)
 	if err != nil {
 		return err
 	}
@@ -153,6 +194,9 @@ func (s *Service) Run(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
+		if err := s.refreshKey(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("audit key", "err", err)
+		}
 		if err := s.CheckpointAll(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("audit checkpoints", "err", err)
 		}
@@ -344,7 +388,8 @@ type jsonl struct {
 }
 
 func (s *Service) newJSONL(w io.Writer, q Export, from int64, f audit.Frontier) (*jsonl, error) {
-	hdr := audit.NewHeader(audit.Origin(s.installation, q.TenantID), q.TenantID, from, f, s.now())
+	signer, inst := s.key()
+	hdr := audit.NewHeader(audit.Origin(inst, q.TenantID), q.TenantID, from, f, s.now())
 	if q.From != nil {
 		v := q.From.UTC().Format(time.RFC3339Nano)
 		hdr.From = &v
@@ -357,7 +402,7 @@ func (s *Service) newJSONL(w io.Writer, q Export, from int64, f audit.Frontier) 
 	if err != nil {
 		return nil, err
 	}
-	return &jsonl{w: aw, signer: s.signer}, nil
+	return &jsonl{w: aw, signer: signer}, nil
 }
 
 func (j *jsonl) Event(l eventlog.Link) error { return j.w.Event(l) }

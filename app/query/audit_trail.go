@@ -97,6 +97,7 @@ func NewAuditTrailHandler(tenants Tenants, store TrailStore, now func() time.Tim
 var notChanges = map[string]string{
 	"request.rejected": "refused", "guardrail.verdict": "", "budget.alerted": "alerted", "budget.exceeded": "exceeded",
 	"price.missing": "noted", "audit.exported": "exported", "admin.signin_failed": "failed",
+	"audit.key_rotated": "rotated",
 }
 
 // Handle reads the page and works out each change's before and after.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/gatehouse/gatehouse/adapters/eventcodec"
@@ -24,6 +25,7 @@ import (
 const auditUsage = `usage:
   gatehouse audit export --tenant T [--from TIME] [--to TIME] [--format jsonl|csv] -o FILE
   gatehouse audit verify FILE [--key VERIFIER-KEY|FILE] [--checkpoint FILE]
+  gatehouse audit rotate-key
 `
 
 // auditCommand runs gatehouse audit export and verify.
@@ -51,6 +53,17 @@ func auditCommand(ctx context.Context, args []string, getenv func(string) string
 			return err
 		}
 		return auditExport(ctx, cfg, *tenant, *from, *to, *format, *out, stdout, stderr)
+	case "rotate-key":
+		configFile := fs.String("config", "", "YAML configuration file")
+		if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 {
+			fmt.Fprint(stderr, auditUsage)
+			return errUsage
+		}
+		cfg, err := configure(getenv, *configFile, need{database: true, masterKey: true})
+		if err != nil {
+			return err
+		}
+		return auditRotateKey(ctx, cfg, stdout)
 	case "verify":
 		key := fs.String("key", "", "the verifier key to pin (its text, or a file holding it)")
 		kept := fs.String("checkpoint", "", "a file with a signed checkpoint kept from before, which the export must extend")
@@ -103,19 +116,12 @@ func auditExport(ctx context.Context, cfg Config, tenant, fromS, toS, format, ou
 		return err
 	}
 	log := newLogger(cfg, stderr)
-	pool, err := openCurrentPool(ctx, cfg)
+	a, err := openAudit(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	v, err := vault.New(cfg.MasterKey)
-	if err != nil {
-		return err
-	}
-	ids, err := postgres.TenantIDs(ctx, pool)
-	if err != nil {
-		return err
-	}
+	defer a.pool.Close()
+	pool, v, ids := a.pool, a.vault, a.tenants
 	known := knownTenants{}
 	for _, id := range ids {
 		known[id] = true
@@ -222,4 +228,51 @@ func auditVerify(file, keyArg, keptFile string, stdout, stderr io.Writer) error 
 			" but anyone could have signed it. Pass --key with the verifier key from GET /admin/v1/audit/verifier-key.")
 	}
 	return nil
+}
+
+// auditRotateKey replaces the installation's audit key, recording in every
+// tenant's log the statement the old key signed that names the new one.
+func auditRotateKey(ctx context.Context, cfg Config, stdout io.Writer) error {
+	a, err := openAudit(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.pool.Close()
+	pool, tenants := a.pool, a.tenants
+	keys := postgres.NewAuditKeys(pool, a.vault, cfg.AuditKey, cfg.Installation, time.Now)
+	oldKey, newKey, err := keys.Rotate(ctx, postgres.NewEventStore(pool, eventcodec.Gatehouse()), tenants)
+	if err != nil {
+		return fmt.Errorf("rotate the audit key: %w", err)
+	}
+	fmt.Fprintf(stdout, "the audit key %s hands over to\n%s\nrecorded as audit.key_rotated in %d tenant logs; running gateways sign with it within their checkpoint interval\n", oldKey, newKey, len(tenants))
+	if cfg.AuditKey != "" {
+		fmt.Fprintln(stdout, "GATEHOUSE_AUDIT_SIGNING_KEY is set: unset it before the next start (the new key is kept sealed with the master key)")
+	}
+	return nil
+}
+
+// auditDB is what the audit commands open: the database, the vault of
+// its sealed keys, and the tenants that have a log.
+type auditDB struct {
+	pool    *pgxpool.Pool
+	vault   *vault.Vault
+	tenants []string
+}
+
+func openAudit(ctx context.Context, cfg Config) (auditDB, error) {
+	pool, err := openCurrentPool(ctx, cfg)
+	if err != nil {
+		return auditDB{}, err
+	}
+	v, err := vault.New(cfg.MasterKey)
+	if err != nil {
+		pool.Close()
+		return auditDB{}, err
+	}
+	ids, err := postgres.TenantIDs(ctx, pool)
+	if err != nil {
+		pool.Close()
+		return auditDB{}, err
+	}
+	return auditDB{pool: pool, vault: v, tenants: ids}, nil
 }

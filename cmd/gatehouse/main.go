@@ -59,6 +59,7 @@ commands:
   audit     export a tenant's signed audit log, or verify an export offline:
               audit export --tenant T [--from --to] [--format jsonl|csv] -o FILE
               audit verify FILE [--key VERIFIER-KEY] [--checkpoint OLD]
+              audit rotate-key (a new audit key; the old one signs the hand-over)
 
 Every command takes --config FILE (YAML; environment variables win).
 `

@@ -276,11 +276,8 @@ func (g *gateway) startAudit(ctx context.Context, v *vault.Vault, now func() tim
 // newAuditService builds the audit service over the database.
 func newAuditService(ctx context.Context, cfg Config, pool *pgxpool.Pool, store *postgres.EventStore, v *vault.Vault, tenants auditing.Tenants,
 	now func() time.Time, log *slog.Logger) (*auditing.Service, error) {
-	signer, vkey, err := postgres.AuditSigner(ctx, pool, v, cfg.AuditKey, cfg.Installation, now())
-	if err != nil {
-		return nil, err
-	}
-	return auditing.New(postgres.NewAuditStore(pool, store), tenants, signer, vkey, now, log)
+	keys := postgres.NewAuditKeys(pool, v, cfg.AuditKey, cfg.Installation, now)
+	return auditing.New(ctx, postgres.NewAuditStore(pool, store), tenants, keys, now, log)
 }
 
 // recorder adapts the writer to the proxy's Recorder port.

@@ -317,3 +317,50 @@ func FuzzVerify(f *testing.F) {
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+// rotatedChain is a log of n events whose event at seq `at` hands the
+// installation's key over from old to next.
+func rotatedChain(t *testing.T, n, at int, old, next signer, oldKey, nextKey string) []eventlog.Link {
+	statement, err := audit.SignRotation(oldKey, nextKey, old.s, next.s, time.Date(2026, 11, 25, 14, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := json.Marshal(audit.KeyRotated{V: 1, OldKey: oldKey, NewKey: nextKey, Statement: statement})
+	links := chainOf("acme", n)
+	prev := links[at-2].Hash
+	for i := at - 1; i < n; i++ {
+		if i == at-1 {
+			links[i].Record = []byte(fmt.Sprintf(`{"tenant":"acme","seq":%d,"stream":"audit-key:1","version":1,"id":"x","type":"audit.key_rotated",`+
+				`"occurred_at":"2026-11-25T14:00:00.000000Z","actor":"cli","trace_id":"","data":%s}`, at, data))
+		}
+		links[i].PrevHash, links[i].Hash = prev, eventlog.ChainHash(prev, links[i].Record)
+		prev = links[i].Hash
+	}
+	return links
+}
+
+func TestVerify_FollowsAKeyRotationThePinnedKeySigned(t *testing.T) {
+	newKey := func(seed byte) (signer, string) {
+		skey, vkey, _ := note.GenerateKey(bytes.NewReader(bytes.Repeat([]byte{seed}, 64)), "gatehouse/inst1")
+		s, _ := note.NewSigner(skey)
+		v, _ := note.NewVerifier(vkey)
+		return signer{s, v}, vkey
+	}
+	old, oldKey := newKey(1)
+	next, nextKey := newKey(2)
+	stranger, strangerKey := newKey(3)
+	// The export is signed by the new key; the auditor pinned the old one.
+	if s, err := verify(export(t, next, "acme", rotatedChain(t, 6, 3, old, next, oldKey, nextKey), 1, 6), old.v, ""); err != nil || !s.Pinned {
+		t.Fatalf("a rotation signed by the pinned key: %+v %v", s, err)
+	}
+	// A rotation from a key nobody pinned is refused where it stands.
+	_, err := verify(export(t, stranger, "acme", rotatedChain(t, 6, 3, stranger, next, strangerKey, nextKey), 1, 6), old.v, "")
+	if err == nil || !strings.Contains(err.Error(), "line 4") || !strings.Contains(err.Error(), "not a trusted key") {
+		t.Fatalf("a rotation from a stranger: %v", err)
+	}
+	// Without the rotation in the range, the new key is not trusted.
+	if _, err := verify(export(t, next, "acme", rotatedChain(t, 6, 3, old, next, oldKey, nextKey), 4, 6), old.v, ""); err == nil ||
+		!strings.Contains(err.Error(), "pinned key") {
+		t.Fatalf("a range after the rotation: %v", err)
+	}
+}

@@ -63,14 +63,15 @@ func (c Checkpoint) Sign(s note.Signer) (string, error) {
 // ErrUnpinned is a note whose signature was not checked: no key was given.
 var ErrUnpinned = errors.New("the signer was not pinned")
 
-// OpenCheckpoint reads a signed checkpoint. With a verifier, its signature
-// must verify; with none, it is read unverified and ErrUnpinned comes with it.
-func OpenCheckpoint(signed string, key note.Verifier) (Checkpoint, error) {
+// OpenCheckpoint reads a signed checkpoint. With keys, its signature must
+// verify with one of them; with none, it is read unverified and
+// ErrUnpinned comes with it.
+func OpenCheckpoint(signed string, keys ...note.Verifier) (Checkpoint, error) {
 	var text string
-	if key != nil {
-		n, err := note.Open([]byte(signed), note.VerifierList(key))
+	if len(keys) > 0 {
+		n, err := note.Open([]byte(signed), note.VerifierList(keys...))
 		if err != nil {
-			return Checkpoint{}, fmt.Errorf("the signature does not verify with the pinned key %s: %v", key.Name(), err)
+			return Checkpoint{}, fmt.Errorf("the signature does not verify with the pinned key %s: %v", keys[0].Name(), err)
 		}
 		text = n.Text
 	} else {
@@ -85,10 +86,10 @@ func OpenCheckpoint(signed string, key note.Verifier) (Checkpoint, error) {
 	if err != nil {
 		return c, err
 	}
-	if key != nil && !strings.HasPrefix(c.Origin, key.Name()+"/") {
-		return c, fmt.Errorf("the checkpoint's origin %s is not a log of %s, whose key is pinned", c.Origin, key.Name())
+	if len(keys) > 0 && !strings.HasPrefix(c.Origin, keys[0].Name()+"/") {
+		return c, fmt.Errorf("the checkpoint's origin %s is not a log of %s, whose key is pinned", c.Origin, keys[0].Name())
 	}
-	if key == nil {
+	if len(keys) == 0 {
 		return c, ErrUnpinned
 	}
 	return c, nil

@@ -166,11 +166,12 @@ type VerifyOptions struct {
 
 // record is what the verifier reads of a record.
 type record struct {
-	Tenant     string `json:"tenant"`
-	Seq        int64  `json:"seq"`
-	Type       string `json:"type"`
-	OccurredAt string `json:"occurred_at"`
-	Actor      string `json:"actor"`
+	Tenant     string          `json:"tenant"`
+	Seq        int64           `json:"seq"`
+	Type       string          `json:"type"`
+	OccurredAt string          `json:"occurred_at"`
+	Actor      string          `json:"actor"`
+	Data       json.RawMessage `json:"data"`
 }
 
 // Verify reads an export and checks, with nothing but the export and the
@@ -191,7 +192,11 @@ func Verify(r io.Reader, opts VerifyOptions) (Summary, error) {
 		kept     *Checkpoint
 		lineNo   int
 		sawCheck bool
+		trusted  []note.Verifier // the pinned key, and the keys it handed over to in the log
 	)
+	if opts.Key != nil {
+		trusted = append(trusted, opts.Key)
+	}
 	fail := func(format string, args ...any) (Summary, error) {
 		return s, &LineError{Line: lineNo, Reason: fmt.Sprintf(format, args...)}
 	}
@@ -223,7 +228,7 @@ func Verify(r io.Reader, opts VerifyOptions) (Summary, error) {
 			hdrLine = append([]byte(nil), b...)
 			s.Tenant, s.Origin, s.FirstSeq, s.LastSeq = hdr.Tenant, hdr.Origin, hdr.FromSeq, hdr.FromSeq-1
 			if opts.Kept != "" {
-				c, err := OpenCheckpoint(opts.Kept, opts.Key)
+				c, err := OpenCheckpoint(opts.Kept, trusted...)
 				switch {
 				case err != nil && !errors.Is(err, ErrUnpinned):
 					return fail("the checkpoint you kept: %v", err)
@@ -282,6 +287,15 @@ func Verify(r io.Reader, opts VerifyOptions) (Summary, error) {
 				PrevHash: ph.String(), Hash: h.String(), Record: l.Record}); !bytes.Equal(canon, b) {
 				return fail("seq %d: the line is not as the exporter writes it (it was edited)", l.Seq)
 			}
+			if rec.Type == (KeyRotated{}).EventType() && len(trusted) > 0 {
+				var kr KeyRotated
+				json.Unmarshal(rec.Data, &kr)
+				next, err := OpenRotation(kr.Statement, trusted)
+				if err != nil {
+					return fail("seq %d: a key rotation the pinned key did not sign: %v", l.Seq, err)
+				}
+				trusted = append(trusted, next)
+			}
 			tree.Append(Leaf(h))
 			prev = h
 			if s.Events == 0 {
@@ -296,7 +310,7 @@ func Verify(r io.Reader, opts VerifyOptions) (Summary, error) {
 			if err := json.Unmarshal(b, &cl); err != nil {
 				return fail("a checkpoint line that does not read: %v", err)
 			}
-			c, err := OpenCheckpoint(cl.Note, opts.Key)
+			c, err := OpenCheckpoint(cl.Note, trusted...)
 			if err != nil && !errors.Is(err, ErrUnpinned) {
 				return fail("the checkpoint: %v", err)
 			}

@@ -2,8 +2,8 @@
 -- key sealed with the master key) and each tenant's signed checkpoints,
 -- with the frontier of the tree they sign. See docs/audit-format.md.
 CREATE TABLE audit_signing_keys (
-    name           text        PRIMARY KEY, -- the note key name, gatehouse/<installation>
-    verifier_key   text        NOT NULL,
+    verifier_key   text        PRIMARY KEY, -- note format: <name>+<hash>+<key>
+    name           text        NOT NULL,    -- gatehouse/<installation>, the same across rotations
     sealed_private bytea,                   -- NULL for a key given by GATEHOUSE_AUDIT_SIGNING_KEY
     created_at     timestamptz NOT NULL,
     active         boolean     NOT NULL DEFAULT true

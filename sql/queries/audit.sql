@@ -1,9 +1,6 @@
 -- name: ActiveSigningKey :one
 SELECT name, verifier_key, sealed_private FROM audit_signing_keys WHERE active;
 
--- name: SigningKeyByName :one
-SELECT name, verifier_key, sealed_private, active FROM audit_signing_keys WHERE name = @name;
-
 -- name: InsertSigningKey :execrows
 -- A replica that lost the race to create the first key inserts nothing.
 INSERT INTO audit_signing_keys (name, verifier_key, sealed_private, created_at)
@@ -83,3 +80,6 @@ WHERE tenant_id = @tenant_id AND occurred_at >= @since AND occurred_at < @until
 SELECT * FROM events
 WHERE tenant_id = @tenant_id AND type NOT LIKE 'request.%' AND type <> 'guardrail.verdict'
 ORDER BY seq;
+
+-- name: RetireSigningKeys :exec
+UPDATE audit_signing_keys SET active = false WHERE active;

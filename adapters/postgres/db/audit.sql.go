@@ -312,27 +312,13 @@ func (q *Queries) LatestAuditCheckpoint(ctx context.Context, tenantID string) (A
 	return i, err
 }
 
-const signingKeyByName = `-- name: SigningKeyByName :one
-SELECT name, verifier_key, sealed_private, active FROM audit_signing_keys WHERE name = $1
+const retireSigningKeys = `-- name: RetireSigningKeys :exec
+UPDATE audit_signing_keys SET active = false WHERE active
 `
 
-type SigningKeyByNameRow struct {
-	Name          string
-	VerifierKey   string
-	SealedPrivate []byte
-	Active        bool
-}
-
-func (q *Queries) SigningKeyByName(ctx context.Context, name string) (SigningKeyByNameRow, error) {
-	row := q.db.QueryRow(ctx, signingKeyByName, name)
-	var i SigningKeyByNameRow
-	err := row.Scan(
-		&i.Name,
-		&i.VerifierKey,
-		&i.SealedPrivate,
-		&i.Active,
-	)
-	return i, err
+func (q *Queries) RetireSigningKeys(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, retireSigningKeys)
+	return err
 }
 
 const streamEventsBefore = `-- name: StreamEventsBefore :many

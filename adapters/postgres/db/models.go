@@ -21,8 +21,8 @@ type AuditCheckpoint struct {
 }
 
 type AuditSigningKey struct {
-	Name          string
 	VerifierKey   string
+	Name          string
 	SealedPrivate []byte
 	CreatedAt     time.Time
 	Active        bool
