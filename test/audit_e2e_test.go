@@ -108,6 +108,20 @@ func TestE2E_AnAuditorExportsTheSignedLogAndVerifiesItOffline(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, "OK ") || !strings.Contains(out, "tenant acme") || !strings.Contains(out, "consistent with the kept checkpoint") || errOut != "" {
 		t.Fatalf("verify: %d\n%s\n%s", code, out, errOut)
 	}
+	// Continuing from the kept checkpoint: only the events after it, tied to it.
+	keptCP, _ := audit.OpenCheckpoint(kept, verifier)
+	code, tail, _ := sc.s.adminGet(fmt.Sprintf("/admin/v1/tenants/acme/audit/export?after_seq=%d", keptCP.Size), auditor)
+	tailFile := filepath.Join(dir, "tail.jsonl")
+	os.WriteFile(tailFile, tail, 0o600)
+	if out, errOut, code = sc.in.gatehouseCmd("audit", "verify", tailFile, "--key", keyFile, "--checkpoint", keptFile); code != 0 ||
+		!strings.Contains(out, fmt.Sprintf("seq %d-", keptCP.Size+1)) || !strings.Contains(out, "consistent with the kept checkpoint") {
+		t.Fatalf("after the kept checkpoint: %d\n%s\n%s", code, out, errOut)
+	}
+	for _, q := range []string{"after_seq=100000", "after_seq=-1", "after_seq=2&from=2026-01-01"} {
+		if code, b, _ := sc.s.adminGet("/admin/v1/tenants/acme/audit/export?"+q, auditor); code != 400 {
+			t.Errorf("%s: %d %s", q, code, b)
+		}
+	}
 	// Unpinned, it passes but says so loudly.
 	if out, errOut, code = sc.in.gatehouseCmd("audit", "verify", file); code != 0 || !strings.Contains(errOut, "NOT PINNED") {
 		t.Fatalf("unpinned: %d\n%s\n%s", code, out, errOut)
@@ -156,7 +170,7 @@ func TestE2E_AnAuditorExportsTheSignedLogAndVerifiesItOffline(t *testing.T) {
 			if e.Type == "audit.exported" {
 				var p audit.AuditExported
 				json.Unmarshal(e.Payload, &p)
-				if p.Events < 5 || p.FirstSeq != 1 || p.Head == "" || e.Actor == "" {
+				if p.Events < 1 || p.FirstSeq < 1 || p.Head == "" || e.Actor == "" {
 					return fmt.Errorf("recorded %s %s", e.Actor, e.Payload)
 				}
 				n++

@@ -259,8 +259,11 @@ type Export struct {
 	TraceID   string
 	TenantID  string
 	From, To  *time.Time
-	Format    string // jsonl or csv
-	Via       string // api or cli
+	// AfterSeq, instead of From, starts the export just after the first
+	// AfterSeq events: after a checkpoint an auditor kept, of that size.
+	AfterSeq *int64
+	Format   string // jsonl or csv
+	Via      string // api or cli
 }
 
 // Formats of an export, and where it was asked.
@@ -303,11 +306,22 @@ func (s *Service) Prepare(ctx context.Context, q Export) (*Prepared, error) {
 	if q.From != nil && q.To != nil && !q.From.Before(*q.To) {
 		return nil, fmt.Errorf("%w: from must be before to", ErrBadRange)
 	}
+	if q.AfterSeq != nil && q.From != nil {
+		return nil, fmt.Errorf("%w: give from or after_seq, not both", ErrBadRange)
+	}
 	first, last, head, err := s.store.SeqRange(ctx, q.TenantID, q.From, q.To)
 	if err != nil {
 		return nil, err
 	}
-	if first == 0 || last < first { // nothing in range: an empty export after what came before
+	if a := q.AfterSeq; a != nil {
+		if *a < 0 || *a > head {
+			return nil, fmt.Errorf("%w: after_seq must be from 0 to the log's %d events", ErrBadRange, head)
+		}
+		first = *a + 1
+		if last < first { // nothing after it (yet): an empty export that extends the tree of AfterSeq events
+			last = first - 1
+		}
+	} else if first == 0 || last < first { // nothing in range: an empty export after what came before
 		first = head + 1
 		if q.From == nil || first == 1 {
 			first = 1

@@ -23,7 +23,7 @@ import (
 )
 
 const auditUsage = `usage:
-  gatehouse audit export --tenant T [--from TIME] [--to TIME] [--format jsonl|csv] -o FILE
+  gatehouse audit export --tenant T [--from TIME | --after-seq N] [--to TIME] [--format jsonl|csv] -o FILE
   gatehouse audit verify FILE [--key VERIFIER-KEY|FILE] [--checkpoint FILE]
   gatehouse audit rotate-key
 `
@@ -42,6 +42,7 @@ func auditCommand(ctx context.Context, args []string, getenv func(string) string
 		tenant := fs.String("tenant", "", "the tenant whose log to export")
 		from := fs.String("from", "", "the first event's time (RFC 3339 or YYYY-MM-DD), default the log's start")
 		to := fs.String("to", "", "the end of the range, exclusive, default now")
+		afterSeq := fs.Int64("after-seq", -1, "instead of --from: start after the first N events (the size of a checkpoint you kept)")
 		format := fs.String("format", auditing.FormatJSONL, "jsonl (verifiable) or csv")
 		out := fs.String("o", "", "the file to write")
 		if err := fs.Parse(args[1:]); err != nil || *tenant == "" || *out == "" || fs.NArg() > 0 {
@@ -52,7 +53,11 @@ func auditCommand(ctx context.Context, args []string, getenv func(string) string
 		if err != nil {
 			return err
 		}
-		return auditExport(ctx, cfg, *tenant, *from, *to, *format, *out, stdout, stderr)
+		var after *int64
+		if *afterSeq >= 0 {
+			after = afterSeq
+		}
+		return auditExport(ctx, cfg, auditing.Export{TenantID: *tenant, AfterSeq: after, Format: *format, Via: auditing.ViaCLI}, *from, *to, *out, stdout, stderr)
 	case "rotate-key":
 		configFile := fs.String("config", "", "YAML configuration file")
 		if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 {
@@ -106,15 +111,15 @@ func (k knownTenants) Tenant(id string) (tenancy.Tenant, bool) {
 	return tenancy.Tenant{ID: id}, k[id]
 }
 
-func auditExport(ctx context.Context, cfg Config, tenant, fromS, toS, format, out string, stdout, stderr io.Writer) error {
-	from, err := parseWhen("from", fromS)
-	if err != nil {
+func auditExport(ctx context.Context, cfg Config, q auditing.Export, fromS, toS, out string, stdout, stderr io.Writer) error {
+	var err error
+	if q.From, err = parseWhen("from", fromS); err != nil {
 		return err
 	}
-	to, err := parseWhen("to", toS)
-	if err != nil {
+	if q.To, err = parseWhen("to", toS); err != nil {
 		return err
 	}
+	tenant := q.TenantID
 	log := newLogger(cfg, stderr)
 	a, err := openAudit(ctx, cfg)
 	if err != nil {
@@ -130,7 +135,7 @@ func auditExport(ctx context.Context, cfg Config, tenant, fromS, toS, format, ou
 	if err != nil {
 		return err
 	}
-	p, err := svc.Prepare(ctx, auditing.Export{TenantID: tenant, From: from, To: to, Format: format, Via: auditing.ViaCLI})
+	p, err := svc.Prepare(ctx, q)
 	if err != nil {
 		if !known[tenant] {
 			return fmt.Errorf("no tenant %q has a log here", tenant)

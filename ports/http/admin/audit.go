@@ -55,13 +55,21 @@ func (r *auditRoutes) export(c echo.Context) error {
 	if err != nil {
 		return r.fail(c, err)
 	}
+	var afterSeq *int64
+	if c.QueryParam("after_seq") != "" {
+		n, err := intParam(c, "after_seq")
+		if err != nil {
+			return r.fail(c, err)
+		}
+		afterSeq = &n
+	}
 	format := c.QueryParam("format")
 	if format == "" {
 		format = auditing.FormatJSONL
 	}
 	ctx := c.Request().Context()
 	p, err := r.uc.Audit.Prepare(ctx, auditing.Export{Principal: principal(c), TraceID: middleware.TraceID(c), TenantID: c.Param("tenant"),
-		From: from, To: to, Format: format, Via: auditing.ViaAPI})
+		From: from, To: to, AfterSeq: afterSeq, Format: format, Via: auditing.ViaAPI})
 	if err != nil {
 		return r.fail(c, err)
 	}
