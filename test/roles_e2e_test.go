@@ -2,8 +2,10 @@ package test
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -45,6 +47,7 @@ var adminRoutes = []routeCase{
 	{"GET", "/admin/v1/tenants/{tenant}/rate-limits/{scope}/{id}", "read", nil},
 	{"GET", "/admin/v1/tenants/{tenant}/spend", "read", nil},
 	{"GET", "/admin/v1/tenants/{tenant}/requests", "read", nil},
+	{"GET", "/admin/v1/tenants/{tenant}/requests/{request}", "read", nil},
 	{"GET", "/admin/v1/tenants/{tenant}/events", "audit", nil},
 	{"GET", "/admin/v1/tenants/{tenant}/audit/export", "audit", nil},
 	{"GET", "/admin/v1/tenants/{tenant}/audit/checkpoint", "audit", nil},
@@ -134,7 +137,7 @@ func TestE2E_RoleMatrix_EveryAdminRouteEveryRoleOwnAndOtherTenant(t *testing.T) 
 	in := newInstallation(t)
 	s := in.start()
 	platform := in.token("--role", "platform_admin")
-	type fixture struct{ team string }
+	type fixture struct{ team, request string }
 	fixtures := map[string]fixture{}
 	for _, tn := range []string{"acme", "other"} {
 		s.mustAdmin(201, "POST", "/admin/v1/tenants", platform, map[string]string{"id": tn, "name": tn}, nil)
@@ -146,7 +149,31 @@ func TestE2E_RoleMatrix_EveryAdminRouteEveryRoleOwnAndOtherTenant(t *testing.T) 
 			map[string]string{"name": "llm", "kind": "openai-compatible", "base_url": "http://127.0.0.1:9/v1", "api_key": "sk-old"}, nil)
 		s.mustAdmin(201, "POST", "/admin/v1/tenants/"+tn+"/configs", platform, map[string]any{"name": "llm", "config": map[string]string{"provider": "llm"}}, nil)
 		s.mustAdmin(201, "POST", "/admin/v1/tenants/"+tn+"/guardrails", platform, map[string]any{"name": "llm", "checks": []any{map[string]string{"type": "secrets"}}}, nil)
-		fixtures[tn] = fixture{team: team.ID}
+		// One request, recorded in the tenant's request log (its upstream is unreachable: a 502).
+		var k keyOut
+		s.mustAdmin(201, "POST", "/admin/v1/tenants/"+tn+"/keys", platform, map[string]string{"name": "caller"}, &k)
+		req, _ := http.NewRequest("POST", s.URL+"/v1/chat/completions", strings.NewReader(`{"model":"llm/x","messages":[{"role":"user","content":"hi"}]}`))
+		req.Header.Set("Authorization", "Bearer "+k.Secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		var id string
+		eventually(t, 10*time.Second, func() error {
+			var page struct {
+				Requests []struct {
+					RequestID string `json:"request_id"`
+				}
+			}
+			s.mustAdmin(200, "GET", "/admin/v1/tenants/"+tn+"/requests", platform, nil, &page)
+			if len(page.Requests) == 0 {
+				return fmt.Errorf("no request of %s in the log yet", tn)
+			}
+			id = page.Requests[0].RequestID
+			return nil
+		})
+		fixtures[tn] = fixture{team: team.ID, request: id}
 	}
 	n := 0
 	for _, p := range principals {
@@ -161,7 +188,7 @@ func TestE2E_RoleMatrix_EveryAdminRouteEveryRoleOwnAndOtherTenant(t *testing.T) 
 				var k keyOut // a fresh key per call, so that revoke and rotate always have one
 				s.mustAdmin(201, "POST", "/admin/v1/tenants/"+tenant+"/keys", platform, map[string]string{"name": "fresh"}, &k)
 				path := strings.NewReplacer("{tenant}", tenant, "{team}", fixtures[tenant].team, "{key}", k.ID,
-					"{scope}", "tenant", "{id}", tenant, "{name}", "llm").Replace(r.path)
+					"{scope}", "tenant", "{id}", tenant, "{name}", "llm", "{request}", fixtures[tenant].request).Replace(r.path)
 				var body any
 				if r.body != nil {
 					body = r.body(n)

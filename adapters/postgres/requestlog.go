@@ -3,9 +3,11 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -68,6 +70,9 @@ func (s *RequestLogStore) AddRequests(ctx context.Context, rows []query.RequestR
 		p.CostMicros = append(p.CostMicros, int64(r.Cost))
 		p.Priced = append(p.Priced, r.Priced)
 		p.DurationMs = append(p.DurationMs, r.DurationMs)
+		p.GatewayMs = append(p.GatewayMs, r.GatewayMs)
+		p.UpstreamMs = append(p.UpstreamMs, r.UpstreamMs)
+		p.FirstTokenMs = append(p.FirstTokenMs, r.FirstTokenMs)
 		p.TraceIds = append(p.TraceIds, r.TraceID)
 		p.Metadata = append(p.Metadata, md)
 		routing, err := json.Marshal(r.Routing)
@@ -110,26 +115,47 @@ func (s *RequestLogStore) ListRequests(ctx context.Context, tenantID string, f q
 	}
 	out := make([]query.RequestRow, len(rows))
 	for i, r := range rows {
-		out[i] = query.RequestRow{
-			TenantID: r.TenantID, RequestID: r.RequestID, OccurredAt: r.OccurredAt, Outcome: r.Outcome, KeyID: r.KeyID,
-			Endpoint: r.Endpoint, Model: r.Model, Provider: r.Provider, UpstreamModel: r.UpstreamModel, Stream: r.Stream,
-			Status: int(r.Status), Code: r.Code, Reason: r.Reason,
-			Tokens: usage.Tokens{Prompt: r.PromptTokens, Completion: r.CompletionTokens, CachedPrompt: r.CachedTokens},
-			Cost:   usage.Micros(r.CostMicros), Priced: r.Priced, DurationMs: r.DurationMs, TraceID: r.TraceID,
+		if out[i], err = requestRow(r); err != nil {
+			return nil, err
 		}
-		if r.TeamID.Valid {
-			id := uuid.UUID(r.TeamID.Bytes)
-			out[i].TeamID = &id
-		}
-		if err := json.Unmarshal(r.Metadata, &out[i].Metadata); err != nil {
-			return nil, fmt.Errorf("request %s metadata: %w", r.RequestID, err)
-		}
-		if err := json.Unmarshal(r.Routing, &out[i].Routing); err != nil {
-			return nil, fmt.Errorf("request %s routing: %w", r.RequestID, err)
-		}
-		if err := json.Unmarshal(r.Guardrails, &out[i].Guardrails); err != nil {
-			return nil, fmt.Errorf("request %s guardrails: %w", r.RequestID, err)
-		}
+	}
+	return out, nil
+}
+
+// GetRequest reads one request of the log.
+func (s *RequestLogStore) GetRequest(ctx context.Context, tenantID string, id uuid.UUID) (query.RequestRow, bool, error) {
+	r, err := db.New(s.pool).GetRequest(ctx, db.GetRequestParams{TenantID: tenantID, RequestID: id})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return query.RequestRow{}, false, nil
+	}
+	if err != nil {
+		return query.RequestRow{}, false, fmt.Errorf("read request log: %w", err)
+	}
+	row, err := requestRow(r)
+	return row, err == nil, err
+}
+
+func requestRow(r db.RequestLog) (query.RequestRow, error) {
+	out := query.RequestRow{
+		TenantID: r.TenantID, RequestID: r.RequestID, OccurredAt: r.OccurredAt, Outcome: r.Outcome, KeyID: r.KeyID,
+		Endpoint: r.Endpoint, Model: r.Model, Provider: r.Provider, UpstreamModel: r.UpstreamModel, Stream: r.Stream,
+		Status: int(r.Status), Code: r.Code, Reason: r.Reason,
+		Tokens: usage.Tokens{Prompt: r.PromptTokens, Completion: r.CompletionTokens, CachedPrompt: r.CachedTokens},
+		Cost:   usage.Micros(r.CostMicros), Priced: r.Priced, DurationMs: r.DurationMs, TraceID: r.TraceID,
+		GatewayMs: r.GatewayMs, UpstreamMs: r.UpstreamMs, FirstTokenMs: r.FirstTokenMs,
+	}
+	if r.TeamID.Valid {
+		id := uuid.UUID(r.TeamID.Bytes)
+		out.TeamID = &id
+	}
+	if err := json.Unmarshal(r.Metadata, &out.Metadata); err != nil {
+		return out, fmt.Errorf("request %s metadata: %w", r.RequestID, err)
+	}
+	if err := json.Unmarshal(r.Routing, &out.Routing); err != nil {
+		return out, fmt.Errorf("request %s routing: %w", r.RequestID, err)
+	}
+	if err := json.Unmarshal(r.Guardrails, &out.Guardrails); err != nil {
+		return out, fmt.Errorf("request %s guardrails: %w", r.RequestID, err)
 	}
 	return out, nil
 }

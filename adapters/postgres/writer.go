@@ -27,6 +27,9 @@ type WriterConfig struct {
 	// Shards is how many batches may be written at once. A tenant's events
 	// always go to the same shard, so its chain order is submit order.
 	Shards int
+	// OnBatch hears of each batch written: its size and how long its
+	// append took (metrics); nil for none.
+	OnBatch func(size int, took time.Duration)
 }
 
 func (c *WriterConfig) defaults() {
@@ -215,12 +218,16 @@ func (w *Writer) flush(batch []eventlog.Envelope) {
 	again := firstAttempt
 	for attempt := 1; ; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		start := time.Now()
 		_, err := w.store.appendAll(ctx, Unchecked, again, nil, batch)
 		cancel()
 		if err == nil {
 			w.lastErr.Store(nil)
 			w.appended.Add(int64(len(batch)))
 			w.batches.Add(1)
+			if w.cfg.OnBatch != nil {
+				w.cfg.OnBatch(len(batch), time.Since(start))
+			}
 			return
 		}
 		again = mayBeRetry

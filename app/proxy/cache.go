@@ -138,7 +138,7 @@ func (x *Exchange) answerFromCache(e cacheEntry) error {
 		x.Header, x.Body = http.Header{"Content-Type": {"application/json"}}, e.Body
 	}
 	x.Status, x.tokens, x.usageSeen = http.StatusOK, e.Tokens, true
-	x.upstreamStart = x.svc.Now()
+	x.markUpstream()
 	return nil
 }
 

@@ -67,7 +67,9 @@ type Exchange struct {
 	outputChecked bool               // the answer passed its output guardrails already
 	verdicts      []usage.VerdictRef // the guardrail verdicts recorded for it
 	start         time.Time
-	upstreamStart time.Time
+	upstreamStart time.Time // the last upstream call's start
+	firstUpstream time.Time // the first's: the gateway's own work ends there
+	firstChunk    time.Time // when the first chunk of a stream went to the client
 	done          bool
 }
 
@@ -91,6 +93,14 @@ func (x *Exchange) Flagged() bool { return x.flagged }
 func (x *Exchange) GuardsOutput() bool {
 	_, ok := x.chunks.(*guardedStream)
 	return ok
+}
+
+// markUpstream notes an upstream call's start.
+func (x *Exchange) markUpstream() {
+	x.upstreamStart = x.svc.Now()
+	if x.firstUpstream.IsZero() {
+		x.firstUpstream = x.upstreamStart
+	}
 }
 
 // Retries is how many times a target was tried again.
@@ -120,6 +130,9 @@ func (x *Exchange) Next() ([]byte, error) {
 		}
 		if err != nil {
 			return nil, err
+		}
+		if x.firstChunk.IsZero() {
+			x.firstChunk = x.svc.Now()
 		}
 		x.streamedText += textBytes(c)
 		if x.continuation != nil {
@@ -194,6 +207,7 @@ func (x *Exchange) refuse(r *Refusal) error {
 		V: 1, RequestID: x.RequestID, KeyID: x.key.ID, TeamID: x.key.TeamID, Endpoint: x.in.Endpoint, Model: x.model,
 		Status: r.Status, Code: r.Code, Reason: r.Message, Metadata: x.in.Metadata, Routing: x.routing, Guardrails: x.verdicts,
 	}))
+	x.svc.observe(x, Observation{Status: r.Status, Code: r.Code, Rejected: true, Duration: x.svc.Now().Sub(x.start)})
 	return r
 }
 
@@ -251,6 +265,10 @@ func (x *Exchange) complete(status int, code string) {
 	}
 	if !x.upstreamStart.IsZero() {
 		e.UpstreamMs = ms(end.Sub(x.upstreamStart))
+		e.GatewayMs = ms(x.firstUpstream.Sub(x.start))
+	}
+	if !x.firstChunk.IsZero() {
+		e.FirstTokenMs = ms(x.firstChunk.Sub(x.start))
 	}
 	switch {
 	case x.routing.Cache == "hit": // answered from the cache: nothing was spent upstream
@@ -262,6 +280,8 @@ func (x *Exchange) complete(status int, code string) {
 		x.svc.Quotas.Settle(x.RequestID, quota.Settlement{TenantID: x.key.TenantID, Cost: e.CostMicros, Tokens: e.Tokens.Prompt + e.Tokens.Completion})
 	}
 	x.slot.Submit(x.envelope(e))
+	x.svc.observe(x, Observation{Status: status, Code: code, Cache: x.CacheStatus(), Tokens: e.Tokens, CostMicros: int64(e.CostMicros),
+		Duration: end.Sub(x.start), Upstream: since(x.upstreamStart, end), Gateway: since(x.start, x.firstUpstream), FirstToken: since(x.start, x.firstChunk)})
 	if !e.Priced && x.Provider != "" && x.svc.Prices.FirstMissing(x.key.TenantID, x.model) {
 		x.recordMissingPrice()
 	}

@@ -43,8 +43,10 @@ type Deps struct {
 	// Guardrails and Webhooks run the guardrails attached to keys.
 	Guardrails Guardrails
 	Webhooks   Webhooks
-	Now        func() time.Time
-	Log        *slog.Logger
+	// Observer hears of every finished request; nil for none.
+	Observer Observer
+	Now      func() time.Time
+	Log      *slog.Logger
 }
 
 // Service runs requests through the gateway.
@@ -190,7 +192,7 @@ func (s *Service) prepare(ctx context.Context, x *Exchange) (Upstream, error) {
 // call sends the body upstream, whole or streamed.
 func (s *Service) call(ctx context.Context, x *Exchange, body []byte,
 	whole func(context.Context, []byte) (Response, error), stream func(context.Context, []byte) (ChunkStream, error)) (*Exchange, error) {
-	x.upstreamStart = s.Now()
+	x.markUpstream()
 	if x.Stream {
 		cs, err := stream(ctx, body)
 		if err != nil {

@@ -29,7 +29,7 @@ func (s *Service) try(ctx context.Context, x *Exchange, a routing.Attempt, body 
 		tctx, c2 = context.WithDeadline(tctx, deadline)
 		cancel = func() { c2(); inner() }
 	}
-	x.upstreamStart = s.Now()
+	x.markUpstream()
 	timedOut := func(err error) error {
 		if err != nil && ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded) {
 			return &UpstreamError{Message: "the upstream did not answer within the request timeout"}

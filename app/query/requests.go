@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -31,7 +32,10 @@ type RequestRow struct {
 	Tokens        usage.Tokens
 	Cost          usage.Micros
 	Priced        bool
-	DurationMs    float64
+	DurationMs    float64 // the whole request, as the client saw it
+	GatewayMs     float64 // the gateway's work before the first upstream call
+	UpstreamMs    float64 // the upstream call that answered
+	FirstTokenMs  float64 // a stream's first chunk
 	TraceID       string
 	Metadata      map[string]string
 	Routing       usage.Routing
@@ -124,4 +128,46 @@ func MetadataJSON(m map[string]string) []byte {
 	}
 	b, _ := json.Marshal(m)
 	return b
+}
+
+// RequestFinder reads one request of the log.
+type RequestFinder interface {
+	GetRequest(ctx context.Context, tenantID string, id uuid.UUID) (RequestRow, bool, error)
+}
+
+// GetRequest asks for one request in full.
+type GetRequest struct {
+	Principal access.Principal
+	TenantID  string
+	RequestID uuid.UUID
+}
+
+// ErrRequestNotFound is a request the log does not hold (yet: the log is
+// written moments after the answer).
+var ErrRequestNotFound = errors.New("request not found")
+
+// GetRequestHandler answers GetRequest.
+type GetRequestHandler struct {
+	tenants Tenants
+	finder  RequestFinder
+}
+
+// NewGetRequestHandler wires the handler.
+func NewGetRequestHandler(tenants Tenants, finder RequestFinder) GetRequestHandler {
+	if tenants == nil || finder == nil {
+		panic("query.NewGetRequestHandler: nil dependency")
+	}
+	return GetRequestHandler{tenants: tenants, finder: finder}
+}
+
+// Handle reads the request.
+func (h GetRequestHandler) Handle(ctx context.Context, q GetRequest) (RequestRow, error) {
+	if err := readableTenant(h.tenants, q.Principal, q.TenantID); err != nil {
+		return RequestRow{}, err
+	}
+	row, ok, err := h.finder.GetRequest(ctx, q.TenantID, q.RequestID)
+	if err == nil && !ok {
+		err = ErrRequestNotFound
+	}
+	return row, err
 }

@@ -142,7 +142,11 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 	g.directory = projectors.NewDirectory()
 	g.directory.UseSchemaCompiler(jsonschema.Compile)
 	g.store.Observe(g.directory.Apply)
-	g.writer = postgres.NewWriter(g.store, postgres.WriterConfig{Capacity: cfg.EventBuffer}, log)
+	writerMetrics := metrics.NewWriter(func() (int64, int64, int) {
+		st := g.writer.Stats()
+		return st.Appended, st.Batches, st.Buffered
+	})
+	g.writer = postgres.NewWriter(g.store, postgres.WriterConfig{Capacity: cfg.EventBuffer, OnBatch: writerMetrics.OnBatch}, log)
 
 	g.proj, err = postgres.NewProjections(pool, codec, log, 100*time.Millisecond)
 	if err != nil {
@@ -211,6 +215,7 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 		GetKey:           app.Logged(query.NewGetKeyHandler(g.directory), log),
 		Spend:            app.Logged(query.NewSpendHandler(g.directory, spendStore), log),
 		ListRequests:     app.Logged(query.NewListRequestsHandler(g.directory, requestLog), log),
+		GetRequest:       app.Logged(query.NewGetRequestHandler(g.directory, requestLog), log),
 		Events:           app.Logged(query.NewEventsHandler(g.directory, g.store), log),
 		PublishConfig:    app.Logged(command.NewPublishConfigHandler(g.directory, g.directory, repos, now), log),
 		ListConfigs:      app.Logged(query.NewListConfigsHandler(g.directory), log),
@@ -220,11 +225,14 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 		GetGuardrail:     app.Logged(query.NewGetGuardrailHandler(g.directory), log),
 		SignInFailed:     command.NewRecordSignInFailureHandler(g.directory, repos, now),
 	}
+	metricsOpts := metrics.Options{TenantLabel: cfg.MetricsTenant}
+	requestMetrics := metrics.NewRequests(metricsOpts)
 	svc := proxy.NewService(proxy.Deps{
 		Keys: g.directory, Policy: proxy.NewDirectoryPolicy(g.directory), Upstreams: providers.NewRegistry(repos, v, now),
 		Recorder: recorder{g.writer}, Prices: proxy.NewPriceList(g.directory, catalogue),
 		Governance: g.directory, Quotas: g.quotas, ModelSource: g.directory, Configs: g.directory, Cache: cache,
 		Guardrails: g.directory, Webhooks: guardwebhook.New(), Now: now, Log: log,
+		Observer: proxy.Observers{requestMetrics, proxy.LogLine{Log: log}},
 	})
 	g.quotas.OnPosted(svc.Posted)
 
@@ -232,7 +240,7 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = routerErrors(log)
 	e.Use(middleware.Recover(log), middleware.Trace())
-	metrics.Register(e, metrics.NewRegistry(svc.Breakers(), now, metrics.Options{TenantLabel: cfg.MetricsTenant}))
+	metrics.Register(e, metrics.NewRegistry(svc.Breakers(), now, metricsOpts, append(requestMetrics.Collectors(), writerMetrics)...))
 	health.Register(e, log, []health.Check{
 		{Name: "database", Check: func(ctx context.Context) error { return pool.Ping(ctx) }},
 		{Name: "migrations", Check: func(ctx context.Context) error { return postgres.SchemaCurrent(ctx, pool) }},

@@ -49,12 +49,14 @@ type RequestCompleted struct {
 	UsageEstimated bool `json:"usage_estimated,omitempty"`
 	// Interrupted: the upstream broke a stream after bytes reached the
 	// client, which got an error event and no clean end.
-	Interrupted bool              `json:"interrupted,omitempty"`
-	CostMicros  Micros            `json:"cost_micros"`
-	Priced      bool              `json:"priced"`
-	DurationMs  float64           `json:"duration_ms"`
-	UpstreamMs  float64           `json:"upstream_ms"`
-	Metadata    map[string]string `json:"metadata,omitempty"`
+	Interrupted  bool              `json:"interrupted,omitempty"`
+	CostMicros   Micros            `json:"cost_micros"`
+	Priced       bool              `json:"priced"`
+	DurationMs   float64           `json:"duration_ms"`              // the whole request, as the client saw it
+	UpstreamMs   float64           `json:"upstream_ms"`              // from the last upstream call's start to the end
+	GatewayMs    float64           `json:"gateway_ms,omitempty"`     // the gateway's own work before the first upstream call
+	FirstTokenMs float64           `json:"first_token_ms,omitempty"` // a stream's first chunk, from the request's start
+	Metadata     map[string]string `json:"metadata,omitempty"`
 	Routing
 	Guardrails []VerdictRef `json:"guardrails,omitempty"`
 }

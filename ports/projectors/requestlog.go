@@ -48,7 +48,8 @@ func (p *RequestLog) OnRequestCompleted(r eventlog.Recorded, e usage.RequestComp
 		TenantID: r.TenantID, RequestID: e.RequestID, OccurredAt: r.OccurredAt, Outcome: "completed", KeyID: e.KeyID, TeamID: e.TeamID,
 		Endpoint: e.Endpoint, Model: e.Model, Provider: e.Provider, UpstreamModel: e.UpstreamModel, Stream: e.Stream,
 		Status: e.Status, Code: e.ErrorCode, Tokens: e.Tokens, Cost: e.CostMicros, Priced: e.Priced,
-		DurationMs: e.DurationMs, TraceID: r.TraceID, Metadata: e.Metadata, Routing: e.Routing, Guardrails: e.Guardrails,
+		DurationMs: e.DurationMs, GatewayMs: e.GatewayMs, UpstreamMs: e.UpstreamMs, FirstTokenMs: e.FirstTokenMs,
+		TraceID: r.TraceID, Metadata: e.Metadata, Routing: e.Routing, Guardrails: e.Guardrails,
 	}
 }
 

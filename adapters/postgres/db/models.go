@@ -114,6 +114,9 @@ type RequestLog struct {
 	Metadata         []byte
 	Routing          []byte
 	Guardrails       []byte
+	GatewayMs        float64
+	UpstreamMs       float64
+	FirstTokenMs     float64
 }
 
 type ResponseCache struct {

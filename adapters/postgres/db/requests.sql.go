@@ -17,14 +17,15 @@ const addRequestLogBatch = `-- name: AddRequestLogBatch :exec
 INSERT INTO request_log (
     tenant_id, request_id, occurred_at, outcome, key_id, team_id, endpoint, model, provider, upstream_model,
     stream, status, code, reason, prompt_tokens, completion_tokens, cached_tokens, cost_micros, priced,
-    duration_ms, trace_id, metadata, routing, guardrails)
+    duration_ms, trace_id, metadata, routing, guardrails, gateway_ms, upstream_ms, first_token_ms)
 SELECT unnest($1::text[]), unnest($2::uuid[]), unnest($3::timestamptz[]),
        unnest($4::text[]), unnest($5::uuid[]), nullif(unnest($6::uuid[]), '00000000-0000-0000-0000-000000000000'),
        unnest($7::text[]), unnest($8::text[]), unnest($9::text[]), unnest($10::text[]),
        unnest($11::boolean[]), unnest($12::integer[]), unnest($13::text[]), unnest($14::text[]),
        unnest($15::bigint[]), unnest($16::bigint[]), unnest($17::bigint[]),
        unnest($18::bigint[]), unnest($19::boolean[]), unnest($20::double precision[]),
-       unnest($21::text[]), unnest($22::jsonb[]), unnest($23::jsonb[]), unnest($24::jsonb[])
+       unnest($21::text[]), unnest($22::jsonb[]), unnest($23::jsonb[]), unnest($24::jsonb[]),
+       unnest($25::double precision[]), unnest($26::double precision[]), unnest($27::double precision[])
 ON CONFLICT (tenant_id, request_id) DO NOTHING
 `
 
@@ -53,6 +54,9 @@ type AddRequestLogBatchParams struct {
 	Metadata         [][]byte
 	Routings         [][]byte
 	Guardrails       [][]byte
+	GatewayMs        []float64
+	UpstreamMs       []float64
+	FirstTokenMs     []float64
 }
 
 // Records a page of requests; a request already recorded is left alone.
@@ -82,6 +86,9 @@ func (q *Queries) AddRequestLogBatch(ctx context.Context, arg AddRequestLogBatch
 		arg.Metadata,
 		arg.Routings,
 		arg.Guardrails,
+		arg.GatewayMs,
+		arg.UpstreamMs,
+		arg.FirstTokenMs,
 	)
 	return err
 }
@@ -95,8 +102,52 @@ func (q *Queries) ClearRequestLog(ctx context.Context) error {
 	return err
 }
 
+const getRequest = `-- name: GetRequest :one
+SELECT tenant_id, request_id, occurred_at, outcome, key_id, team_id, endpoint, model, provider, upstream_model, stream, status, code, reason, prompt_tokens, completion_tokens, cached_tokens, cost_micros, priced, duration_ms, trace_id, metadata, routing, guardrails, gateway_ms, upstream_ms, first_token_ms FROM request_log WHERE tenant_id = $1 AND request_id = $2
+`
+
+type GetRequestParams struct {
+	TenantID  string
+	RequestID uuid.UUID
+}
+
+func (q *Queries) GetRequest(ctx context.Context, arg GetRequestParams) (RequestLog, error) {
+	row := q.db.QueryRow(ctx, getRequest, arg.TenantID, arg.RequestID)
+	var i RequestLog
+	err := row.Scan(
+		&i.TenantID,
+		&i.RequestID,
+		&i.OccurredAt,
+		&i.Outcome,
+		&i.KeyID,
+		&i.TeamID,
+		&i.Endpoint,
+		&i.Model,
+		&i.Provider,
+		&i.UpstreamModel,
+		&i.Stream,
+		&i.Status,
+		&i.Code,
+		&i.Reason,
+		&i.PromptTokens,
+		&i.CompletionTokens,
+		&i.CachedTokens,
+		&i.CostMicros,
+		&i.Priced,
+		&i.DurationMs,
+		&i.TraceID,
+		&i.Metadata,
+		&i.Routing,
+		&i.Guardrails,
+		&i.GatewayMs,
+		&i.UpstreamMs,
+		&i.FirstTokenMs,
+	)
+	return i, err
+}
+
 const listRequests = `-- name: ListRequests :many
-SELECT tenant_id, request_id, occurred_at, outcome, key_id, team_id, endpoint, model, provider, upstream_model, stream, status, code, reason, prompt_tokens, completion_tokens, cached_tokens, cost_micros, priced, duration_ms, trace_id, metadata, routing, guardrails FROM request_log
+SELECT tenant_id, request_id, occurred_at, outcome, key_id, team_id, endpoint, model, provider, upstream_model, stream, status, code, reason, prompt_tokens, completion_tokens, cached_tokens, cost_micros, priced, duration_ms, trace_id, metadata, routing, guardrails, gateway_ms, upstream_ms, first_token_ms FROM request_log
 WHERE tenant_id = $1
   AND occurred_at >= $2 AND occurred_at < $3
   AND ($4::uuid IS NULL OR key_id = $4)
@@ -168,6 +219,9 @@ func (q *Queries) ListRequests(ctx context.Context, arg ListRequestsParams) ([]R
 			&i.Metadata,
 			&i.Routing,
 			&i.Guardrails,
+			&i.GatewayMs,
+			&i.UpstreamMs,
+			&i.FirstTokenMs,
 		); err != nil {
 			return nil, err
 		}

@@ -67,6 +67,7 @@ var errorStatus = []struct {
 	{guardrail.ErrInvalid, http.StatusBadRequest, "Invalid Request"},
 	{guardrail.ErrNotFound, http.StatusNotFound, "Not Found"},
 	{query.ErrNoQuota, http.StatusNotFound, "Not Found"},
+	{query.ErrRequestNotFound, http.StatusNotFound, "Not Found"},
 	{query.ErrInvalidQuery, http.StatusBadRequest, "Invalid Request"},
 	{errBadInput, http.StatusBadRequest, "Invalid Request"},
 	{auditing.ErrBadRange, http.StatusBadRequest, "Invalid Request"},

@@ -55,6 +55,48 @@ type requestJSON struct {
 
 func (r *requests) register(g *echo.Group) {
 	g.GET("/tenants/:tenant/requests", r.list)
+	g.GET("/tenants/:tenant/requests/:request", r.get)
+}
+
+// timingsJSON is where a request's time went, in milliseconds.
+type timingsJSON struct {
+	GatewayMs    float64 `json:"gateway_ms"`     // before the first upstream call
+	FirstTokenMs float64 `json:"first_token_ms"` // a stream's first chunk, from the start
+	UpstreamMs   float64 `json:"upstream_ms"`    // the upstream call that answered
+	TotalMs      float64 `json:"total_ms"`       // as the client saw it
+}
+
+// get answers one request in full.
+func (r *requests) get(c echo.Context) error {
+	id, err := uuid.Parse(c.Param("request"))
+	if err != nil {
+		return r.fail(c, errBadInputf("the request id must be a uuid"))
+	}
+	q, err := r.uc.GetRequest.Handle(c.Request().Context(), query.GetRequest{Principal: principal(c), TenantID: c.Param("tenant"), RequestID: id})
+	if err != nil {
+		return r.fail(c, err)
+	}
+	return c.JSON(http.StatusOK, struct {
+		requestJSON
+		Timings timingsJSON `json:"timings"`
+	}{requestOut(q), timingsJSON{GatewayMs: q.GatewayMs, FirstTokenMs: q.FirstTokenMs, UpstreamMs: q.UpstreamMs, TotalMs: q.DurationMs}})
+}
+
+func requestOut(q query.RequestRow) requestJSON {
+	md := q.Metadata
+	if md == nil {
+		md = map[string]string{}
+	}
+	out := requestJSON{RequestID: q.RequestID.String(), OccurredAt: q.OccurredAt, Outcome: q.Outcome, KeyID: q.KeyID.String(), TeamID: q.TeamID,
+		Endpoint: q.Endpoint, Model: q.Model, Provider: q.Provider, UpstreamModel: q.UpstreamModel, Stream: q.Stream, Status: q.Status,
+		Code: q.Code, Reason: q.Reason, PromptTokens: q.Tokens.Prompt, CompletionTokens: q.Tokens.Completion, CachedTokens: q.Tokens.CachedPrompt,
+		CostUSD: q.Cost.USD(), CostMicros: int64(q.Cost), Priced: q.Priced, DurationMs: q.DurationMs, TraceID: q.TraceID, Metadata: md,
+		Config: q.Routing.Config, ConfigVersion: q.Routing.ConfigVersion, Target: q.Routing.Target, Retries: q.Routing.Retries,
+		Attempts: q.Routing.Attempts, Cache: q.Routing.Cache, Guardrails: q.Guardrails}
+	if out.Guardrails == nil {
+		out.Guardrails = []usage.VerdictRef{}
+	}
+	return out
 }
 
 func encodeCursor(c *query.RequestCursor) string {
@@ -129,19 +171,7 @@ func (r *requests) list(c echo.Context) error {
 	}
 	out := make([]requestJSON, len(page.Requests))
 	for i, q := range page.Requests {
-		md := q.Metadata
-		if md == nil {
-			md = map[string]string{}
-		}
-		out[i] = requestJSON{RequestID: q.RequestID.String(), OccurredAt: q.OccurredAt, Outcome: q.Outcome, KeyID: q.KeyID.String(), TeamID: q.TeamID,
-			Endpoint: q.Endpoint, Model: q.Model, Provider: q.Provider, UpstreamModel: q.UpstreamModel, Stream: q.Stream, Status: q.Status,
-			Code: q.Code, Reason: q.Reason, PromptTokens: q.Tokens.Prompt, CompletionTokens: q.Tokens.Completion, CachedTokens: q.Tokens.CachedPrompt,
-			CostUSD: q.Cost.USD(), CostMicros: int64(q.Cost), Priced: q.Priced, DurationMs: q.DurationMs, TraceID: q.TraceID, Metadata: md,
-			Config: q.Routing.Config, ConfigVersion: q.Routing.ConfigVersion, Target: q.Routing.Target, Retries: q.Routing.Retries,
-			Attempts: q.Routing.Attempts, Cache: q.Routing.Cache, Guardrails: q.Guardrails}
-		if out[i].Guardrails == nil {
-			out[i].Guardrails = []usage.VerdictRef{}
-		}
+		out[i] = requestOut(q)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"requests": out, "next_cursor": encodeCursor(page.Next)})
 }

@@ -51,6 +51,7 @@ type UseCases struct {
 	GetRateLimit     app.Handler[query.GetRateLimit, query.RateLimitStatus]
 	Spend            app.Handler[query.Spend, query.SpendReport]
 	ListRequests     app.Handler[query.ListRequests, query.RequestPage]
+	GetRequest       app.Handler[query.GetRequest, query.RequestRow]
 	Events           app.Handler[query.Events, query.EventPage]
 	PublishConfig    app.Handler[command.PublishConfig, routing.Published]
 	ListConfigs      app.Handler[query.ListConfigs, []routing.Published]

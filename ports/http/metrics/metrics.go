@@ -27,10 +27,11 @@ type Options struct {
 }
 
 // NewRegistry builds the registry of everything /metrics shows.
-func NewRegistry(circuits Circuits, now func() time.Time, o Options) *prometheus.Registry {
+func NewRegistry(circuits Circuits, now func() time.Time, o Options, more ...prometheus.Collector) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(newCircuitCollector(circuits, now, o.TenantLabel))
+	reg.MustRegister(more...)
 	return reg
 }
 

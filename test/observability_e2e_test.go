@@ -1,0 +1,175 @@
+package test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openai/openai-go/v3/option"
+)
+
+// scrape reads /metrics as sample lines: `name{labels}` → value.
+func (s *server) scrape() map[string]float64 {
+	s.in.t.Helper()
+	resp, err := http.Get(s.URL + "/metrics")
+	if err != nil {
+		s.in.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err == nil {
+			out[line[:i]] = v
+		}
+	}
+	return out
+}
+
+// sum adds the samples of a metric whose labels hold every one of want.
+func sum(samples map[string]float64, name string, want ...string) float64 {
+	total := 0.0
+	for k, v := range samples {
+		metric, labels, _ := strings.Cut(k, "{")
+		if metric != name {
+			continue
+		}
+		ok := true
+		for _, w := range want {
+			ok = ok && strings.Contains(labels, w)
+		}
+		if ok {
+			total += v
+		}
+	}
+	return total
+}
+
+func TestE2E_MetricsMoveAsRequestsFlowAndEachRequestIsOneLogLine(t *testing.T) {
+	sc := newTenantScenario(t)
+	client := sdk(sc.s, sc.key.Secret)
+	ctx := context.Background()
+	before := sc.s.scrape()
+	var resp *http.Response
+	for i := 0; i < 2; i++ {
+		if _, err := client.Chat.Completions.New(ctx, chat("up/gpt-4o-mini", "hello"), option.WithResponseInto(&resp)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := client.Chat.Completions.NewStreaming(ctx, chat("up/gpt-4o-mini", "hello"))
+	for st.Next() {
+	}
+	if err := st.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Chat.Completions.New(ctx, chat("nowhere/gpt-4o-mini", "hello")); err == nil {
+		t.Fatal("a model of no provider answered")
+	}
+	var after map[string]float64
+	eventually(t, 5*time.Second, func() error {
+		after = sc.s.scrape()
+		if sum(after, "gatehouse_event_writer_batch_size_count") == 0 || sum(after, "gatehouse_events_appended_total") < 4 {
+			return fmt.Errorf("the writer's series have not moved")
+		}
+		return nil
+	})
+	moved := func(name string, want ...string) float64 {
+		return sum(after, name, want...) - sum(before, name, want...)
+	}
+	checks := []struct {
+		what string
+		got  float64
+		want float64
+	}{
+		{"answered requests", moved("gatehouse_requests_total", `provider="up"`, `model="gpt-4o-mini"`, `status="200"`, `tenant="acme"`), 3},
+		{"request durations", moved("gatehouse_request_duration_seconds_count", `provider="up"`), 3},
+		{"upstream durations", moved("gatehouse_upstream_duration_seconds_count", `provider="up"`), 3},
+		{"gateway durations", moved("gatehouse_gateway_duration_seconds_count"), 3},
+		{"times to first token", moved("gatehouse_time_to_first_token_seconds_count", `provider="up"`), 1},
+		{"refusals", moved("gatehouse_refusals_total"), 1},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s moved by %v, want %v", c.what, c.got, c.want)
+		}
+	}
+	if moved("gatehouse_tokens_total", `kind="prompt"`) <= 0 || moved("gatehouse_tokens_total", `kind="completion"`) <= 0 {
+		t.Errorf("tokens did not move")
+	}
+	for k := range after {
+		if strings.Contains(k, sc.key.ID) || strings.Contains(k, "key_id") {
+			t.Fatalf("a key is a label: %s", k)
+		}
+	}
+
+	// One line per request, at info, with its trace id; no key, no prompt.
+	trace := resp.Header.Get("x-gatehouse-trace-id")
+	eventually(t, 5*time.Second, func() error {
+		for _, line := range strings.Split(sc.in.logs.String(), "\n") {
+			if strings.Contains(line, `"msg":"request"`) && strings.Contains(line, `"trace_id":"`+trace+`"`) {
+				if !strings.Contains(line, `"tenant":"acme"`) || !strings.Contains(line, `"key_id":"`+sc.key.ID+`"`) ||
+					!strings.Contains(line, `"status":200`) || !strings.Contains(line, `"latency_ms":`) {
+					return fmt.Errorf("the request's line: %s", line)
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("no line for trace %s", trace)
+	})
+	if strings.Contains(sc.in.logs.String(), sc.key.Secret) || strings.Contains(sc.in.logs.String(), `"hello"`) {
+		t.Fatal("a secret or a prompt reached the log")
+	}
+}
+
+func TestE2E_OneRequestInFullWithItsTimings(t *testing.T) {
+	sc := newTenantScenario(t)
+	client := sdk(sc.s, sc.key.Secret)
+	var resp *http.Response
+	st := client.Chat.Completions.NewStreaming(context.Background(), chat("up/gpt-4o-mini", "hello"), option.WithResponseInto(&resp),
+		option.WithHeader("x-gatehouse-metadata", `{"feature":"search"}`))
+	for st.Next() {
+	}
+	if err := st.Err(); err != nil {
+		t.Fatal(err)
+	}
+	id := resp.Header.Get("x-gatehouse-request-id")
+	var got struct {
+		RequestID, Model, Provider, UpstreamModel, TraceID string
+		Status                                             int
+		Stream                                             bool
+		PromptTokens                                       int64 `json:"prompt_tokens"`
+		CompletionTokens                                   int64 `json:"completion_tokens"`
+		Metadata                                           map[string]string
+		Timings                                            struct {
+			GatewayMs    float64 `json:"gateway_ms"`
+			FirstTokenMs float64 `json:"first_token_ms"`
+			UpstreamMs   float64 `json:"upstream_ms"`
+			TotalMs      float64 `json:"total_ms"`
+		}
+	}
+	viewer := sc.in.token("--role", "viewer", "--tenant", "acme")
+	eventually(t, 10*time.Second, func() error {
+		if code := sc.s.adminDo("GET", "/admin/v1/tenants/acme/requests/"+id, viewer, nil, &got); code != 200 {
+			return fmt.Errorf("GET request: %d", code)
+		}
+		return nil
+	})
+	tm := got.Timings
+	if got.Status != 200 || !got.Stream || got.Metadata["feature"] != "search" || got.PromptTokens == 0 ||
+		tm.GatewayMs <= 0 || tm.FirstTokenMs <= tm.GatewayMs || tm.UpstreamMs <= 0 || tm.TotalMs < tm.FirstTokenMs || tm.TotalMs < tm.GatewayMs+tm.UpstreamMs-0.01 {
+		t.Fatalf("the request: %+v", got)
+	}
+	sc.s.mustAdmin(404, "GET", "/admin/v1/tenants/acme/requests/00000000-0000-0000-0000-000000000001", viewer, nil, nil)
+	sc.s.mustAdmin(400, "GET", "/admin/v1/tenants/acme/requests/not-an-id", viewer, nil, nil)
+	sc.s.mustAdmin(404, "GET", "/admin/v1/tenants/acme/requests/"+id, sc.in.token("--role", "tenant_admin", "--tenant", "globex"), nil, nil)
+}
