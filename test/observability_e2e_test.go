@@ -173,3 +173,28 @@ func TestE2E_OneRequestInFullWithItsTimings(t *testing.T) {
 	sc.s.mustAdmin(400, "GET", "/admin/v1/tenants/acme/requests/not-an-id", viewer, nil, nil)
 	sc.s.mustAdmin(404, "GET", "/admin/v1/tenants/acme/requests/"+id, sc.in.token("--role", "tenant_admin", "--tenant", "globex"), nil, nil)
 }
+
+func TestE2E_TheRequestLogExportsAsJSONLinesAndCSV(t *testing.T) {
+	sc := newTenantScenario(t)
+	client := sdk(sc.s, sc.key.Secret)
+	for i := 0; i < 3; i++ {
+		if _, err := client.Chat.Completions.New(context.Background(), chat("up/gpt-4o-mini", "hello"), option.WithHeader("x-gatehouse-metadata", `{"n":"`+strconv.Itoa(i)+`"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	viewer := sc.in.token("--role", "viewer", "--tenant", "acme")
+	eventually(t, 10*time.Second, func() error {
+		code, b, h := sc.s.adminGet("/admin/v1/tenants/acme/requests/export", viewer)
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		if code != 200 || h.Get("Content-Type") != "application/x-ndjson" || len(lines) != 3 || !strings.Contains(lines[0], `"request_id"`) {
+			return fmt.Errorf("jsonl %d %s", code, b)
+		}
+		code, b, h = sc.s.adminGet("/admin/v1/tenants/acme/requests/export?format=csv", viewer)
+		rows := strings.Split(strings.TrimSpace(string(b)), "\n")
+		if code != 200 || !strings.HasPrefix(h.Get("Content-Type"), "text/csv") || len(rows) != 4 || !strings.HasPrefix(rows[0], "request_id,") {
+			return fmt.Errorf("csv %d %s", code, b)
+		}
+		return nil
+	})
+	sc.s.mustAdmin(400, "GET", "/admin/v1/tenants/acme/requests/export?format=xml", viewer, nil, nil)
+}
