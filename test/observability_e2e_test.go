@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -109,6 +111,28 @@ func TestE2E_MetricsMoveAsRequestsFlowAndEachRequestIsOneLogLine(t *testing.T) {
 	for k := range after {
 		if strings.Contains(k, sc.key.ID) || strings.Contains(k, "key_id") {
 			t.Fatalf("a key is a label: %s", k)
+		}
+	}
+
+	// The Grafana dashboard in docs/ draws on series that exist.
+	dash, err := os.ReadFile("../docs/grafana-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exposed := map[string]bool{}
+	for k := range after {
+		name, _, _ := strings.Cut(k, "{")
+		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+			name = strings.TrimSuffix(name, suffix)
+		}
+		exposed[name] = true
+	}
+	for _, m := range regexp.MustCompile(`(?:gatehouse|go)_[a-z_]+`).FindAllString(string(dash), -1) {
+		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+			m = strings.TrimSuffix(m, suffix)
+		}
+		if !exposed[m] && m != "gatehouse_circuit_breakers" { // breakers show once a config has circuits
+			t.Errorf("the dashboard uses %s, which /metrics does not show", m)
 		}
 	}
 
