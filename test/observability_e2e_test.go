@@ -222,3 +222,66 @@ func TestE2E_TheRequestLogExportsAsJSONLinesAndCSV(t *testing.T) {
 	})
 	sc.s.mustAdmin(400, "GET", "/admin/v1/tenants/acme/requests/export?format=xml", viewer, nil, nil)
 }
+
+func TestE2E_AnalyticsAreTimeSeriesFromTheProjection(t *testing.T) {
+	sc := newTenantScenario(t)
+	client := sdk(sc.s, sc.key.Secret)
+	ctx := context.Background()
+	for i := 0; i < 4; i++ {
+		feature := []string{"search", "chat"}[i%2]
+		if _, err := client.Chat.Completions.New(ctx, chat("up/gpt-4o-mini", "hello"), option.WithHeader("x-gatehouse-metadata", `{"feature":"`+feature+`"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := client.Chat.Completions.New(ctx, chat("nowhere/x", "hello")); err == nil { // a refusal: an error in the series
+		t.Fatal("a model of no provider answered")
+	}
+	type point struct {
+		Requests, Errors int64
+		P50              float64  `json:"p50_ms"`
+		P95              float64  `json:"p95_ms"`
+		PromptTokens     int64    `json:"prompt_tokens"`
+		CacheHitRate     *float64 `json:"cache_hit_rate"`
+	}
+	type answer struct {
+		Series []struct {
+			Group  string
+			Points []point
+		}
+	}
+	get := func(q string) answer {
+		var a answer
+		sc.s.mustAdmin(200, "GET", "/admin/v1/tenants/acme/analytics?"+q, sc.admin, nil, &a)
+		return a
+	}
+	eventually(t, 10*time.Second, func() error {
+		all := get("interval=minute")
+		var requests, errors int64
+		for _, s := range all.Series {
+			for _, p := range s.Points {
+				requests, errors = requests+p.Requests, errors+p.Errors
+			}
+		}
+		if len(all.Series) != 1 || requests != 5 || errors != 1 {
+			return fmt.Errorf("all requests: %+v", all)
+		}
+		return nil
+	})
+	byFeature := get("interval=hour&group_by=metadata.feature")
+	if len(byFeature.Series) != 2 { // search and chat: the refusal carried no metadata
+		t.Fatalf("by feature: %+v", byFeature)
+	}
+	for _, s := range byFeature.Series {
+		if s.Group == "search" && (len(s.Points) != 1 || s.Points[0].Requests != 2 || s.Points[0].P50 <= 0 || s.Points[0].P95 < s.Points[0].P50 ||
+			s.Points[0].PromptTokens == 0 || s.Points[0].CacheHitRate != nil) {
+			t.Fatalf("search: %+v", s)
+		}
+	}
+	byModel := get("interval=day&group_by=model")
+	if len(byModel.Series) != 2 {
+		t.Fatalf("by model: %+v", byModel)
+	}
+	for _, q := range []string{"interval=week", "group_by=user", "interval=minute&from=2026-01-01&to=2026-02-01", "group_by=metadata."} {
+		sc.s.mustAdmin(400, "GET", "/admin/v1/tenants/acme/analytics?"+q, sc.admin, nil, nil)
+	}
+}

@@ -49,6 +49,7 @@ var adminRoutes = []routeCase{
 	{"GET", "/admin/v1/tenants/{tenant}/requests", "read", nil},
 	{"GET", "/admin/v1/tenants/{tenant}/requests/{request}", "read", nil},
 	{"GET", "/admin/v1/tenants/{tenant}/requests/export", "read", nil},
+	{"GET", "/admin/v1/tenants/{tenant}/analytics", "read", nil},
 	{"GET", "/admin/v1/tenants/{tenant}/events", "audit", nil},
 	{"GET", "/admin/v1/tenants/{tenant}/audit/export", "audit", nil},
 	{"GET", "/admin/v1/tenants/{tenant}/audit/checkpoint", "audit", nil},

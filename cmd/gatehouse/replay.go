@@ -39,7 +39,9 @@ func replay(ctx context.Context, cfg Config, only string, stdout, stderr io.Writ
 	defer pool.Close()
 	spendStore := postgres.NewSpendStore(pool)
 	requestLog := postgres.NewRequestLogStore(pool)
+	analytics := postgres.NewAnalyticsStore(pool)
 	resets := map[string]func(context.Context) error{
+		projectors.AnalyticsName:  func(ctx context.Context) error { return analytics.ResetAnalytics(ctx, projectors.AnalyticsName) },
 		projectors.SpendName:      func(ctx context.Context) error { return spendStore.ResetSpend(ctx, projectors.SpendName) },
 		projectors.RequestLogName: func(ctx context.Context) error { return requestLog.ResetRequestLog(ctx, projectors.RequestLogName) },
 	}
@@ -49,7 +51,7 @@ func replay(ctx context.Context, cfg Config, only string, stdout, stderr io.Writ
 	}
 	var chosen []postgres.Projection
 	var names []string
-	for _, p := range durableProjections(spendStore, requestLog) {
+	for _, p := range durableProjections(spendStore, requestLog, analytics) {
 		names = append(names, p.Name)
 		if only != "" && only != p.Name {
 			continue

@@ -155,9 +155,10 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 	}
 	spendStore := postgres.NewSpendStore(pool)
 	requestLog := postgres.NewRequestLogStore(pool)
+	analytics := postgres.NewAnalyticsStore(pool)
 	for _, p := range append([]postgres.Projection{
 		{Name: projectors.DirectoryName, Topic: postgres.TopicGovernance, Durable: false, Handle: g.directory.Handle},
-	}, durableProjections(spendStore, requestLog)...) {
+	}, durableProjections(spendStore, requestLog, analytics)...) {
 		if err := g.proj.Add(p); err != nil {
 			pool.Close()
 			return nil, err
@@ -216,6 +217,7 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 		Spend:            app.Logged(query.NewSpendHandler(g.directory, spendStore), log),
 		ListRequests:     app.Logged(query.NewListRequestsHandler(g.directory, requestLog), log),
 		GetRequest:       app.Logged(query.NewGetRequestHandler(g.directory, requestLog), log),
+		Analytics:        app.Logged(query.NewAnalyticsHandler(g.directory, analytics), log),
 		Events:           app.Logged(query.NewEventsHandler(g.directory, g.store), log),
 		PublishConfig:    app.Logged(command.NewPublishConfigHandler(g.directory, g.directory, repos, now), log),
 		ListConfigs:      app.Logged(query.NewListConfigsHandler(g.directory), log),
@@ -480,9 +482,10 @@ func routerErrors(log *slog.Logger) echo.HTTPErrorHandler {
 }
 
 // durableProjections are the read models kept in Postgres, which replay rebuilds.
-func durableProjections(spend *postgres.SpendStore, requestLog *postgres.RequestLogStore) []postgres.Projection {
+func durableProjections(spend *postgres.SpendStore, requestLog *postgres.RequestLogStore, analytics *postgres.AnalyticsStore) []postgres.Projection {
 	return []postgres.Projection{
 		{Name: projectors.SpendName, Topic: postgres.TopicTraffic, Durable: true, Handle: projectors.NewSpend(spend).Handle},
 		{Name: projectors.RequestLogName, Topic: postgres.TopicTraffic, Durable: true, Handle: projectors.NewRequestLog(requestLog).Handle},
+		{Name: projectors.AnalyticsName, Topic: postgres.TopicTraffic, Durable: true, Handle: projectors.NewAnalytics(analytics).Handle},
 	}
 }

@@ -11,6 +11,21 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+type AnalyticsMinute struct {
+	TenantID         string
+	Dimension        string
+	Value            string
+	Minute           time.Time
+	Requests         int64
+	Errors           int64
+	PromptTokens     int64
+	CompletionTokens int64
+	CostMicros       int64
+	CacheHits        int64
+	CacheLookups     int64
+	Latency          []int64
+}
+
 type AuditCheckpoint struct {
 	TenantID string
 	Size     int64

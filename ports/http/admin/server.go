@@ -52,6 +52,7 @@ type UseCases struct {
 	Spend            app.Handler[query.Spend, query.SpendReport]
 	ListRequests     app.Handler[query.ListRequests, query.RequestPage]
 	GetRequest       app.Handler[query.GetRequest, query.RequestRow]
+	Analytics        app.Handler[query.Analytics, []query.AnalyticsSeries]
 	Events           app.Handler[query.Events, query.EventPage]
 	PublishConfig    app.Handler[command.PublishConfig, routing.Published]
 	ListConfigs      app.Handler[query.ListConfigs, []routing.Published]
@@ -88,7 +89,7 @@ func (s *Server) Register(e *echo.Echo) {
 	})
 	g := e.Group(Prefix, s.authenticate)
 	for _, r := range []interface{ register(*echo.Group) }{
-		&tenants{s}, &teams{s}, &providers{s}, &keys{s}, &prices{s}, &quotas{s}, &spend{s}, &requests{s}, &events{s}, &configs{s}, &guardrails{s}, &auditRoutes{s},
+		&tenants{s}, &teams{s}, &providers{s}, &keys{s}, &prices{s}, &quotas{s}, &spend{s}, &requests{s}, &events{s}, &configs{s}, &guardrails{s}, &auditRoutes{s}, &analytics{s},
 	} {
 		r.register(g)
 	}
