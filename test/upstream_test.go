@@ -18,6 +18,7 @@ type fakeOpenAI struct {
 	*httptest.Server
 	mu       sync.Mutex
 	auth     []string
+	parents  []string // the traceparent of each chat request
 	bodies   []map[string]any
 	released chan struct{} // a "hold" request waits for it after its first chunk
 }
@@ -33,6 +34,12 @@ func (f *fakeOpenAI) lastAuth() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.auth[len(f.auth)-1]
+}
+
+func (f *fakeOpenAI) lastTraceparent() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.parents[len(f.parents)-1]
 }
 
 func (f *fakeOpenAI) lastBody() map[string]any {
@@ -62,6 +69,7 @@ func (f *fakeOpenAI) serve(w http.ResponseWriter, r *http.Request) {
 	json.Unmarshal(b, &body)
 	f.mu.Lock()
 	f.auth = append(f.auth, r.Header.Get("Authorization"))
+	f.parents = append(f.parents, r.Header.Get("traceparent"))
 	f.bodies = append(f.bodies, body)
 	f.mu.Unlock()
 

@@ -2,7 +2,10 @@ package proxy
 
 import (
 	"context"
+
 	"errors"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"io"
 	"net/http"
 	"time"
@@ -67,9 +70,10 @@ type Exchange struct {
 	outputChecked bool               // the answer passed its output guardrails already
 	verdicts      []usage.VerdictRef // the guardrail verdicts recorded for it
 	start         time.Time
-	upstreamStart time.Time // the last upstream call's start
-	firstUpstream time.Time // the first's: the gateway's own work ends there
-	firstChunk    time.Time // when the first chunk of a stream went to the client
+	upstreamStart time.Time       // the last upstream call's start
+	firstUpstream time.Time       // the first's: the gateway's own work ends there
+	firstChunk    time.Time       // when the first chunk of a stream went to the client
+	ctx           context.Context // the request's, for its spans
 	done          bool
 }
 
@@ -203,10 +207,10 @@ func (x *Exchange) refuse(r *Refusal) error {
 	if x.held {
 		x.svc.Quotas.Settle(x.RequestID, quota.Settlement{TenantID: x.key.TenantID}) // nothing was used
 	}
-	x.slot.Submit(x.envelope(usage.RequestRejected{
+	x.submit(x.envelope(usage.RequestRejected{
 		V: 1, RequestID: x.RequestID, KeyID: x.key.ID, TeamID: x.key.TeamID, Endpoint: x.in.Endpoint, Model: x.model,
 		Status: r.Status, Code: r.Code, Reason: r.Message, Metadata: x.in.Metadata, Routing: x.routing, Guardrails: x.verdicts,
-	}))
+	}), r.Status)
 	x.svc.observe(x, Observation{Status: r.Status, Code: r.Code, Rejected: true, Duration: x.svc.Now().Sub(x.start)})
 	return r
 }
@@ -279,7 +283,7 @@ func (x *Exchange) complete(status int, code string) {
 	if x.held {
 		x.svc.Quotas.Settle(x.RequestID, quota.Settlement{TenantID: x.key.TenantID, Cost: e.CostMicros, Tokens: e.Tokens.Prompt + e.Tokens.Completion})
 	}
-	x.slot.Submit(x.envelope(e))
+	x.submit(x.envelope(e), status)
 	x.svc.observe(x, Observation{Status: status, Code: code, Cache: x.CacheStatus(), Tokens: e.Tokens, CostMicros: int64(e.CostMicros),
 		Duration: end.Sub(x.start), Upstream: since(x.upstreamStart, end), Gateway: since(x.start, x.firstUpstream), FirstToken: since(x.start, x.firstChunk)})
 	if !e.Priced && x.Provider != "" && x.svc.Prices.FirstMissing(x.key.TenantID, x.model) {
@@ -296,6 +300,20 @@ func (x *Exchange) recordMissingPrice() {
 	}
 	m := eventlog.Meta{Actor: "key:" + x.key.ID.String(), TraceID: x.TraceID, OccurredAt: x.svc.Now()}
 	slot.Submit(m.Envelope(uuid.New(), x.key.TenantID, pricing.MissingStreamID(x.model), 1, pricing.PriceMissing{V: 1, Model: x.model}))
+}
+
+// submit hands the request's event to the writer (the event append span)
+// and puts the GenAI attributes on the request's span.
+func (x *Exchange) submit(env eventlog.Envelope, status int) {
+	if x.svc.Tracer == nil || x.ctx == nil {
+		x.slot.Submit(env)
+		return
+	}
+	root := trace.SpanFromContext(x.ctx)
+	root.SetAttributes(append(x.genAI(), attribute.Int("gatehouse.status", status), attribute.String("gatehouse.request_id", x.RequestID.String()))...)
+	_, sp := x.svc.startSpan(x.ctx, "gatehouse.event.append", attribute.String("gatehouse.event", env.Event.EventType()))
+	x.slot.Submit(env)
+	sp.End()
 }
 
 func (x *Exchange) envelope(e eventlog.Event) eventlog.Envelope {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/gatehouse/gatehouse/domain/eventlog"
 	"github.com/gatehouse/gatehouse/domain/guardrail"
@@ -114,6 +115,7 @@ func (s *Service) applyGuardrails(ctx context.Context, x *Exchange, names []stri
 	var run guardrailRun
 	for _, name := range names {
 		start := s.Now()
+		_, sp := s.startSpan(ctx, "gatehouse.guardrail", attribute.String("gatehouse.guardrail", name), attribute.String("gatehouse.stage", stage))
 		pub, err := s.Guardrails.Guardrail(x.key.TenantID, name)
 		var results []guardrail.Result
 		var perSlot [][]guardrail.Finding
@@ -124,6 +126,8 @@ func (s *Service) applyGuardrails(ctx context.Context, x *Exchange, names []stri
 		} else {
 			results = []guardrail.Result{{Check: "guardrail", Outcome: guardrail.Error, Reason: err.Error()}}
 		}
+		sp.SetAttributes(attribute.String("gatehouse.outcome", outcome), attribute.String("gatehouse.action", action))
+		sp.End()
 		id, err := s.recordVerdict(ctx, x, name, pub.Version, stage, outcome, action, results, start)
 		if err != nil {
 			return run, err

@@ -2,7 +2,9 @@ package proxy
 
 import (
 	"context"
+
 	"errors"
+	"go.opentelemetry.io/otel/trace"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -45,8 +47,10 @@ type Deps struct {
 	Webhooks   Webhooks
 	// Observer hears of every finished request; nil for none.
 	Observer Observer
-	Now      func() time.Time
-	Log      *slog.Logger
+	// Tracer starts the request's child spans; nil: tracing is off.
+	Tracer trace.Tracer
+	Now    func() time.Time
+	Log    *slog.Logger
 }
 
 // Service runs requests through the gateway.
@@ -157,7 +161,7 @@ func (s *Service) begin(ctx context.Context, k key.Key, in Inbound) (*Exchange, 
 		}
 		return nil, err
 	}
-	x := &Exchange{svc: s, slot: slot, key: k, in: in, start: start, RequestID: newRequestID(), TraceID: in.TraceID, dialect: dialectOpenAI}
+	x := &Exchange{svc: s, slot: slot, key: k, in: in, start: start, RequestID: newRequestID(), TraceID: in.TraceID, dialect: dialectOpenAI, ctx: ctx}
 	if err := k.Usable(start); err != nil {
 		return nil, x.refuse(errInvalidKey)
 	}
@@ -166,7 +170,9 @@ func (s *Service) begin(ctx context.Context, k key.Key, in Inbound) (*Exchange, 
 
 // prepare decides where the request goes, reserves its worst case, and
 // gives the provider's client.
-func (s *Service) prepare(ctx context.Context, x *Exchange) (Upstream, error) {
+func (s *Service) prepare(ctx context.Context, x *Exchange) (up Upstream, err error) {
+	ctx, sp := s.startSpan(ctx, "gatehouse.policy")
+	defer func() { endSpan(sp, err) }()
 	route, err := s.Policy.Decide(ctx, Call{Key: x.key, Endpoint: x.in.Endpoint, Model: x.model, Metadata: x.in.Metadata})
 	if err != nil {
 		if r, ok := IsRefusal(err); ok {
@@ -181,7 +187,7 @@ func (s *Service) prepare(ctx context.Context, x *Exchange) (Upstream, error) {
 	if err := s.admit(ctx, x); err != nil {
 		return nil, err
 	}
-	up, err := s.Upstreams.For(ctx, route.Connection)
+	up, err = s.Upstreams.For(ctx, route.Connection)
 	if err != nil {
 		s.Log.Error("provider connection unusable", "provider", route.Connection.Name, "tenant", x.key.TenantID, "err", err)
 		return nil, x.fail(&UpstreamError{Status: 0, Message: "the provider connection cannot be used"})
@@ -191,8 +197,10 @@ func (s *Service) prepare(ctx context.Context, x *Exchange) (Upstream, error) {
 
 // call sends the body upstream, whole or streamed.
 func (s *Service) call(ctx context.Context, x *Exchange, body []byte,
-	whole func(context.Context, []byte) (Response, error), stream func(context.Context, []byte) (ChunkStream, error)) (*Exchange, error) {
+	whole func(context.Context, []byte) (Response, error), stream func(context.Context, []byte) (ChunkStream, error)) (_ *Exchange, err error) {
 	x.markUpstream()
+	ctx, sp := s.startSpan(ctx, "gatehouse.upstream", x.upstreamAttrs()...)
+	defer func() { endSpan(sp, err) }()
 	if x.Stream {
 		cs, err := stream(ctx, body)
 		if err != nil {

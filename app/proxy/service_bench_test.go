@@ -132,8 +132,9 @@ type fixture struct {
 
 func newFixture(tb testing.TB) *fixture { return newFixtureWith(tb, noGuardrails{}) }
 
-// newFixtureWith is the fixture whose requests run the given guardrails.
-func newFixtureWith(tb testing.TB, guardrails proxy.Guardrails) *fixture {
+// newFixtureWith is the fixture whose requests run the given guardrails;
+// more changes its dependencies further.
+func newFixtureWith(tb testing.TB, guardrails proxy.Guardrails, more ...func(*proxy.Deps)) *fixture {
 	f := &fixture{upstream: &fakeUpstream{
 		answer: []byte(`{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"The quick brown fox jumps over the lazy dog."},"finish_reason":"stop"}],"usage":{"prompt_tokens":24,"completion_tokens":20,"total_tokens":44}}`),
 		chunks: [][]byte{
@@ -147,7 +148,7 @@ func newFixtureWith(tb testing.TB, guardrails proxy.Guardrails) *fixture {
 	conn := provider.Connection{ID: uuid.New(), TenantID: "acme", Name: "up", Kind: provider.KindOpenAI}
 	f.gov = &governance{budgets: map[quota.Subject]quota.Budget{}}
 	f.quotas = &fakeQuotas{}
-	f.svc = proxy.NewService(proxy.Deps{
+	d := proxy.Deps{
 		Keys:        keysFunc(func(h key.SecretHash) (key.Key, bool) { return *k, h == k.SecretHash }),
 		Policy:      proxy.NewDirectoryPolicy(connsFunc(func(t, n string) (provider.Connection, bool) { return conn, t == "acme" && n == "up" })),
 		Upstreams:   upstreamsFunc(func(context.Context, provider.Connection) (proxy.Upstream, error) { return f.upstream, nil }),
@@ -162,7 +163,11 @@ func newFixtureWith(tb testing.TB, guardrails proxy.Guardrails) *fixture {
 		Webhooks:    noWebhooks{},
 		Now:         time.Now,
 		Log:         slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	for _, m := range more {
+		m(&d)
+	}
+	f.svc = proxy.NewService(d)
 	return f
 }
 

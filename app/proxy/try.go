@@ -15,7 +15,7 @@ import (
 // answered once its first chunk came (or it ended cleanly at once): a
 // failure before that is the attempt's, and the next target may be tried.
 func (s *Service) try(ctx context.Context, x *Exchange, a routing.Attempt, body []byte, whole wholeCall, stream streamCall,
-	deadline time.Time) error {
+	deadline time.Time) (err error) {
 	var tctx context.Context
 	var cancel context.CancelFunc
 	if a.RequestTimeout > 0 {
@@ -30,6 +30,8 @@ func (s *Service) try(ctx context.Context, x *Exchange, a routing.Attempt, body 
 		cancel = func() { c2(); inner() }
 	}
 	x.markUpstream()
+	tctx, sp := s.startSpan(tctx, "gatehouse.upstream", x.upstreamAttrs()...)
+	defer func() { endSpan(sp, err) }()
 	timedOut := func(err error) error {
 		if err != nil && ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded) {
 			return &UpstreamError{Message: "the upstream did not answer within the request timeout"}

@@ -38,6 +38,7 @@ type Config struct {
 	AuditKey        string        // the checkpoint signing key in note format, when given
 	Installation    string        // names a new audit key: gatehouse/<installation>
 	AuditInterval   time.Duration // how often checkpoints are signed while events arrive
+	OTLPEndpoint    string        // where spans go over OTLP/HTTP; tracing is off when empty
 }
 
 // setting is one configuration variable: its environment name and what it says.
@@ -66,6 +67,7 @@ var settings = []setting{
 	{"GATEHOUSE_AUDIT_SIGNING_KEY", "the audit checkpoints' Ed25519 signing key in signed-note format (PRIVATE+KEY+gatehouse/<installation>+…); when unset, one is generated at first start and kept sealed with the master key"},
 	{"GATEHOUSE_INSTALLATION", "the installation's name in audit checkpoints (gatehouse/<installation>/<tenant>), used when the first key is generated; default a random id"},
 	{"GATEHOUSE_AUDIT_CHECKPOINT_INTERVAL", "how often each tenant's growing log gets a signed checkpoint, default 5s"},
+	{"OTEL_EXPORTER_OTLP_ENDPOINT", "when set (http://collector:4318), a span per request goes there over OTLP/HTTP, with child spans for policy, guardrails, upstream attempts and the event append; off when unset"},
 	{"GATEHOUSE_REDIS_KEY_PREFIX", "prefix of gatehouse's keys in Redis, default gatehouse: (installations sharing a Redis set their own)"},
 }
 
@@ -119,7 +121,12 @@ func loadConfig(get lookup, n need) (Config, error) {
 		DatabaseURL: get("DATABASE_URL"), Addr: get("GATEHOUSE_ADDR"), DebugAddr: get("GATEHOUSE_DEBUG_ADDR"), LogFormat: get("GATEHOUSE_LOG_FORMAT"),
 		EventBuffer: 10000, ShutdownTimeout: 30 * time.Second, RedisURL: get("REDIS_URL"),
 		RedisKeyPrefix: get("GATEHOUSE_REDIS_KEY_PREFIX"), AuditKey: get("GATEHOUSE_AUDIT_SIGNING_KEY"),
-		Installation: get("GATEHOUSE_INSTALLATION"), AuditInterval: 5 * time.Second,
+		Installation: get("GATEHOUSE_INSTALLATION"), AuditInterval: 5 * time.Second, OTLPEndpoint: get("OTEL_EXPORTER_OTLP_ENDPOINT"),
+	}
+	if cfg.OTLPEndpoint != "" {
+		if u, err := url.Parse(cfg.OTLPEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("OTEL_EXPORTER_OTLP_ENDPOINT", "must be an http:// or https:// URL")
+		}
 	}
 	if cfg.Installation != "" && !validInstallation(cfg.Installation) {
 		bad("GATEHOUSE_INSTALLATION", "must be 1-63 letters, digits, '.', '_' or '-'")

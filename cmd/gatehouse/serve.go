@@ -14,6 +14,11 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/gatehouse/gatehouse/adapters/eventcodec"
 	"github.com/gatehouse/gatehouse/adapters/guardwebhook"
@@ -227,6 +232,11 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 		GetGuardrail:     app.Logged(query.NewGetGuardrailHandler(g.directory), log),
 		SignInFailed:     command.NewRecordSignInFailureHandler(g.directory, repos, now),
 	}
+	tracer, err := g.startTracing(ctx)
+	if err != nil {
+		g.stop(context.Background())
+		return nil, err
+	}
 	metricsOpts := metrics.Options{TenantLabel: cfg.MetricsTenant}
 	requestMetrics := metrics.NewRequests(metricsOpts)
 	svc := proxy.NewService(proxy.Deps{
@@ -234,7 +244,7 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 		Recorder: recorder{g.writer}, Prices: proxy.NewPriceList(g.directory, catalogue),
 		Governance: g.directory, Quotas: g.quotas, ModelSource: g.directory, Configs: g.directory, Cache: cache,
 		Guardrails: g.directory, Webhooks: guardwebhook.New(), Now: now, Log: log,
-		Observer: proxy.Observers{requestMetrics, proxy.LogLine{Log: log}},
+		Observer: proxy.Observers{requestMetrics, proxy.LogLine{Log: log}}, Tracer: tracer,
 	})
 	g.quotas.OnPosted(svc.Posted)
 
@@ -242,6 +252,9 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = routerErrors(log)
 	e.Use(middleware.Recover(log), middleware.Trace())
+	if tracer != nil {
+		e.Use(middleware.Tracing(tracer))
+	}
 	metrics.Register(e, metrics.NewRegistry(svc.Breakers(), now, metricsOpts, append(requestMetrics.Collectors(), writerMetrics)...))
 	health.Register(e, log, []health.Check{
 		{Name: "database", Check: func(ctx context.Context) error { return pool.Ping(ctx) }},
@@ -264,6 +277,29 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 	admin.NewServer(verifier, uc, log).Register(e)
 	g.handler = e
 	return g, nil
+}
+
+// startTracing sends spans over OTLP/HTTP when an endpoint is set; nil
+// when it is not (tracing off).
+func (g *gateway) startTracing(ctx context.Context) (trace.Tracer, error) {
+	if g.cfg.OTLPEndpoint == "" {
+		return nil, nil
+	}
+	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(strings.TrimSuffix(g.cfg.OTLPEndpoint, "/")+"/v1/traces"))
+	if err != nil {
+		return nil, fmt.Errorf("OTEL_EXPORTER_OTLP_ENDPOINT: %w", err)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithIDGenerator(middleware.IDGenerator{}),
+		sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", "gatehouse"))))
+	g.closers = append(g.closers, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tp.Shutdown(sctx); err != nil {
+			g.log.Warn("tracing: spans not sent at stop", "err", err)
+		}
+	})
+	g.log.Info("tracing on", "otlp_endpoint", g.cfg.OTLPEndpoint)
+	return tp.Tracer("github.com/gatehouse/gatehouse"), nil
 }
 
 // startAudit loads (or makes) the audit signing key and signs each

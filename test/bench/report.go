@@ -175,5 +175,9 @@ func guardrailCost(micro []byte) string {
 	if plain, guarded := ns["Stream400"], ns["Stream400Guarded"]; plain > 0 && guarded > 0 {
 		fmt.Fprintf(&b, "\nPer streamed chunk, the guardrail adds %s.\n", us((guarded-plain)/400))
 	}
+	if off, on := ns["ObservedOff"], ns["ObservedOn"]; off > 0 && on > 0 {
+		fmt.Fprintf(&b, "\nMetrics, the request's log line and tracing (a span per request and its children, batched to an exporter) "+
+			"switched on add %s per request (%s against %s switched off). Goal under 20 µs: %s.\n", us(on-off), us(on), us(off), verdict(on-off < 20000))
+	}
 	return b.String() + "\n"
 }

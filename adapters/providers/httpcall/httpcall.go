@@ -16,6 +16,9 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/gatehouse/gatehouse/app/proxy"
 )
 
@@ -55,6 +58,9 @@ func (c Caller) Post(ctx context.Context, url string, header http.Header, body [
 		req.Header.Set("Accept", "text/event-stream")
 	default:
 		req.Header.Set("Accept", "application/json")
+	}
+	if trace.SpanContextFromContext(ctx).IsValid() { // the request is traced: the upstream continues the trace
+		propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(req.Header))
 	}
 	if c.Sign != nil {
 		c.Sign(req, body)
