@@ -61,6 +61,7 @@ func TestE2E_MetricsMoveAsRequestsFlowAndEachRequestIsOneLogLine(t *testing.T) {
 	sc := newTenantScenario(t)
 	client := sdk(sc.s, sc.key.Secret)
 	ctx := context.Background()
+	sc.s.mustAdmin(200, "PUT", "/admin/v1/tenants/acme/budgets/tenant/acme", sc.admin, map[string]any{"limit_usd": 10, "period": "month"}, nil)
 	before := sc.s.scrape()
 	var resp *http.Response
 	for i := 0; i < 2; i++ {
@@ -82,6 +83,13 @@ func TestE2E_MetricsMoveAsRequestsFlowAndEachRequestIsOneLogLine(t *testing.T) {
 		after = sc.s.scrape()
 		if sum(after, "gatehouse_event_writer_batch_size_count") == 0 || sum(after, "gatehouse_events_appended_total") < 4 {
 			return fmt.Errorf("the writer's series have not moved")
+		}
+		if left := sum(after, "gatehouse_budget_remaining_usd", `scope="tenant"`, `tenant="acme"`); left >= 10 || left <= 0 ||
+			sum(after, "gatehouse_budget_limit_usd", `scope="tenant"`) != 10 {
+			return fmt.Errorf("the tenant's budget: %v left", left)
+		}
+		if _, ok := after[`gatehouse_projection_lag_seconds{projection="requests.v1"}`]; !ok {
+			return fmt.Errorf("no lag of the request log's projection")
 		}
 		return nil
 	})

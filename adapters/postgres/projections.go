@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sync"
 	"time"
 
@@ -45,6 +46,7 @@ type Projections struct {
 	mu      sync.Mutex
 	memory  map[string]*memoryOffsets
 	failing map[string]error
+	topics  map[string]string // each projection's topic
 	subs    []*wsql.Subscriber
 	stopped chan struct{} // closed by Close: a pause after a failure ends
 
@@ -93,6 +95,12 @@ func (p *Projections) Add(pr Projection) error {
 	if _, ok := topicFilter[pr.Topic]; !ok {
 		return fmt.Errorf("projection %s: unknown topic %q", pr.Name, pr.Topic)
 	}
+	p.mu.Lock()
+	if p.topics == nil {
+		p.topics = map[string]string{}
+	}
+	p.topics[pr.Name] = pr.Topic
+	p.mu.Unlock()
 	var offsets wsql.OffsetsAdapter = checkpointOffsets{}
 	var mem *memoryOffsets
 	if !pr.Durable {
@@ -267,6 +275,46 @@ func (p *Projections) WaitCaughtUp(ctx context.Context, name, topic string) erro
 		case <-t.C:
 		}
 	}
+}
+
+// Lag is how far each projection is behind the log: the time between the
+// newest event of its topic and the event it last folded (0 when it is
+// caught up).
+func (p *Projections) Lag(ctx context.Context) (map[string]time.Duration, error) {
+	p.mu.Lock()
+	topics := maps.Clone(p.topics)
+	p.mu.Unlock()
+	heads := map[string]struct {
+		pos int64
+		at  time.Time
+	}{}
+	out := map[string]time.Duration{}
+	for name, topic := range topics {
+		head, ok := heads[topic]
+		if !ok {
+			err := p.pool.QueryRow(ctx, `SELECT position, occurred_at FROM events WHERE `+topicFilter[topic]+`
+				ORDER BY transaction_id DESC, position DESC LIMIT 1`).Scan(&head.pos, &head.at)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return nil, err
+			}
+			heads[topic] = head
+		}
+		_, pos, err := p.cursor(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		if head.pos == 0 || pos == head.pos {
+			out[name] = 0
+			continue
+		}
+		var at time.Time
+		if err := p.pool.QueryRow(ctx, `SELECT coalesce(min(occurred_at), $2) FROM events WHERE position = $1 OR ($1 = 0 AND `+topicFilter[topic]+`)`,
+			pos, head.at).Scan(&at); err != nil {
+			return nil, err
+		}
+		out[name] = max(head.at.Sub(at), 0)
+	}
+	return out, nil
 }
 
 func (p *Projections) cursor(ctx context.Context, name string) (uint64, int64, error) {

@@ -36,7 +36,9 @@ import (
 	"github.com/gatehouse/gatehouse/app/query"
 	"github.com/gatehouse/gatehouse/domain/key"
 	"github.com/gatehouse/gatehouse/domain/provider"
+	"github.com/gatehouse/gatehouse/domain/quota"
 	"github.com/gatehouse/gatehouse/domain/tenancy"
+	domainusage "github.com/gatehouse/gatehouse/domain/usage"
 	"github.com/gatehouse/gatehouse/ports/http/admin"
 	"github.com/gatehouse/gatehouse/ports/http/anthropic"
 	"github.com/gatehouse/gatehouse/ports/http/health"
@@ -255,7 +257,8 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 	if tracer != nil {
 		e.Use(middleware.Tracing(tracer))
 	}
-	metrics.Register(e, metrics.NewRegistry(svc.Breakers(), now, metricsOpts, append(requestMetrics.Collectors(), writerMetrics)...))
+	state := metrics.NewState(g.proj.Lag, g.budgetReadings(now), metricsOpts)
+	metrics.Register(e, metrics.NewRegistry(svc.Breakers(), now, metricsOpts, append(requestMetrics.Collectors(), writerMetrics, state)...))
 	health.Register(e, log, []health.Check{
 		{Name: "database", Check: func(ctx context.Context) error { return pool.Ping(ctx) }},
 		{Name: "migrations", Check: func(ctx context.Context) error { return postgres.SchemaCurrent(ctx, pool) }},
@@ -277,6 +280,27 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 	admin.NewServer(verifier, uc, log).Register(e)
 	g.handler = e
 	return g, nil
+}
+
+// budgetReadings reads the budgets of tenants and teams and their current
+// windows' counters, for /metrics.
+func (g *gateway) budgetReadings(now func() time.Time) func(context.Context) ([]metrics.BudgetReading, error) {
+	return func(ctx context.Context) ([]metrics.BudgetReading, error) {
+		var out []metrics.BudgetReading
+		for _, b := range g.directory.Budgets() {
+			if b.Scope == quota.ScopeKey {
+				continue
+			}
+			start, _ := quota.Window(b.Period, now())
+			used, reserved, err := g.quotas.Counter(ctx, quota.KindBudget, b.Subject, start)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, metrics.BudgetReading{TenantID: b.TenantID, Scope: string(b.Scope), ID: b.ID,
+				LimitUSD: b.Limit.USD(), RemainingUSD: (b.Limit - domainusage.Micros(used+reserved)).USD()})
+		}
+		return out, nil
+	}
 }
 
 // startTracing sends spans over OTLP/HTTP when an endpoint is set; nil

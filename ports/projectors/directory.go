@@ -175,6 +175,17 @@ func (d *Directory) Quotas(k key.Key) ([]quota.Budget, []quota.RateLimit) {
 	return budgets, limits
 }
 
+// Budgets lists every budget set, in no order.
+func (d *Directory) Budgets() []quota.Budget {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	out := make([]quota.Budget, 0, len(d.budgets))
+	for _, b := range d.budgets {
+		out = append(out, b)
+	}
+	return out
+}
+
 // Budget finds a subject's budget.
 func (d *Directory) Budget(s quota.Subject) (quota.Budget, bool) {
 	d.mu.RLock()
