@@ -98,7 +98,7 @@ func TestE2E_ASpanPerRequestOverOTLPWithGenAIAttributes(t *testing.T) {
 	var spans map[string]*tracepb.Span
 	eventually(t, 10*time.Second, func() error {
 		spans = rcv.trace(traceID)
-		for _, name := range []string{"POST /v1/chat/completions", "gatehouse.policy", "gatehouse.guardrail", "gatehouse.upstream", "gatehouse.event.append"} {
+		for _, name := range []string{"POST /v1/chat/completions", "gatehouse.authenticate", "gatehouse.policy", "gatehouse.guardrail", "gatehouse.upstream", "gatehouse.event.append"} {
 			if spans[name] == nil {
 				return fmt.Errorf("no %s span among %d", name, len(spans))
 			}
@@ -115,7 +115,7 @@ func TestE2E_ASpanPerRequestOverOTLPWithGenAIAttributes(t *testing.T) {
 			t.Errorf("%s = %q, want %q", key, got, want)
 		}
 	}
-	for _, name := range []string{"gatehouse.policy", "gatehouse.guardrail", "gatehouse.upstream", "gatehouse.event.append"} {
+	for _, name := range []string{"gatehouse.authenticate", "gatehouse.policy", "gatehouse.guardrail", "gatehouse.upstream", "gatehouse.event.append"} {
 		if string(spans[name].ParentSpanId) != string(root.SpanId) {
 			t.Errorf("%s is not a child of the request's span", name)
 		}

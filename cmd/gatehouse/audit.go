@@ -164,10 +164,7 @@ func auditExport(ctx context.Context, cfg Config, q auditing.Export, fromS, toS,
 // terminalProgress draws a progress bar when w is a terminal.
 func terminalProgress(w io.Writer, tenant string) auditing.Progress {
 	f, ok := w.(*os.File)
-	if !ok {
-		return nil
-	}
-	if st, err := f.Stat(); err != nil || st.Mode()&os.ModeCharDevice == 0 {
+	if !ok || !isTerminal(w) {
 		return nil
 	}
 	return func(done, total int64) {

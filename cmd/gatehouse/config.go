@@ -59,7 +59,7 @@ var settings = []setting{
 	{"GATEHOUSE_ADMIN_JWT_AUDIENCE", "required aud of admin tokens, when set"},
 	{"GATEHOUSE_DEBUG_ADDR", "when set, serves Go's pprof profiles on this separate address (keep it private)"},
 	{"GATEHOUSE_LOG_LEVEL", "debug, info, warn or error; default info"},
-	{"GATEHOUSE_LOG_FORMAT", "json or text; default json"},
+	{"GATEHOUSE_LOG_FORMAT", "json or text; default text on a terminal, else json"},
 	{"GATEHOUSE_EVENT_BUFFER", "events held in memory before requests are refused (503); default 10000"},
 	{"GATEHOUSE_SHUTDOWN_TIMEOUT", "how long a graceful stop may take, default 30s"},
 	{"REDIS_URL", "when set (redis://host:6379/0), the exact cache of routing configs lives in Redis; else in Postgres"},
@@ -224,9 +224,7 @@ func loadConfig(get lookup, n need) (Config, error) {
 		bad("GATEHOUSE_LOG_LEVEL", "must be debug, info, warn or error")
 	}
 	switch cfg.LogFormat {
-	case "":
-		cfg.LogFormat = "json"
-	case "json", "text":
+	case "", "json", "text": // "": text on a terminal, else JSON
 	default:
 		bad("GATEHOUSE_LOG_FORMAT", "must be json or text")
 	}

@@ -83,7 +83,7 @@ func betaHeader(r *http.Request) (http.Header, error) {
 
 func (h *Messages) messages(c echo.Context) error {
 	req := c.Request()
-	k, err := h.svc.Authenticate(secret(req))
+	k, err := relay.Authenticate(req.Context(), h.svc, secret(req))
 	if err != nil {
 		return h.writeError(c, err)
 	}

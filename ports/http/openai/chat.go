@@ -54,7 +54,7 @@ func (h *Chat) proxied(endpoint string, run start, named bool) echo.HandlerFunc 
 func (h *Chat) serve(c echo.Context, endpoint string, run start, named bool) error {
 	req := c.Request()
 	// The key first: nothing of an unauthenticated request is read.
-	k, err := h.svc.Authenticate(relay.Bearer(req))
+	k, err := relay.Authenticate(req.Context(), h.svc, relay.Bearer(req))
 	if err != nil {
 		return writeError(c, err, h.log)
 	}

@@ -16,8 +16,12 @@ import (
 	"strconv"
 	"strings"
 
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/gatehouse/gatehouse/app/proxy"
 	"github.com/gatehouse/gatehouse/app/proxy/jsontop"
+	"github.com/gatehouse/gatehouse/domain/key"
 )
 
 // MaxRequestBody bounds what the gateway reads of a request.
@@ -212,4 +216,20 @@ func EventType(data []byte) string {
 		return "message"
 	}
 	return typ
+}
+
+// Authenticate finds the key of a presented secret, in a child span of the
+// request's when the request is traced.
+func Authenticate(ctx context.Context, svc *proxy.Service, secret string) (key.Key, error) {
+	parent := trace.SpanFromContext(ctx)
+	if !parent.SpanContext().IsValid() {
+		return svc.Authenticate(secret)
+	}
+	_, sp := parent.TracerProvider().Tracer("github.com/gatehouse/gatehouse").Start(ctx, "gatehouse.authenticate")
+	k, err := svc.Authenticate(secret)
+	if err != nil {
+		sp.SetStatus(codes.Error, "the key was refused")
+	}
+	sp.End()
+	return k, err
 }
