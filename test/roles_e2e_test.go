@@ -23,6 +23,7 @@ var adminRoutes = []routeCase{
 	{"POST", "/admin/v1/tenants", "create-tenant", func(n int) any { return map[string]string{"id": fmt.Sprintf("made-%d", n), "name": "made"} }},
 	{"GET", "/admin/v1/tenants", "list", nil},
 	{"GET", "/admin/v1/tenants/{tenant}", "read", nil},
+	{"PATCH", "/admin/v1/tenants/{tenant}", "write", func(n int) any { return map[string]int{"payload_retention_days": 1 + n%300} }},
 	{"POST", "/admin/v1/tenants/{tenant}/teams", "write", func(int) any { return map[string]string{"name": "t"} }},
 	{"GET", "/admin/v1/tenants/{tenant}/teams", "read", nil},
 	{"GET", "/admin/v1/tenants/{tenant}/teams/{team}", "read", nil},

@@ -17,6 +17,7 @@ import (
 func Gatehouse() *Registry {
 	return NewRegistry(
 		tenancy.TenantCreated{},
+		tenancy.TenantUpdated{},
 		tenancy.TeamCreated{},
 		tenancy.TeamUpdated{},
 		provider.ProviderConnected{},

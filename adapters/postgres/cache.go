@@ -72,6 +72,12 @@ func (c *ResponseCache) Sweep(ctx context.Context) (int64, error) {
 
 // RunSweeper sweeps every interval until ctx ends.
 func (c *ResponseCache) RunSweeper(ctx context.Context, every time.Duration, log *slog.Logger) {
+	runSweeper(ctx, every, log, "expired cache entries", c.Sweep)
+}
+
+// runSweeper runs sweep every interval until ctx ends, logging what it
+// deleted and what failed.
+func runSweeper(ctx context.Context, every time.Duration, log *slog.Logger, what string, sweep func(context.Context) (int64, error)) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -79,8 +85,12 @@ func (c *ResponseCache) RunSweeper(ctx context.Context, every time.Duration, log
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := c.Sweep(ctx); err != nil && ctx.Err() == nil {
-				log.Warn("cache sweep failed", "err", err)
+			n, err := sweep(ctx)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				log.Warn("sweep failed", "what", what, "err", err)
+			case n > 0:
+				log.Debug("swept", "what", what, "rows", n)
 			}
 		}
 	}

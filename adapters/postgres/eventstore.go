@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse/gatehouse/adapters/postgres/db"
 	"github.com/gatehouse/gatehouse/app/query"
 	"github.com/gatehouse/gatehouse/domain/eventlog"
+	"github.com/gatehouse/gatehouse/domain/usage"
 )
 
 // EventStore appends to and reads from the event log.
@@ -226,6 +227,15 @@ func (s *EventStore) appendTx(ctx context.Context, tx pgx.Tx, check CheckVersion
 	}
 	if _, err := q.InsertEvents(ctx, rows); err != nil {
 		return nil, fmt.Errorf("insert events: %w", err)
+	}
+	for _, r := range out {
+		if p, ok := r.Sidecar.(*usage.StoredPayload); ok {
+			if err := q.InsertPayload(ctx, db.InsertPayloadParams{TenantID: p.TenantID, RequestID: p.RequestID, Request: p.Request,
+				Response: p.Response, RequestTruncated: p.RequestTruncated, ResponseTruncated: p.ResponseTruncated,
+				StoredAt: p.StoredAt, ExpiresAt: p.ExpiresAt}); err != nil {
+				return nil, fmt.Errorf("store a request's bodies: %w", err)
+			}
+		}
 	}
 	adv := db.AdvanceTenantHeadsParams{}
 	for _, t := range tenants {

@@ -212,3 +212,8 @@ func (r *Repositories) RecordSignInFailure(ctx context.Context, meta eventlog.Me
 	_, err := r.store.Append(ctx, Expect, meta.Envelope(uuid.New(), tenantID, access.SignInStreamID(uuid.New()), 1, e))
 	return err
 }
+
+// UpdateTenant appends a change of the tenant's settings on its stream.
+func (r *Repositories) UpdateTenant(ctx context.Context, meta eventlog.Meta, tenantID string, e tenancy.TenantUpdated) error {
+	return r.appendNext(ctx, meta, tenantID, tenancy.StreamID(tenantID), e)
+}

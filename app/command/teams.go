@@ -53,10 +53,11 @@ func (h CreateTeamHandler) Handle(ctx context.Context, c CreateTeam) (tenancy.Te
 // UpdateTeam renames a team, or sets its guardrails.
 type UpdateTeam struct {
 	Actor
-	TenantID   string
-	TeamID     uuid.UUID
-	Name       *string
-	Guardrails *tenancy.Guardrails
+	TenantID    string
+	TeamID      uuid.UUID
+	Name        *string
+	Guardrails  *tenancy.Guardrails
+	LogPayloads *bool
 }
 
 // UpdateTeamHandler handles UpdateTeam.
@@ -112,6 +113,11 @@ func (h UpdateTeamHandler) Handle(ctx context.Context, c UpdateTeam) (tenancy.Te
 				return nil, err
 			}
 			if changed {
+				add(e)
+			}
+		}
+		if c.LogPayloads != nil {
+			if e, changed := out.SetLogPayloads(*c.LogPayloads); changed {
 				add(e)
 			}
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse/gatehouse/domain/pricing"
 	"github.com/gatehouse/gatehouse/domain/quota"
 	"github.com/gatehouse/gatehouse/domain/routing"
+	"github.com/gatehouse/gatehouse/domain/tenancy"
 	"github.com/gatehouse/gatehouse/domain/usage"
 )
 
@@ -74,6 +75,8 @@ type Exchange struct {
 	firstUpstream time.Time       // the first's: the gateway's own work ends there
 	firstChunk    time.Time       // when the first chunk of a stream went to the client
 	ctx           context.Context // the request's, for its spans
+	logPayloads   bool            // the key or its team stores bodies
+	streamed      []byte          // a logged stream's chunks, up to the cap
 	done          bool
 }
 
@@ -137,6 +140,9 @@ func (x *Exchange) Next() ([]byte, error) {
 		}
 		if x.firstChunk.IsZero() {
 			x.firstChunk = x.svc.Now()
+		}
+		if x.logPayloads && len(x.streamed) <= usage.MaxStoredPayload {
+			x.streamed = append(append(x.streamed, c...), '\n')
 		}
 		x.streamedText += textBytes(c)
 		if x.continuation != nil {
@@ -283,7 +289,14 @@ func (x *Exchange) complete(status int, code string) {
 	if x.held {
 		x.svc.Quotas.Settle(x.RequestID, quota.Settlement{TenantID: x.key.TenantID, Cost: e.CostMicros, Tokens: e.Tokens.Prompt + e.Tokens.Completion})
 	}
-	x.submit(x.envelope(e), status)
+	env := x.envelope(e)
+	if x.logPayloads {
+		p := x.payload(code)
+		e.PayloadDigest = p.Digest()
+		env = x.envelope(e)
+		env.Sidecar = p
+	}
+	x.submit(env, status)
 	x.svc.observe(x, Observation{Status: status, Code: code, Cache: x.CacheStatus(), Tokens: e.Tokens, CostMicros: int64(e.CostMicros),
 		Duration: end.Sub(x.start), Upstream: since(x.upstreamStart, end), Gateway: since(x.start, x.firstUpstream), FirstToken: since(x.start, x.firstChunk)})
 	if !e.Priced && x.Provider != "" && x.svc.Prices.FirstMissing(x.key.TenantID, x.model) {
@@ -300,6 +313,26 @@ func (x *Exchange) recordMissingPrice() {
 	}
 	m := eventlog.Meta{Actor: "key:" + x.key.ID.String(), TraceID: x.TraceID, OccurredAt: x.svc.Now()}
 	slot.Submit(m.Envelope(uuid.New(), x.key.TenantID, pricing.MissingStreamID(x.model), 1, pricing.PriceMissing{V: 1, Model: x.model}))
+}
+
+// payload is what is stored of a logged request: its body as the upstream
+// got it (after input guardrails), and the answer as the client got it
+// (none when an output guardrail blocked it: what was blocked is not kept).
+func (x *Exchange) payload(code string) *usage.StoredPayload {
+	answer := x.Body
+	if x.Stream {
+		answer = x.streamed
+	}
+	if code == "guardrail_blocked" {
+		answer = nil
+	}
+	keep := time.Duration(tenancy.DefaultPayloadRetentionDays) * 24 * time.Hour
+	if x.svc.Tenants != nil {
+		if t, ok := x.svc.Tenants.Tenant(x.key.TenantID); ok {
+			keep = t.PayloadRetention()
+		}
+	}
+	return usage.NewStoredPayload(x.key.TenantID, x.RequestID, x.in.Body, answer, x.svc.Now(), keep)
 }
 
 // submit hands the request's event to the writer (the event append span)

@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse/gatehouse/domain/pricing"
 	"github.com/gatehouse/gatehouse/domain/provider"
 	"github.com/gatehouse/gatehouse/domain/quota"
+	"github.com/gatehouse/gatehouse/domain/tenancy"
 )
 
 // Prices says what a model costs; ok is false when it has no known price.
@@ -49,8 +50,12 @@ type Deps struct {
 	Observer Observer
 	// Tracer starts the request's child spans; nil: tracing is off.
 	Tracer trace.Tracer
-	Now    func() time.Time
-	Log    *slog.Logger
+	// Tenants give a tenant's retention of stored bodies; nil: the default.
+	Tenants interface {
+		Tenant(id string) (tenancy.Tenant, bool)
+	}
+	Now func() time.Time
+	Log *slog.Logger
 }
 
 // Service runs requests through the gateway.
@@ -164,6 +169,12 @@ func (s *Service) begin(ctx context.Context, k key.Key, in Inbound) (*Exchange, 
 	x := &Exchange{svc: s, slot: slot, key: k, in: in, start: start, RequestID: newRequestID(), TraceID: in.TraceID, dialect: dialectOpenAI, ctx: ctx}
 	if err := k.Usable(start); err != nil {
 		return nil, x.refuse(errInvalidKey)
+	}
+	x.logPayloads = k.LogPayloads
+	if !x.logPayloads && k.TeamID != nil {
+		if t, ok := s.Guardrails.Team(k.TenantID, *k.TeamID); ok {
+			x.logPayloads = t.LogPayloads
+		}
 	}
 	return x, nil
 }

@@ -40,6 +40,9 @@ type RequestRow struct {
 	Metadata      map[string]string
 	Routing       usage.Routing
 	Guardrails    []usage.VerdictRef
+	// Payload is the request's stored bodies: in GetRequest's answer only,
+	// for a key or team that logs them, to whoever may audit the tenant.
+	Payload *usage.StoredPayload
 }
 
 // RequestFilter narrows the request log.
@@ -146,18 +149,24 @@ type GetRequest struct {
 // written moments after the answer).
 var ErrRequestNotFound = errors.New("request not found")
 
+// PayloadReader reads a request's stored bodies, while they are kept.
+type PayloadReader interface {
+	GetPayload(ctx context.Context, tenantID string, requestID uuid.UUID) (*usage.StoredPayload, bool, error)
+}
+
 // GetRequestHandler answers GetRequest.
 type GetRequestHandler struct {
-	tenants Tenants
-	finder  RequestFinder
+	tenants  Tenants
+	finder   RequestFinder
+	payloads PayloadReader
 }
 
 // NewGetRequestHandler wires the handler.
-func NewGetRequestHandler(tenants Tenants, finder RequestFinder) GetRequestHandler {
-	if tenants == nil || finder == nil {
+func NewGetRequestHandler(tenants Tenants, finder RequestFinder, payloads PayloadReader) GetRequestHandler {
+	if tenants == nil || finder == nil || payloads == nil {
 		panic("query.NewGetRequestHandler: nil dependency")
 	}
-	return GetRequestHandler{tenants: tenants, finder: finder}
+	return GetRequestHandler{tenants: tenants, finder: finder, payloads: payloads}
 }
 
 // Handle reads the request.
@@ -169,5 +178,13 @@ func (h GetRequestHandler) Handle(ctx context.Context, q GetRequest) (RequestRow
 	if err == nil && !ok {
 		err = ErrRequestNotFound
 	}
-	return row, err
+	if err != nil || q.Principal.CanAudit(q.TenantID) != nil { // a viewer never sees bodies
+		return row, err
+	}
+	if p, ok, err := h.payloads.GetPayload(ctx, q.TenantID, q.RequestID); err != nil {
+		return row, err
+	} else if ok {
+		row.Payload = p
+	}
+	return row, nil
 }

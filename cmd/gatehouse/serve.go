@@ -202,6 +202,10 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 		g.stop(context.Background())
 		return nil, err
 	}
+	payloads := postgres.NewPayloadStore(pool, now)
+	pctx, stopSweep := context.WithCancel(context.WithoutCancel(ctx))
+	go payloads.RunSweeper(pctx, time.Minute, log)
+	g.closers = append(g.closers, stopSweep)
 	g.commands = commands{
 		createTenant:    app.Logged(command.NewCreateTenantHandler(repos, now), log),
 		connectProvider: app.Logged(command.NewConnectProviderHandler(g.directory, repos, v, now), log),
@@ -228,13 +232,14 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 		GetRateLimit:     app.Logged(query.NewGetRateLimitHandler(g.directory, g.quotas), log),
 		ListTenants:      app.Logged(query.NewListTenantsHandler(g.directory), log),
 		GetTenant:        app.Logged(query.NewGetTenantHandler(g.directory), log),
+		UpdateTenant:     app.Logged(command.NewUpdateTenantHandler(g.directory, repos, now), log),
 		ListProviders:    app.Logged(query.NewListProvidersHandler(g.directory), log),
 		RotateProvider:   app.Logged(command.NewRotateProviderCredentialsHandler(g.directory, repos, v, now), log),
 		ListKeys:         app.Logged(query.NewListKeysHandler(g.directory), log),
 		GetKey:           app.Logged(query.NewGetKeyHandler(g.directory), log),
 		Spend:            app.Logged(query.NewSpendHandler(g.directory, spendStore), log),
 		ListRequests:     app.Logged(query.NewListRequestsHandler(g.directory, requestLog), log),
-		GetRequest:       app.Logged(query.NewGetRequestHandler(g.directory, requestLog), log),
+		GetRequest:       app.Logged(query.NewGetRequestHandler(g.directory, requestLog, payloads), log),
 		Analytics:        app.Logged(query.NewAnalyticsHandler(g.directory, analytics), log),
 		Events:           app.Logged(query.NewEventsHandler(g.directory, g.store), log),
 		PublishConfig:    app.Logged(command.NewPublishConfigHandler(g.directory, g.directory, repos, now), log),
@@ -257,7 +262,7 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 		Recorder: recorder{g.writer}, Prices: proxy.NewPriceList(g.directory, catalogue),
 		Governance: g.directory, Quotas: g.quotas, ModelSource: g.directory, Configs: g.directory, Cache: cache,
 		Guardrails: g.directory, Webhooks: guardwebhook.New(), Now: now, Log: log,
-		Observer: proxy.Observers{requestMetrics, proxy.LogLine{Log: log}}, Tracer: tracer,
+		Observer: proxy.Observers{requestMetrics, proxy.LogLine{Log: log}}, Tracer: tracer, Tenants: g.directory,
 	})
 	g.quotas.OnPosted(svc.Posted)
 

@@ -29,6 +29,9 @@ type Envelope struct {
 	Role       string // the admin's roles, comma-separated; empty for traffic
 	TraceID    string
 	Event      Event
+	// Sidecar is state written beside the event in its transaction, never
+	// in the record (a request's stored bodies); nil for none.
+	Sidecar any
 }
 
 // Recorded is an event as the log holds it.

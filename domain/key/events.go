@@ -40,6 +40,9 @@ type KeyUpdated struct {
 	// Guardrails are the key's guardrails; absent in events from before
 	// keys had them.
 	Guardrails *Guardrails `json:"guardrails,omitempty"`
+	// LogPayloads is whether the key's bodies are stored; absent in events
+	// from before keys could.
+	LogPayloads *bool `json:"log_payloads,omitempty"`
 }
 
 func (KeyUpdated) EventType() string { return "key.updated" }

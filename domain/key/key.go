@@ -85,9 +85,12 @@ type Key struct {
 	Metadata   map[string]string
 	Config     string // the routing config of requests that name none; "" for none
 	Guardrails Guardrails
-	CreatedAt  time.Time
-	ExpiresAt  *time.Time
-	RevokedAt  *time.Time
+	// LogPayloads stores the bodies of the key's requests and answers
+	// (after guardrail redaction) for the tenant's retention period.
+	LogPayloads bool
+	CreatedAt   time.Time
+	ExpiresAt   *time.Time
+	RevokedAt   *time.Time
 	// PreviousHash is the secret a rotation replaced, valid until
 	// PreviousValidUntil (the grace period), if that is set.
 	PreviousHash       SecretHash

@@ -15,13 +15,14 @@ import (
 
 // Settings are what a key's owner chooses about it.
 type Settings struct {
-	Name       string
-	TeamID     *uuid.UUID
-	Models     []string
-	Metadata   map[string]string
-	ExpiresAt  *time.Time
-	Config     string
-	Guardrails Guardrails
+	Name        string
+	TeamID      *uuid.UUID
+	Models      []string
+	Metadata    map[string]string
+	ExpiresAt   *time.Time
+	Config      string
+	Guardrails  Guardrails
+	LogPayloads bool
 }
 
 // configName is the shape of a routing config's name.
@@ -81,18 +82,20 @@ type Field[T any] struct {
 
 // Patch is a partial change of a key's settings.
 type Patch struct {
-	Name       Field[string]
-	TeamID     Field[*uuid.UUID]
-	Models     Field[[]string]
-	Metadata   Field[map[string]string]
-	ExpiresAt  Field[*time.Time]
-	Config     Field[string]
-	Guardrails Field[Guardrails]
+	Name        Field[string]
+	TeamID      Field[*uuid.UUID]
+	Models      Field[[]string]
+	Metadata    Field[map[string]string]
+	ExpiresAt   Field[*time.Time]
+	Config      Field[string]
+	Guardrails  Field[Guardrails]
+	LogPayloads Field[bool]
 }
 
 // Settings returns the key's current settings.
 func (k *Key) Settings() Settings {
-	return Settings{Name: k.Name, TeamID: k.TeamID, Models: k.Models, Metadata: k.Metadata, ExpiresAt: k.ExpiresAt, Config: k.Config, Guardrails: k.Guardrails}
+	return Settings{Name: k.Name, TeamID: k.TeamID, Models: k.Models, Metadata: k.Metadata, ExpiresAt: k.ExpiresAt, Config: k.Config, Guardrails: k.Guardrails,
+		LogPayloads: k.LogPayloads}
 }
 
 // Update decides a change of settings; ok is false when nothing changes.
@@ -130,6 +133,10 @@ func (k *Key) Update(p Patch, now time.Time) (e KeyUpdated, ok bool, err error) 
 		s.Guardrails = p.Guardrails.Value
 		changed = append(changed, "guardrails")
 	}
+	if p.LogPayloads.Set && p.LogPayloads.Value != s.LogPayloads {
+		s.LogPayloads = p.LogPayloads.Value
+		changed = append(changed, "log_payloads")
+	}
 	if len(changed) == 0 {
 		return KeyUpdated{}, false, nil
 	}
@@ -137,7 +144,7 @@ func (k *Key) Update(p Patch, now time.Time) (e KeyUpdated, ok bool, err error) 
 		return KeyUpdated{}, false, err
 	}
 	return KeyUpdated{V: 1, KeyID: k.ID, Changed: changed, Name: s.Name, TeamID: s.TeamID, Models: s.Models,
-		Metadata: s.Metadata, ExpiresAt: s.ExpiresAt, Config: s.Config, Guardrails: &s.Guardrails}, true, nil
+		Metadata: s.Metadata, ExpiresAt: s.ExpiresAt, Config: s.Config, Guardrails: &s.Guardrails, LogPayloads: &s.LogPayloads}, true, nil
 }
 
 // MaxGrace bounds how long a rotated-out secret may stay valid.
@@ -184,6 +191,9 @@ func (k *Key) Apply(r eventlog.Recorded) error {
 		k.Name, k.TeamID, k.Models, k.Metadata, k.ExpiresAt, k.Config = e.Name, e.TeamID, e.Models, e.Metadata, e.ExpiresAt, e.Config
 		if e.Guardrails != nil {
 			k.Guardrails = *e.Guardrails
+		}
+		if e.LogPayloads != nil {
+			k.LogPayloads = *e.LogPayloads
 		}
 	case KeyRotated:
 		h, err := ParseSecretHash(e.SecretHash)

@@ -22,7 +22,9 @@ type Team struct {
 	CreatedAt time.Time
 	// Guardrails every request of the team's keys runs, by name.
 	Guardrails Guardrails
-	Version    int
+	// LogPayloads stores the bodies of every request of the team's keys.
+	LogPayloads bool
+	Version     int
 }
 
 // Guardrails are guardrails by name, on input and on output.
@@ -49,6 +51,9 @@ type TeamUpdated struct {
 	// Guardrails are the team's after the change; absent in events from
 	// before teams had them, and in renames.
 	Guardrails *Guardrails `json:"guardrails,omitempty"`
+	// LogPayloads is whether the team's bodies are stored; absent in
+	// events that do not change it.
+	LogPayloads *bool `json:"log_payloads,omitempty"`
 }
 
 func (TeamUpdated) EventType() string { return "team.updated" }
@@ -105,6 +110,15 @@ func (t *Team) SetGuardrails(g Guardrails) (e TeamUpdated, ok bool, err error) {
 	return TeamUpdated{V: 1, TeamID: t.ID, Name: t.Name, Guardrails: &g}, true, nil
 }
 
+// SetLogPayloads decides whether the team's bodies are stored; ok is false
+// when it is already so.
+func (t *Team) SetLogPayloads(on bool) (e TeamUpdated, ok bool) {
+	if on == t.LogPayloads {
+		return TeamUpdated{}, false
+	}
+	return TeamUpdated{V: 1, TeamID: t.ID, Name: t.Name, LogPayloads: &on}, true
+}
+
 // Apply folds one recorded event of the team's stream into the team.
 func (t *Team) Apply(r eventlog.Recorded) {
 	switch e := r.Event.(type) {
@@ -114,6 +128,9 @@ func (t *Team) Apply(r eventlog.Recorded) {
 		t.Name = e.Name
 		if e.Guardrails != nil {
 			t.Guardrails = *e.Guardrails
+		}
+		if e.LogPayloads != nil {
+			t.LogPayloads = *e.LogPayloads
 		}
 	}
 	t.Version = r.Version

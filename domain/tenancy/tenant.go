@@ -15,6 +15,42 @@ type Tenant struct {
 	ID        string
 	Name      string
 	CreatedAt time.Time
+	// PayloadRetentionDays is how long stored request and answer bodies
+	// are kept (keys and teams that log them); 0 means the default.
+	PayloadRetentionDays int
+}
+
+// DefaultPayloadRetentionDays is the retention of a tenant that set none.
+const DefaultPayloadRetentionDays = 30
+
+// PayloadRetention is how long the tenant's stored bodies are kept.
+func (t Tenant) PayloadRetention() time.Duration {
+	days := t.PayloadRetentionDays
+	if days <= 0 {
+		days = DefaultPayloadRetentionDays
+	}
+	return time.Duration(days) * 24 * time.Hour
+}
+
+// TenantUpdated changes a tenant's settings.
+type TenantUpdated struct {
+	V                    int `json:"v"`
+	PayloadRetentionDays int `json:"payload_retention_days"`
+}
+
+func (TenantUpdated) EventType() string { return "tenant.updated" }
+func (TenantUpdated) EventVersion() int { return 1 }
+
+// SetPayloadRetention decides how many days the tenant's stored bodies
+// are kept (1 to 3650); ok is false when that is already so.
+func (t Tenant) SetPayloadRetention(days int) (e TenantUpdated, ok bool, err error) {
+	if days < 1 || days > 3650 {
+		return TenantUpdated{}, false, fmt.Errorf("%w: payload_retention_days must be from 1 to 3650", ErrInvalid)
+	}
+	if days == t.PayloadRetentionDays {
+		return TenantUpdated{}, false, nil
+	}
+	return TenantUpdated{V: 1, PayloadRetentionDays: days}, true, nil
 }
 
 // TenantCreated founds a tenant; it is the first event of its chain.

@@ -59,6 +59,9 @@ type RequestCompleted struct {
 	Metadata     map[string]string `json:"metadata,omitempty"`
 	Routing
 	Guardrails []VerdictRef `json:"guardrails,omitempty"`
+	// PayloadDigest is the StoredPayload.Digest of the bodies stored for a
+	// key or team that logs them; empty when none were.
+	PayloadDigest string `json:"payload_digest,omitempty"`
 }
 
 // VerdictRef names a guardrail verdict of a request.

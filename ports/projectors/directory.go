@@ -94,7 +94,7 @@ func (d *Directory) Apply(recs []eventlog.Recorded) {
 // shapesDirectory reports whether an event changes the directory.
 func shapesDirectory(e eventlog.Event) bool {
 	switch e.(type) {
-	case tenancy.TenantCreated, tenancy.TeamCreated, tenancy.TeamUpdated, provider.ProviderConnected, provider.ProviderRotated,
+	case tenancy.TenantCreated, tenancy.TenantUpdated, tenancy.TeamCreated, tenancy.TeamUpdated, provider.ProviderConnected, provider.ProviderRotated,
 		key.KeyGranted, key.KeyUpdated, key.KeyRotated, key.KeyRevoked, pricing.PriceSet, pricing.PriceMissing, quota.BudgetSet, quota.RateLimitSet,
 		routing.ConfigPublished, guardrail.GuardrailPublished:
 		return true
@@ -106,6 +106,11 @@ func (d *Directory) apply(r eventlog.Recorded) error {
 	switch e := r.Event.(type) {
 	case tenancy.TenantCreated:
 		d.OnTenantCreated(r, e)
+	case tenancy.TenantUpdated:
+		if t, ok := d.tenants[r.TenantID]; ok {
+			t.PayloadRetentionDays = e.PayloadRetentionDays
+			d.tenants[r.TenantID] = t
+		}
 	case tenancy.TeamCreated, tenancy.TeamUpdated:
 		d.onTeamEvent(r)
 	case provider.ProviderConnected:

@@ -134,6 +134,17 @@ type RequestLog struct {
 	FirstTokenMs     float64
 }
 
+type RequestPayload struct {
+	TenantID          string
+	RequestID         uuid.UUID
+	Request           []byte
+	Response          []byte
+	RequestTruncated  bool
+	ResponseTruncated bool
+	StoredAt          time.Time
+	ExpiresAt         time.Time
+}
+
 type ResponseCache struct {
 	TenantID  string
 	Key       []byte

@@ -31,6 +31,8 @@ type keyJSON struct {
 	RevokedAt  *time.Time        `json:"revoked_at"`
 	Config     *string           `json:"config"` // the default routing config, or null
 	Guardrails key.Guardrails    `json:"guardrails"`
+	// LogPayloads: the key's request and answer bodies are stored.
+	LogPayloads bool `json:"log_payloads"`
 	// PreviousValidUntil: after a rotation with a grace period, until when
 	// the previous secret still works.
 	PreviousValidUntil *time.Time `json:"previous_secret_valid_until,omitempty"`
@@ -53,7 +55,8 @@ func keyOut(k key.Key, now time.Time) keyJSON {
 		metadata = map[string]string{}
 	}
 	out := keyJSON{ID: k.ID.String(), TenantID: k.TenantID, Name: k.Name, Prefix: k.Prefix, Status: status,
-		TeamID: k.TeamID, Models: models, Metadata: metadata, CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt}
+		TeamID: k.TeamID, Models: models, Metadata: metadata, CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt,
+		LogPayloads: k.LogPayloads}
 	if k.Config != "" {
 		out.Config = &k.Config
 	}
@@ -167,14 +170,15 @@ func (r *keys) update(c echo.Context) error {
 	var p key.Patch
 	for name := range raw {
 		switch name {
-		case "name", "team_id", "models", "metadata", "expires_at", "config", "guardrails":
+		case "name", "team_id", "models", "metadata", "expires_at", "config", "guardrails", "log_payloads":
 		default:
 			return r.fail(c, errors.Join(errBadInput, fmt.Errorf("body: unknown field %q", name)))
 		}
 	}
 	err = errors.Join(
 		patchField(raw, "name", &p.Name), patchField(raw, "team_id", &p.TeamID), patchField(raw, "models", &p.Models),
-		patchField(raw, "metadata", &p.Metadata), patchField(raw, "expires_at", &p.ExpiresAt), patchField(raw, "config", &p.Config), patchField(raw, "guardrails", &p.Guardrails))
+		patchField(raw, "metadata", &p.Metadata), patchField(raw, "expires_at", &p.ExpiresAt), patchField(raw, "config", &p.Config), patchField(raw, "guardrails", &p.Guardrails),
+		patchField(raw, "log_payloads", &p.LogPayloads))
 	if err != nil {
 		return r.fail(c, err)
 	}

@@ -64,6 +64,18 @@ func (r *requests) register(g *echo.Group) {
 	g.GET("/tenants/:tenant/requests/export", r.export)
 }
 
+// payloadJSON is a request's stored bodies, for a key or team that logs
+// them, shown to whoever may audit the tenant.
+type payloadJSON struct {
+	Request           string    `json:"request"`
+	Response          string    `json:"response"`
+	RequestTruncated  bool      `json:"request_truncated"`
+	ResponseTruncated bool      `json:"response_truncated"`
+	StoredAt          time.Time `json:"stored_at"`
+	ExpiresAt         time.Time `json:"expires_at"`
+	Digest            string    `json:"digest"` // as the request's event records it
+}
+
 // timingsJSON is where a request's time went, in milliseconds.
 type timingsJSON struct {
 	GatewayMs    float64 `json:"gateway_ms"`     // before the first upstream call
@@ -82,10 +94,16 @@ func (r *requests) get(c echo.Context) error {
 	if err != nil {
 		return r.fail(c, err)
 	}
+	var payload *payloadJSON
+	if p := q.Payload; p != nil {
+		payload = &payloadJSON{Request: string(p.Request), Response: string(p.Response), RequestTruncated: p.RequestTruncated,
+			ResponseTruncated: p.ResponseTruncated, StoredAt: p.StoredAt, ExpiresAt: p.ExpiresAt, Digest: p.Digest()}
+	}
 	return c.JSON(http.StatusOK, struct {
 		requestJSON
-		Timings timingsJSON `json:"timings"`
-	}{requestOut(q), timingsJSON{GatewayMs: q.GatewayMs, FirstTokenMs: q.FirstTokenMs, UpstreamMs: q.UpstreamMs, TotalMs: q.DurationMs}})
+		Timings timingsJSON  `json:"timings"`
+		Payload *payloadJSON `json:"payload,omitempty"`
+	}{requestOut(q), timingsJSON{GatewayMs: q.GatewayMs, FirstTokenMs: q.FirstTokenMs, UpstreamMs: q.UpstreamMs, TotalMs: q.DurationMs}, payload})
 }
 
 func requestOut(q query.RequestRow) requestJSON {

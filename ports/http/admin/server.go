@@ -30,6 +30,7 @@ type UseCases struct {
 	CreateTenant     app.Handler[command.CreateTenant, tenancy.Tenant]
 	ListTenants      app.Handler[query.ListTenants, []tenancy.Tenant]
 	GetTenant        app.Handler[query.GetTenant, tenancy.Tenant]
+	UpdateTenant     app.Handler[command.UpdateTenant, tenancy.Tenant]
 	ConnectProvider  app.Handler[command.ConnectProvider, provider.Connection]
 	ListProviders    app.Handler[query.ListProviders, []provider.Connection]
 	RotateProvider   app.Handler[command.RotateProviderCredentials, provider.Connection]

@@ -19,6 +19,8 @@ type teamJSON struct {
 	Name       string             `json:"name"`
 	CreatedAt  time.Time          `json:"created_at"`
 	Guardrails tenancy.Guardrails `json:"guardrails"`
+	// LogPayloads: the bodies of the team's keys' requests are stored.
+	LogPayloads bool `json:"log_payloads"`
 }
 
 func teamOut(t tenancy.Team) teamJSON {
@@ -29,7 +31,7 @@ func teamOut(t tenancy.Team) teamJSON {
 	if g.Output == nil {
 		g.Output = []string{}
 	}
-	return teamJSON{ID: t.ID.String(), TenantID: t.TenantID, Name: t.Name, CreatedAt: t.CreatedAt, Guardrails: g}
+	return teamJSON{ID: t.ID.String(), TenantID: t.TenantID, Name: t.Name, CreatedAt: t.CreatedAt, Guardrails: g, LogPayloads: t.LogPayloads}
 }
 
 func (r *teams) register(g *echo.Group) {
@@ -83,13 +85,15 @@ func (r *teams) update(c echo.Context) error {
 		return r.fail(c, err)
 	}
 	var in struct {
-		Name       *string             `json:"name"`
-		Guardrails *tenancy.Guardrails `json:"guardrails"`
+		Name        *string             `json:"name"`
+		Guardrails  *tenancy.Guardrails `json:"guardrails"`
+		LogPayloads *bool               `json:"log_payloads"`
 	}
 	if err := decode(c, &in); err != nil {
 		return r.fail(c, err)
 	}
-	t, err := r.uc.UpdateTeam.Handle(c.Request().Context(), command.UpdateTeam{Actor: actor(c), TenantID: c.Param("tenant"), TeamID: id, Name: in.Name, Guardrails: in.Guardrails})
+	t, err := r.uc.UpdateTeam.Handle(c.Request().Context(), command.UpdateTeam{Actor: actor(c), TenantID: c.Param("tenant"), TeamID: id, Name: in.Name, Guardrails: in.Guardrails,
+		LogPayloads: in.LogPayloads})
 	if err != nil {
 		return r.fail(c, err)
 	}

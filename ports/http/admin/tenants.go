@@ -15,19 +15,41 @@ import (
 type tenants struct{ *Server }
 
 type tenantJSON struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"created_at"`
+	ID                   string    `json:"id"`
+	Name                 string    `json:"name"`
+	CreatedAt            time.Time `json:"created_at"`
+	PayloadRetentionDays int       `json:"payload_retention_days"`
 }
 
 func tenantOut(t tenancy.Tenant) tenantJSON {
-	return tenantJSON{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt}
+	days := t.PayloadRetentionDays
+	if days == 0 {
+		days = tenancy.DefaultPayloadRetentionDays
+	}
+	return tenantJSON{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, PayloadRetentionDays: days}
 }
 
 func (r *tenants) register(g *echo.Group) {
 	g.POST("/tenants", r.create)
 	g.GET("/tenants", r.list)
 	g.GET("/tenants/:tenant", r.get)
+	g.PATCH("/tenants/:tenant", r.update)
+}
+
+// update changes the tenant's settings (tenant.updated):
+// {"payload_retention_days"}.
+func (r *tenants) update(c echo.Context) error {
+	var in struct {
+		PayloadRetentionDays *int `json:"payload_retention_days"`
+	}
+	if err := decode(c, &in); err != nil {
+		return r.fail(c, err)
+	}
+	t, err := r.uc.UpdateTenant.Handle(c.Request().Context(), command.UpdateTenant{Actor: actor(c), TenantID: c.Param("tenant"), PayloadRetentionDays: in.PayloadRetentionDays})
+	if err != nil {
+		return r.fail(c, err)
+	}
+	return c.JSON(http.StatusOK, tenantOut(t))
 }
 
 func actor(c echo.Context) command.Actor {
