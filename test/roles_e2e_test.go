@@ -51,6 +51,11 @@ var adminRoutes = []routeCase{
 	{"GET", "/admin/v1/tenants/{tenant}/requests/{request}", "read", nil},
 	{"GET", "/admin/v1/tenants/{tenant}/requests/export", "read", nil},
 	{"GET", "/admin/v1/tenants/{tenant}/analytics", "read", nil},
+	{"POST", "/admin/v1/tenants/{tenant}/webhooks", "write", func(int) any {
+		return map[string]any{"url": "https://hooks.example.com/x", "events": []string{"key.revoked"}, "secret": "0123456789abcdef"}
+	}},
+	{"GET", "/admin/v1/tenants/{tenant}/webhooks", "read", nil},
+	{"GET", "/admin/v1/tenants/{tenant}/webhooks/{webhook}/deliveries", "read", nil},
 	{"GET", "/admin/v1/tenants/{tenant}/events", "audit", nil},
 	{"GET", "/admin/v1/tenants/{tenant}/audit/export", "audit", nil},
 	{"GET", "/admin/v1/tenants/{tenant}/audit/checkpoint", "audit", nil},
@@ -140,7 +145,7 @@ func TestE2E_RoleMatrix_EveryAdminRouteEveryRoleOwnAndOtherTenant(t *testing.T) 
 	in := newInstallation(t)
 	s := in.start()
 	platform := in.token("--role", "platform_admin")
-	type fixture struct{ team, request string }
+	type fixture struct{ team, request, webhook string }
 	fixtures := map[string]fixture{}
 	for _, tn := range []string{"acme", "other"} {
 		s.mustAdmin(201, "POST", "/admin/v1/tenants", platform, map[string]string{"id": tn, "name": tn}, nil)
@@ -176,7 +181,10 @@ func TestE2E_RoleMatrix_EveryAdminRouteEveryRoleOwnAndOtherTenant(t *testing.T) 
 			id = page.Requests[0].RequestID
 			return nil
 		})
-		fixtures[tn] = fixture{team: team.ID, request: id}
+		var hook struct{ ID string }
+		s.mustAdmin(201, "POST", "/admin/v1/tenants/"+tn+"/webhooks", platform,
+			map[string]any{"url": "https://hooks.example.com/x", "events": []string{"key.revoked"}, "secret": "0123456789abcdef"}, &hook)
+		fixtures[tn] = fixture{team: team.ID, request: id, webhook: hook.ID}
 	}
 	n := 0
 	for _, p := range principals {
@@ -191,7 +199,8 @@ func TestE2E_RoleMatrix_EveryAdminRouteEveryRoleOwnAndOtherTenant(t *testing.T) 
 				var k keyOut // a fresh key per call, so that revoke and rotate always have one
 				s.mustAdmin(201, "POST", "/admin/v1/tenants/"+tenant+"/keys", platform, map[string]string{"name": "fresh"}, &k)
 				path := strings.NewReplacer("{tenant}", tenant, "{team}", fixtures[tenant].team, "{key}", k.ID,
-					"{scope}", "tenant", "{id}", tenant, "{name}", "llm", "{request}", fixtures[tenant].request).Replace(r.path)
+					"{scope}", "tenant", "{id}", tenant, "{name}", "llm", "{request}", fixtures[tenant].request,
+					"{webhook}", fixtures[tenant].webhook).Replace(r.path)
 				var body any
 				if r.body != nil {
 					body = r.body(n)

@@ -2,6 +2,7 @@ package eventcodec
 
 import (
 	"github.com/gatehouse/gatehouse/domain/access"
+	"github.com/gatehouse/gatehouse/domain/alerting"
 	"github.com/gatehouse/gatehouse/domain/audit"
 	"github.com/gatehouse/gatehouse/domain/guardrail"
 	"github.com/gatehouse/gatehouse/domain/key"
@@ -40,5 +41,6 @@ func Gatehouse() *Registry {
 		audit.AuditExported{},
 		audit.KeyRotated{},
 		access.SignInFailed{},
+		alerting.WebhookCreated{},
 	)
 }

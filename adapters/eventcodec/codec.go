@@ -154,3 +154,12 @@ func ReadHeader(b []byte) (eventlog.Header, error) {
 	}
 	return eventlog.Header{TenantID: rec.Tenant, Seq: rec.Seq}, nil
 }
+
+// Types are the event types registered.
+func (r *Registry) Types() []string {
+	out := make([]string, 0, len(r.types))
+	for t := range r.types {
+		out = append(out, t)
+	}
+	return out
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/adapters/postgres/db"
 	"github.com/gatehouse/gatehouse/domain/access"
+	"github.com/gatehouse/gatehouse/domain/alerting"
 	"github.com/gatehouse/gatehouse/domain/eventlog"
 	"github.com/gatehouse/gatehouse/domain/guardrail"
 	"github.com/gatehouse/gatehouse/domain/key"
@@ -216,4 +217,13 @@ func (r *Repositories) RecordSignInFailure(ctx context.Context, meta eventlog.Me
 // UpdateTenant appends a change of the tenant's settings on its stream.
 func (r *Repositories) UpdateTenant(ctx context.Context, meta eventlog.Meta, tenantID string, e tenancy.TenantUpdated) error {
 	return r.appendNext(ctx, meta, tenantID, tenancy.StreamID(tenantID), e)
+}
+
+// CreateWebhook appends webhook.created and stores the webhook's sealed
+// secret in the same transaction.
+func (r *Repositories) CreateWebhook(ctx context.Context, meta eventlog.Meta, tenantID string, e alerting.WebhookCreated, sealed []byte) error {
+	_, err := r.store.AppendWith(ctx, Expect, func(ctx context.Context, tx pgx.Tx) error {
+		return db.New(tx).InsertWebhookSecret(ctx, db.InsertWebhookSecretParams{TenantID: tenantID, WebhookID: e.WebhookID, Sealed: sealed})
+	}, meta.Envelope(uuid.New(), tenantID, alerting.StreamID(e.WebhookID), 1, e))
+	return err
 }

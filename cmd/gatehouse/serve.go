@@ -174,8 +174,10 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 	spendStore := postgres.NewSpendStore(pool)
 	requestLog := postgres.NewRequestLogStore(pool)
 	analytics := postgres.NewAnalyticsStore(pool)
+	webhookStore := postgres.NewWebhookStore(pool)
 	for _, p := range append([]postgres.Projection{
 		{Name: projectors.DirectoryName, Topic: postgres.TopicGovernance, Durable: false, Handle: g.directory.Handle},
+		{Name: projectors.WebhooksName, Topic: postgres.TopicGovernance, Durable: true, Handle: projectors.NewWebhooks(webhookStore).Handle},
 	}, durableProjections(spendStore, requestLog, analytics)...) {
 		if err := g.proj.Add(p); err != nil {
 			pool.Close()
@@ -249,7 +251,15 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 		ListGuardrails:   app.Logged(query.NewListGuardrailsHandler(g.directory), log),
 		GetGuardrail:     app.Logged(query.NewGetGuardrailHandler(g.directory), log),
 		SignInFailed:     command.NewRecordSignInFailureHandler(g.directory, repos, now),
+		CreateWebhook:    app.Logged(command.NewCreateWebhookHandler(g.directory, repos, v, alertable(codec), now), log),
+		ListWebhooks:     app.Logged(query.NewWebhooksHandler(g.directory, webhookStore), log),
+		ListDeliveries:   app.Logged(query.DeliveriesHandler{WebhooksHandler: query.NewWebhooksHandler(g.directory, webhookStore)}, log),
 	}
+	sender := postgres.NewWebhookSender(pool, v, now, log)
+	sctx, stopSender := context.WithCancel(context.WithoutCancel(ctx))
+	senderDone := make(chan struct{})
+	go func() { defer close(senderDone); sender.Run(sctx, 250*time.Millisecond) }()
+	g.closers = append(g.closers, func() { stopSender(); <-senderDone })
 	tracer, err := g.startTracing(ctx)
 	if err != nil {
 		g.stop(context.Background())
@@ -296,6 +306,23 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 	admin.NewServer(verifier, uc, log).Register(e)
 	g.handler = e
 	return g, nil
+}
+
+// alertable says which event types (or families: "budget") a webhook may
+// name: those of the governance log, which the webhooks projector reads.
+func alertable(codec *eventcodec.Registry) func(string) bool {
+	types := codec.Types()
+	return func(name string) bool {
+		for _, t := range types {
+			if strings.HasPrefix(t, "request.") {
+				continue
+			}
+			if t == name || strings.HasPrefix(t, name+".") {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // budgetReadings reads the budgets of tenants and teams and their current

@@ -170,3 +170,34 @@ type TenantHead struct {
 	Seq      int64
 	Hash     []byte
 }
+
+type Webhook struct {
+	TenantID   string
+	WebhookID  uuid.UUID
+	Url        string
+	Events     []string
+	CreatedSeq int64
+}
+
+type WebhookDelivery struct {
+	ID            uuid.UUID
+	TenantID      string
+	WebhookID     uuid.UUID
+	Seq           int64
+	EventType     string
+	Body          []byte
+	Status        string
+	Attempts      int32
+	NextAttemptAt time.Time
+	LockedUntil   pgtype.Timestamptz
+	LastStatus    int32
+	LastError     string
+	CreatedAt     time.Time
+	DeliveredAt   pgtype.Timestamptz
+}
+
+type WebhookSecret struct {
+	TenantID  string
+	WebhookID uuid.UUID
+	Sealed    []byte
+}

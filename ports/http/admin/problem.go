@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse/app/command"
 	"github.com/gatehouse/gatehouse/app/query"
 	"github.com/gatehouse/gatehouse/domain/access"
+	"github.com/gatehouse/gatehouse/domain/alerting"
 	"github.com/gatehouse/gatehouse/domain/eventlog"
 	"github.com/gatehouse/gatehouse/domain/guardrail"
 	"github.com/gatehouse/gatehouse/domain/key"
@@ -71,6 +72,8 @@ var errorStatus = []struct {
 	{query.ErrInvalidQuery, http.StatusBadRequest, "Invalid Request"},
 	{errBadInput, http.StatusBadRequest, "Invalid Request"},
 	{auditing.ErrBadRange, http.StatusBadRequest, "Invalid Request"},
+	{alerting.ErrInvalid, http.StatusBadRequest, "Invalid Request"},
+	{alerting.ErrNotFound, http.StatusNotFound, "Not Found"},
 	{command.ErrExists, http.StatusConflict, "Conflict"},
 	{key.ErrRevoked, http.StatusConflict, "Conflict"},
 	{eventlog.ErrConflict, http.StatusConflict, "Conflict"},

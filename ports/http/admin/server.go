@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse/gatehouse/app/auditing"
 	"github.com/gatehouse/gatehouse/app/command"
 	"github.com/gatehouse/gatehouse/app/query"
+	"github.com/gatehouse/gatehouse/domain/alerting"
 	"github.com/gatehouse/gatehouse/domain/guardrail"
 	"github.com/gatehouse/gatehouse/domain/key"
 	"github.com/gatehouse/gatehouse/domain/pricing"
@@ -66,6 +67,9 @@ type UseCases struct {
 	AuditTrail       app.Handler[query.AuditTrail, query.TrailPage]
 	AccessAt         app.Handler[query.AccessAt, query.AccessSnapshot]
 	SignInFailed     app.Handler[command.RecordSignInFailure, struct{}]
+	CreateWebhook    app.Handler[command.CreateWebhook, alerting.Webhook]
+	ListWebhooks     app.Handler[query.ListWebhooks, []alerting.Webhook]
+	ListDeliveries   app.Handler[query.ListDeliveries, []query.Delivery]
 }
 
 // Server is the admin API.
@@ -90,7 +94,7 @@ func (s *Server) Register(e *echo.Echo) {
 	})
 	g := e.Group(Prefix, s.authenticate)
 	for _, r := range []interface{ register(*echo.Group) }{
-		&tenants{s}, &teams{s}, &providers{s}, &keys{s}, &prices{s}, &quotas{s}, &spend{s}, &requests{s}, &events{s}, &configs{s}, &guardrails{s}, &auditRoutes{s}, &analytics{s},
+		&tenants{s}, &teams{s}, &providers{s}, &keys{s}, &prices{s}, &quotas{s}, &spend{s}, &requests{s}, &events{s}, &configs{s}, &guardrails{s}, &auditRoutes{s}, &analytics{s}, &webhooks{s},
 	} {
 		r.register(g)
 	}
