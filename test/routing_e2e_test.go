@@ -389,6 +389,22 @@ func TestE2E_CircuitBreakerSkipsAFailingTargetAndATrialClosesIt(t *testing.T) {
 	if n := sc.up.count("flaky-2-503"); n != 2 {
 		t.Fatalf("the failing target was called %d times, want 2 (then skipped)", n)
 	}
+	// The opening is on the record, for alerts: provider.unhealthy, once.
+	eventually(t, 5*time.Second, func() error {
+		n := 0
+		for _, e := range sc.s.feed("acme", sc.admin) {
+			if e.Type == "provider.unhealthy" {
+				if !strings.Contains(string(e.Payload), `"provider":"a"`) || !strings.Contains(string(e.Payload), `"model":"flaky-2-503"`) {
+					return fmt.Errorf("provider.unhealthy says %s", e.Payload)
+				}
+				n++
+			}
+		}
+		if n != 1 {
+			return fmt.Errorf("%d provider.unhealthy events", n)
+		}
+		return nil
+	})
 	type health struct {
 		Provider struct{ Name string }
 		Circuits []struct {

@@ -23,6 +23,7 @@ func Gatehouse() *Registry {
 		tenancy.TeamUpdated{},
 		provider.ProviderConnected{},
 		provider.ProviderRotated{},
+		provider.ProviderUnhealthy{},
 		key.KeyGranted{},
 		key.KeyUpdated{},
 		key.KeyRotated{},

@@ -7,7 +7,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse/gatehouse/domain/eventlog"
+	providerdom "github.com/gatehouse/gatehouse/domain/provider"
 	"github.com/gatehouse/gatehouse/domain/quota"
+	"github.com/gatehouse/gatehouse/domain/routing"
 )
 
 // systemActor is who raises events nobody asked for, such as budget alerts.
@@ -48,4 +50,14 @@ func (s *Service) raise(tenantID, stream string, e eventlog.Event) {
 	}
 	m := eventlog.Meta{Actor: systemActor, OccurredAt: s.Now()}
 	slot.Submit(m.Envelope(uuid.New(), tenantID, stream, 1, e))
+}
+
+// reportCall folds a call's outcome into its circuit breaker and, when it
+// opened the circuit, records provider.unhealthy in the tenant's log.
+func (s *Service) reportCall(tenant string, a routing.Attempt, provider, model string, p Pass, status int) {
+	opened, failures := s.breakers.Report(tenant, a, provider, model, p, status, s.Now())
+	if opened {
+		go s.raise(tenant, providerdom.UnhealthyStreamID(uuid.New()), providerdom.ProviderUnhealthy{V: 1, Provider: provider, Model: model,
+			Failures: failures, CooldownSeconds: int(a.Breaker.Cooldown.Seconds())})
+	}
 }

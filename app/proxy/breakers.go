@@ -63,10 +63,11 @@ func (b *Breakers) Allow(tenant string, a routing.Attempt, provider, model strin
 }
 
 // Report folds in how a call that Allow let through ended. A circuit that
-// is closed and clean again is forgotten.
-func (b *Breakers) Report(tenant string, a routing.Attempt, provider, model string, p Pass, status int, now time.Time) {
+// is closed and clean again is forgotten. opened says the call opened a
+// closed circuit (not one that failed its trial again).
+func (b *Breakers) Report(tenant string, a routing.Attempt, provider, model string, p Pass, status int, now time.Time) (opened bool, failures int) {
 	if a.Breaker == nil {
-		return
+		return false, 0
 	}
 	failed := routing.Counts(status)
 	b.mu.Lock()
@@ -75,16 +76,18 @@ func (b *Breakers) Report(tenant string, a routing.Attempt, provider, model stri
 	c := b.circuits[k]
 	if c == nil {
 		if !failed || len(b.circuits) >= maxCircuits {
-			return
+			return false, 0
 		}
 		c = &circuitEntry{}
 		b.circuits[k] = c
 	}
 	c.breaker = *a.Breaker
+	was := c.State
 	c.Report(*a.Breaker, failed, p.trial, now)
 	if c.State == routing.CircuitClosed && c.Failures == 0 {
 		delete(b.circuits, k)
 	}
+	return was == routing.CircuitClosed && c.State == routing.CircuitOpen, c.Failures
 }
 
 // Abandon gives back a call that ended without an outcome.

@@ -108,7 +108,7 @@ func (c *continuation) resume(x *Exchange) (ChunkStream, error) {
 		if c.ctx.Err() != nil {
 			c.svc.breakers.Abandon(tenant, t.Attempt, name, model, pass)
 		} else {
-			c.svc.breakers.Report(tenant, t.Attempt, name, model, pass, status, c.svc.Now())
+			c.svc.reportCall(tenant, t.Attempt, name, model, pass, status)
 		}
 		x.record(t, status, err, c.svc.Now().Sub(start), false)
 		x.routing.Attempts[len(x.routing.Attempts)-1].Continuation = true

@@ -200,7 +200,7 @@ func (x *Exchange) Finish(ctx context.Context, err error) {
 		// Bytes reached the client: the request is interrupted, not failed.
 		code, x.interrupted = "stream_interrupted", true
 		if t := x.answeredBy; t != nil { // a target that cuts its streams is failing
-			x.svc.breakers.Report(x.key.TenantID, t.Attempt, t.route.Connection.Name, t.route.UpstreamModel, Pass{}, 0, x.svc.Now())
+			x.svc.reportCall(x.key.TenantID, t.Attempt, t.route.Connection.Name, t.route.UpstreamModel, Pass{}, 0)
 		}
 	}
 	x.answered = true

@@ -222,7 +222,7 @@ func (s *Service) attempt(ctx context.Context, x *Exchange, t planned, send send
 		err = s.try(ctx, x, t.Attempt, body, whole, stream, deadline)
 		status = statusOf(err)
 		if ctx.Err() == nil {
-			s.breakers.Report(tenant, t.Attempt, name, model, pass, status, s.Now())
+			s.reportCall(tenant, t.Attempt, name, model, pass, status)
 		} else {
 			s.breakers.Abandon(tenant, t.Attempt, name, model, pass)
 		}

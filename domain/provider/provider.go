@@ -209,6 +209,23 @@ type ProviderRotated struct {
 func (ProviderRotated) EventType() string { return "provider.rotated" }
 func (ProviderRotated) EventVersion() int { return 1 }
 
+// ProviderUnhealthy records that a routing config's circuit breaker opened
+// for a connection's model on a replica: its calls failed in a row, and
+// they are passed over until the cooldown ends.
+type ProviderUnhealthy struct {
+	V               int    `json:"v"`
+	Provider        string `json:"provider"`
+	Model           string `json:"model"`
+	Failures        int    `json:"failures"`
+	CooldownSeconds int    `json:"cooldown_seconds"`
+}
+
+func (ProviderUnhealthy) EventType() string { return "provider.unhealthy" }
+func (ProviderUnhealthy) EventVersion() int { return 1 }
+
+// UnhealthyStreamID is the stream of one opening of a circuit.
+func UnhealthyStreamID(id uuid.UUID) string { return "provider-health:" + id.String() }
+
 // ErrNotFound is a connection that does not exist.
 var ErrNotFound = errors.New("provider not found")
 
