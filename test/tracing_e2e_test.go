@@ -123,6 +123,26 @@ func TestE2E_ASpanPerRequestOverOTLPWithGenAIAttributes(t *testing.T) {
 	if attr(spans["gatehouse.upstream"], "gen_ai.system") != "openai" || attr(spans["gatehouse.guardrail"], "gatehouse.guardrail") != "no-secrets" {
 		t.Errorf("child attributes: %v / %v", spans["gatehouse.upstream"].Attributes, spans["gatehouse.guardrail"].Attributes)
 	}
+	// A stream's output guardrail has its span too, from the stream's start to its verdict.
+	s.mustAdmin(200, "PATCH", "/admin/v1/tenants/acme/keys/"+k.ID, admin, map[string]any{"guardrails": map[string]any{"output": []string{"no-secrets"}}}, nil)
+	const streamTrace = "5bf92f3577b34da6a3ce929d0e0e4737"
+	eventually(t, 5*time.Second, func() error {
+		st := client.Chat.Completions.NewStreaming(context.Background(), chat("up/gpt-4o-mini", "hello"),
+			option.WithHeader("traceparent", "00-"+streamTrace+"-"+parent+"-01"))
+		for st.Next() {
+		}
+		return st.Err()
+	})
+	eventually(t, 10*time.Second, func() error {
+		rcv.mu.Lock()
+		defer rcv.mu.Unlock()
+		for _, sp := range rcv.spans {
+			if hex.EncodeToString(sp.TraceId) == streamTrace && sp.Name == "gatehouse.guardrail" && attr(sp, "gatehouse.stage") == "output" {
+				return nil
+			}
+		}
+		return fmt.Errorf("no output guardrail span")
+	})
 	// A request without a traceparent is a new trace with gatehouse's trace id.
 	var resp *http.Response
 	if _, err := client.Chat.Completions.New(context.Background(), chat("up/gpt-4o-mini", "hello"), option.WithResponseInto(&resp)); err != nil {

@@ -11,6 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/gatehouse/gatehouse/domain/guardrail"
 )
 
@@ -281,6 +284,12 @@ func (g *guardedStream) spanVerdict(sg *streamGuard, l *guardLane) error {
 // conclude records a guardrail's verdict and, on a block, ends the stream.
 func (g *guardedStream) conclude(sg *streamGuard, results []guardrail.Result) error {
 	outcome, action := sg.pub.Guardrail.Decide(results)
+	if g.svc.Tracer != nil { // the guardrail's span runs from the stream's start to its verdict
+		_, sp := g.svc.Tracer.Start(g.ctx, "gatehouse.guardrail", trace.WithTimestamp(sg.start), trace.WithAttributes(
+			attribute.String("gatehouse.guardrail", sg.pub.Name), attribute.String("gatehouse.stage", guardrail.StageOutput),
+			attribute.String("gatehouse.outcome", outcome), attribute.String("gatehouse.action", action)))
+		sp.End()
+	}
 	id, err := g.svc.recordVerdict(g.ctx, g.x, sg.pub.Name, sg.pub.Version, guardrail.StageOutput, outcome, action, results, sg.start)
 	if err != nil {
 		return err
