@@ -96,6 +96,11 @@ func TestE2E_PayloadLoggingIsOptInRedactedCappedAndShownToAuditorsOnly(t *testin
 	if v := detail(id, viewer); v != nil {
 		t.Fatal("a viewer was shown the bodies")
 	}
+	// A new retention applies to what is stored already.
+	sc.s.mustAdmin(200, "PATCH", "/admin/v1/tenants/acme", alice, map[string]any{"payload_retention_days": 2}, nil)
+	if p2 := detail(id, alice); p2 == nil || p2.ExpiresAt.Sub(p2.StoredAt) != 2*24*time.Hour {
+		t.Fatalf("after the retention changed: %+v", p2)
+	}
 	// The event holds the digest, never the bodies.
 	for _, e := range sc.s.feed("acme", sc.admin) {
 		if strings.Contains(string(e.Payload), "hi from upstream") || strings.Contains(string(e.Payload), "REDACTED") {

@@ -95,8 +95,11 @@ func TestE2E_WebhooksGetAlertsSignedInOrderAcrossFailuresAndARestart(t *testing.
 	} {
 		sc.s.mustAdmin(400, "POST", "/admin/v1/tenants/acme/webhooks", alice, bad, nil)
 	}
-	var hook struct{ ID string }
-	sc.s.mustAdmin(201, "POST", "/admin/v1/tenants/acme/webhooks", alice, map[string]any{"url": rcv.URL, "events": []string{"budget", "key.revoked"}, "secret": secret}, &hook)
+	var hook struct{ ID, URL string }
+	sc.s.mustAdmin(201, "POST", "/admin/v1/tenants/acme/webhooks", alice, map[string]any{"url": rcv.URL + "/hooks/T0KEN-in-the-path?sig=abc", "events": []string{"budget", "key.revoked"}, "secret": secret}, &hook)
+	if hook.URL != rcv.URL+"/…" {
+		t.Fatalf("the webhook's URL is shown as %q", hook.URL)
+	}
 	sc.s.mustAdmin(403, "POST", "/admin/v1/tenants/acme/webhooks", sc.in.token("--role", "viewer", "--tenant", "acme"),
 		map[string]any{"url": rcv.URL, "events": []string{"key.revoked"}, "secret": secret}, nil)
 
@@ -192,8 +195,8 @@ func TestE2E_WebhooksGetAlertsSignedInOrderAcrossFailuresAndARestart(t *testing.
 		t.Fatal("the webhook's secret reached the log")
 	}
 	for _, e := range s.feed("acme", sc.admin) {
-		if strings.Contains(string(e.Payload), secret) {
-			t.Fatalf("%s holds the secret", e.Type)
+		if strings.Contains(string(e.Payload), secret) || strings.Contains(string(e.Payload), "T0KEN") {
+			t.Fatalf("%s holds the secret or the URL's token: %s", e.Type, e.Payload)
 		}
 	}
 }

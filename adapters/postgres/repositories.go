@@ -214,16 +214,30 @@ func (r *Repositories) RecordSignInFailure(ctx context.Context, meta eventlog.Me
 	return err
 }
 
-// UpdateTenant appends a change of the tenant's settings on its stream.
+// UpdateTenant appends a change of the tenant's settings on its stream,
+// and applies a new payload retention to the bodies stored already, in the
+// same transaction.
 func (r *Repositories) UpdateTenant(ctx context.Context, meta eventlog.Meta, tenantID string, e tenancy.TenantUpdated) error {
-	return r.appendNext(ctx, meta, tenantID, tenancy.StreamID(tenantID), e)
+	for attempt := 1; ; attempt++ {
+		history, err := r.store.ReadStream(ctx, tenantID, tenancy.StreamID(tenantID))
+		if err != nil {
+			return err
+		}
+		_, err = r.store.AppendWith(ctx, Expect, func(ctx context.Context, tx pgx.Tx) error {
+			return db.New(tx).RetainPayloads(ctx, db.RetainPayloadsParams{TenantID: tenantID, Days: int32(e.PayloadRetentionDays)})
+		}, meta.Envelope(uuid.New(), tenantID, tenancy.StreamID(tenantID), len(history)+1, e))
+		if errors.Is(err, eventlog.ErrConflict) && attempt < updateAttempts {
+			continue
+		}
+		return err
+	}
 }
 
 // CreateWebhook appends webhook.created and stores the webhook's sealed
 // secret in the same transaction.
-func (r *Repositories) CreateWebhook(ctx context.Context, meta eventlog.Meta, tenantID string, e alerting.WebhookCreated, sealed []byte) error {
+func (r *Repositories) CreateWebhook(ctx context.Context, meta eventlog.Meta, tenantID string, e alerting.WebhookCreated, fullURL string, sealed []byte) error {
 	_, err := r.store.AppendWith(ctx, Expect, func(ctx context.Context, tx pgx.Tx) error {
-		return db.New(tx).InsertWebhookSecret(ctx, db.InsertWebhookSecretParams{TenantID: tenantID, WebhookID: e.WebhookID, Sealed: sealed})
+		return db.New(tx).InsertWebhookSecret(ctx, db.InsertWebhookSecretParams{TenantID: tenantID, WebhookID: e.WebhookID, Url: fullURL, Sealed: sealed})
 	}, meta.Envelope(uuid.New(), tenantID, alerting.StreamID(e.WebhookID), 1, e))
 	return err
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/gatehouse/gatehouse/adapters/postgres/db"
@@ -68,7 +67,7 @@ func (s *WebhookStore) Queue(ctx context.Context, d query.QueuedDelivery) error 
 		return err
 	}
 	return db.New(tx).QueueDelivery(ctx, db.QueueDeliveryParams{ID: d.ID, TenantID: d.TenantID, WebhookID: d.WebhookID, Seq: d.Seq,
-		EventType: d.EventType, Body: d.Body, CreatedAt: time.Now().UTC()})
+		EventType: d.EventType, Body: d.Body})
 }
 
 // Webhooks lists a tenant's webhooks.
@@ -117,6 +116,9 @@ type WebhookSender struct {
 
 // NewWebhookSender builds the sender.
 func NewWebhookSender(pool *pgxpool.Pool, vault Sealer, now func() time.Time, log *slog.Logger) *WebhookSender {
+	if pool == nil || vault == nil || now == nil || log == nil {
+		panic("postgres.NewWebhookSender: nil dependency")
+	}
 	return &WebhookSender{pool: pool, vault: vault, now: now, log: log, client: &http.Client{Timeout: 10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
@@ -137,45 +139,53 @@ func (s *WebhookSender) Run(ctx context.Context, every time.Duration) {
 	}
 }
 
-// SendDue sends every webhook's oldest due delivery, concurrently.
+// maxRounds bounds how many deliveries of one webhook go in one tick.
+const maxRounds = 20
+
+// SendDue sends every webhook's oldest due delivery, concurrently, and
+// again while some succeed: a webhook with a backlog drains quickly.
 func (s *WebhookSender) SendDue(ctx context.Context) error {
-	now := s.now()
-	rows, err := db.New(s.pool).ClaimDeliveries(ctx, db.ClaimDeliveriesParams{Now: now, LockUntil: pgtype.Timestamptz{Time: now.Add(30 * time.Second), Valid: true}})
-	if err != nil {
-		return err
-	}
-	done := make(chan struct{}, len(rows))
-	for _, r := range rows {
-		go func() {
-			defer func() { done <- struct{}{} }()
-			s.send(ctx, r)
-		}()
-	}
-	for range rows {
-		<-done
+	for round := 0; round < maxRounds; round++ {
+		rows, err := db.New(s.pool).ClaimDeliveries(ctx)
+		if err != nil || len(rows) == 0 {
+			return err
+		}
+		results := make(chan bool, len(rows))
+		for _, r := range rows {
+			go func() { results <- s.send(ctx, r) }()
+		}
+		sent := false
+		for range rows {
+			sent = <-results || sent
+		}
+		if !sent {
+			return nil
+		}
 	}
 	return nil
 }
 
-func (s *WebhookSender) send(ctx context.Context, d db.ClaimDeliveriesRow) {
+// send posts one delivery and records how it went (even as the gateway
+// stops: a delivery sent but not recorded would be sent again).
+func (s *WebhookSender) send(ctx context.Context, d db.ClaimDeliveriesRow) bool {
 	q := db.New(s.pool)
-	failed := func(status int, reason string) {
-		if err := q.DeliveryFailed(ctx, db.DeliveryFailedParams{ID: d.ID, LastStatus: int32(status), LastError: reason,
-			NextAttemptAt: s.now().Add(alerting.Backoff(int(d.Attempts)))}); err != nil {
+	record := context.WithoutCancel(ctx)
+	failed := func(status int, reason string) bool {
+		if err := q.DeliveryFailed(record, db.DeliveryFailedParams{ID: d.ID, LastStatus: int32(status), LastError: reason,
+			BackoffSeconds: alerting.Backoff(int(d.Attempts)).Seconds()}); err != nil {
 			s.log.Warn("record a failed webhook delivery", "webhook", d.WebhookID, "err", err)
 		}
+		return false
 	}
 	secret, err := s.vault.Open(d.Sealed, "webhook-secret", d.TenantID, d.WebhookID.String())
 	if err != nil {
-		failed(0, "the webhook's secret cannot be opened")
-		return
+		return failed(0, "the webhook's secret cannot be opened")
 	}
 	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, d.Url, bytes.NewReader(d.Body))
 	if err != nil {
-		failed(0, "the webhook's url is not usable")
-		return
+		return failed(0, "the webhook's url is not usable")
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "gatehouse-webhooks")
@@ -184,16 +194,15 @@ func (s *WebhookSender) send(ctx context.Context, d db.ClaimDeliveriesRow) {
 	req.Header.Set(alerting.SignatureHeader, alerting.Sign(secret, s.now(), d.Body))
 	resp, err := s.client.Do(req)
 	if err != nil {
-		failed(0, "the endpoint could not be reached")
-		return
+		return failed(0, "the endpoint could not be reached")
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		failed(resp.StatusCode, fmt.Sprintf("the endpoint answered %d", resp.StatusCode))
-		return
+		return failed(resp.StatusCode, fmt.Sprintf("the endpoint answered %d", resp.StatusCode))
 	}
-	if err := q.DeliverySucceeded(ctx, db.DeliverySucceededParams{ID: d.ID, LastStatus: int32(resp.StatusCode), At: pgtype.Timestamptz{Time: s.now().UTC(), Valid: true}}); err != nil {
+	if err := q.DeliverySucceeded(record, db.DeliverySucceededParams{ID: d.ID, LastStatus: int32(resp.StatusCode)}); err != nil {
 		s.log.Warn("record a webhook delivery", "webhook", d.WebhookID, "err", err)
 	}
+	return true
 }

@@ -13,7 +13,7 @@ import (
 // WebhookRepository creates webhooks; the sealed secret is stored with the
 // event, in one transaction.
 type WebhookRepository interface {
-	CreateWebhook(ctx context.Context, meta eventlog.Meta, tenantID string, e alerting.WebhookCreated, sealed []byte) error
+	CreateWebhook(ctx context.Context, meta eventlog.Meta, tenantID string, e alerting.WebhookCreated, fullURL string, sealed []byte) error
 }
 
 // CreateWebhook asks for a webhook that is sent some of the tenant's events.
@@ -56,8 +56,8 @@ func (h CreateWebhookHandler) Handle(ctx context.Context, c CreateWebhook) (aler
 		return alerting.Webhook{}, err
 	}
 	now := h.now()
-	if err := h.repo.CreateWebhook(ctx, c.meta(now), c.TenantID, e, sealed); err != nil {
+	if err := h.repo.CreateWebhook(ctx, c.meta(now), c.TenantID, e, c.URL, sealed); err != nil {
 		return alerting.Webhook{}, err
 	}
-	return alerting.Webhook{ID: id, TenantID: c.TenantID, URL: e.URL, Events: e.Events, CreatedAt: now.UTC()}, nil
+	return alerting.Webhook{ID: id, TenantID: c.TenantID, URL: e.URL, Events: e.Events, CreatedAt: now.UTC()}, nil // the URL as shown
 }

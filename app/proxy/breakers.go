@@ -87,7 +87,7 @@ func (b *Breakers) Report(tenant string, a routing.Attempt, provider, model stri
 	if c.State == routing.CircuitClosed && c.Failures == 0 {
 		delete(b.circuits, k)
 	}
-	return was == routing.CircuitClosed && c.State == routing.CircuitOpen, c.Failures
+	return was != routing.CircuitOpen && was != routing.CircuitHalfOpen && c.State == routing.CircuitOpen, c.Failures
 }
 
 // Abandon gives back a call that ended without an outcome.

@@ -122,10 +122,13 @@ func (x *Exchange) RateLimits() *Limits { return x.limits }
 func (x *Exchange) Next() ([]byte, error) {
 	for {
 		c, err := x.chunks.Next()
-		if err != nil && !errors.Is(err, io.EOF) && x.continuation != nil && x.continuation.ctx.Err() == nil {
+		guard, _ := x.chunks.(*guardedStream)
+		// A broken upstream stream may go on elsewhere; a guardrail's block
+		// (or a verdict that could not be recorded) ends it for good.
+		ended := IsRefusalErr(err) || errors.Is(err, ErrUnavailable) || (guard != nil && guard.done)
+		if err != nil && !errors.Is(err, io.EOF) && !ended && x.continuation != nil && x.continuation.ctx.Err() == nil {
 			cont := x.continuation
 			x.continuation = nil // once: a continuation that breaks in turn ends the stream
-			guard, _ := x.chunks.(*guardedStream)
 			if cs, rerr := cont.resume(x); rerr == nil {
 				if guard != nil { // the continuation goes through the same output guardrails
 					guard.inner, x.chunks = cs, guard

@@ -32,13 +32,28 @@ type Webhook struct {
 	CreatedAt time.Time
 }
 
-// WebhookCreated records a webhook; its secret is stored sealed beside the
-// event, never in it.
+// WebhookCreated records a webhook; its full URL and its secret are stored
+// beside the event, never in it: the event's URL shows the scheme and host
+// only, as a path or query may hold a token.
 type WebhookCreated struct {
 	V         int       `json:"v"`
 	WebhookID uuid.UUID `json:"webhook_id"`
 	URL       string    `json:"url"`
 	Events    []string  `json:"events"`
+}
+
+// Shown is a URL as events and the admin API show it: scheme and host, and
+// "/…" when it has more.
+func Shown(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return ""
+	}
+	out := u.Scheme + "://" + u.Host
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+		out += "/…"
+	}
+	return out
 }
 
 func (WebhookCreated) EventType() string { return "webhook.created" }
@@ -69,7 +84,7 @@ func New(id uuid.UUID, tenantID, rawURL string, events []string, secret string, 
 	}
 	evs := slices.Clone(events)
 	slices.Sort(evs)
-	return WebhookCreated{V: 1, WebhookID: id, URL: rawURL, Events: slices.Compact(evs)}, nil
+	return WebhookCreated{V: 1, WebhookID: id, URL: Shown(rawURL), Events: slices.Compact(evs)}, nil
 }
 
 // Wants says whether the webhook is sent events of a type.

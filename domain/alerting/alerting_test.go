@@ -17,6 +17,9 @@ func TestNew_ValidatesAndWantsTypesAndFamilies(t *testing.T) {
 	if err != nil || len(e.Events) != 2 {
 		t.Fatalf("%+v %v", e, err)
 	}
+	if e.URL != "https://hooks.example.com/…" || alerting.Shown("https://h.example.com") != "https://h.example.com" {
+		t.Fatalf("the URL is shown as %q", e.URL)
+	}
 	w := alerting.Webhook{Events: e.Events}
 	if !w.Wants("budget.alerted") || !w.Wants("key.revoked") || w.Wants("key.granted") || w.Wants("budgetx.y") {
 		t.Fatal("wants the wrong events")

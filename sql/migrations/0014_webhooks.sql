@@ -11,9 +11,12 @@ CREATE TABLE webhooks (
     PRIMARY KEY (tenant_id, webhook_id)
 );
 
+-- The full URL lives here, beside the event (whose URL shows only the
+-- scheme and host: a path or query may hold a token).
 CREATE TABLE webhook_secrets (
     tenant_id  text  NOT NULL,
     webhook_id uuid  NOT NULL,
+    url        text  NOT NULL,
     sealed     bytea NOT NULL,
     PRIMARY KEY (tenant_id, webhook_id)
 );

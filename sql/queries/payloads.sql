@@ -8,3 +8,7 @@ SELECT * FROM request_payloads WHERE tenant_id = @tenant_id AND request_id = @re
 
 -- name: DeleteExpiredPayloads :execrows
 DELETE FROM request_payloads WHERE expires_at <= @now;
+
+-- name: RetainPayloads :exec
+-- A tenant's new retention applies to the bodies stored already.
+UPDATE request_payloads SET expires_at = stored_at + make_interval(days => @days::integer) WHERE tenant_id = @tenant_id;

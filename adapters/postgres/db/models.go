@@ -199,5 +199,6 @@ type WebhookDelivery struct {
 type WebhookSecret struct {
 	TenantID  string
 	WebhookID uuid.UUID
+	Url       string
 	Sealed    []byte
 }

@@ -80,3 +80,18 @@ func (q *Queries) InsertPayload(ctx context.Context, arg InsertPayloadParams) er
 	)
 	return err
 }
+
+const retainPayloads = `-- name: RetainPayloads :exec
+UPDATE request_payloads SET expires_at = stored_at + make_interval(days => $1::integer) WHERE tenant_id = $2
+`
+
+type RetainPayloadsParams struct {
+	Days     int32
+	TenantID string
+}
+
+// A tenant's new retention applies to the bodies stored already.
+func (q *Queries) RetainPayloads(ctx context.Context, arg RetainPayloadsParams) error {
+	_, err := q.db.Exec(ctx, retainPayloads, arg.Days, arg.TenantID)
+	return err
+}

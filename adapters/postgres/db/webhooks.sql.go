@@ -39,21 +39,16 @@ func (q *Queries) AddWebhook(ctx context.Context, arg AddWebhookParams) error {
 }
 
 const claimDeliveries = `-- name: ClaimDeliveries :many
-UPDATE webhook_deliveries d SET locked_until = $1
-FROM webhooks w, webhook_secrets s
+UPDATE webhook_deliveries d SET locked_until = now() + interval '30 seconds'
+FROM webhook_secrets s
 WHERE d.id IN (
         SELECT DISTINCT ON (p.webhook_id) p.id FROM webhook_deliveries p
         WHERE p.status = 'pending' ORDER BY p.webhook_id, p.seq)
-  AND d.next_attempt_at <= $2 AND (d.locked_until IS NULL OR d.locked_until < $2)
-  AND w.tenant_id = d.tenant_id AND w.webhook_id = d.webhook_id
+  AND d.status = 'pending'
+  AND d.next_attempt_at <= now() AND (d.locked_until IS NULL OR d.locked_until < now())
   AND s.tenant_id = d.tenant_id AND s.webhook_id = d.webhook_id
-RETURNING d.id, d.tenant_id, d.webhook_id, d.seq, d.event_type, d.body, d.attempts, w.url, s.sealed
+RETURNING d.id, d.tenant_id, d.webhook_id, d.seq, d.event_type, d.body, d.attempts, s.url, s.sealed
 `
-
-type ClaimDeliveriesParams struct {
-	LockUntil pgtype.Timestamptz
-	Now       time.Time
-}
 
 type ClaimDeliveriesRow struct {
 	ID        uuid.UUID
@@ -68,9 +63,11 @@ type ClaimDeliveriesRow struct {
 }
 
 // The oldest pending delivery of each webhook, when it is due and no one
-// holds it: a webhook's deliveries go one at a time, in order.
-func (q *Queries) ClaimDeliveries(ctx context.Context, arg ClaimDeliveriesParams) ([]ClaimDeliveriesRow, error) {
-	rows, err := q.db.Query(ctx, claimDeliveries, arg.LockUntil, arg.Now)
+// holds it: a webhook's deliveries go one at a time, in order. The outer
+// conditions are checked again on rows changed meanwhile; times are the
+// database's, one clock for every replica.
+func (q *Queries) ClaimDeliveries(ctx context.Context) ([]ClaimDeliveriesRow, error) {
+	rows, err := q.db.Query(ctx, claimDeliveries)
 	if err != nil {
 		return nil, err
 	}
@@ -101,22 +98,22 @@ func (q *Queries) ClaimDeliveries(ctx context.Context, arg ClaimDeliveriesParams
 
 const deliveryFailed = `-- name: DeliveryFailed :exec
 UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = $1, last_error = $2,
-    next_attempt_at = $3, locked_until = NULL
+    next_attempt_at = now() + make_interval(secs => $3::double precision), locked_until = NULL
 WHERE id = $4
 `
 
 type DeliveryFailedParams struct {
-	LastStatus    int32
-	LastError     string
-	NextAttemptAt time.Time
-	ID            uuid.UUID
+	LastStatus     int32
+	LastError      string
+	BackoffSeconds float64
+	ID             uuid.UUID
 }
 
 func (q *Queries) DeliveryFailed(ctx context.Context, arg DeliveryFailedParams) error {
 	_, err := q.db.Exec(ctx, deliveryFailed,
 		arg.LastStatus,
 		arg.LastError,
-		arg.NextAttemptAt,
+		arg.BackoffSeconds,
 		arg.ID,
 	)
 	return err
@@ -124,33 +121,38 @@ func (q *Queries) DeliveryFailed(ctx context.Context, arg DeliveryFailedParams) 
 
 const deliverySucceeded = `-- name: DeliverySucceeded :exec
 UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, last_status = $1, last_error = '',
-    delivered_at = $2, locked_until = NULL
-WHERE id = $3
+    delivered_at = now(), locked_until = NULL
+WHERE id = $2
 `
 
 type DeliverySucceededParams struct {
 	LastStatus int32
-	At         pgtype.Timestamptz
 	ID         uuid.UUID
 }
 
 func (q *Queries) DeliverySucceeded(ctx context.Context, arg DeliverySucceededParams) error {
-	_, err := q.db.Exec(ctx, deliverySucceeded, arg.LastStatus, arg.At, arg.ID)
+	_, err := q.db.Exec(ctx, deliverySucceeded, arg.LastStatus, arg.ID)
 	return err
 }
 
 const insertWebhookSecret = `-- name: InsertWebhookSecret :exec
-INSERT INTO webhook_secrets (tenant_id, webhook_id, sealed) VALUES ($1, $2, $3)
+INSERT INTO webhook_secrets (tenant_id, webhook_id, url, sealed) VALUES ($1, $2, $3, $4)
 `
 
 type InsertWebhookSecretParams struct {
 	TenantID  string
 	WebhookID uuid.UUID
+	Url       string
 	Sealed    []byte
 }
 
 func (q *Queries) InsertWebhookSecret(ctx context.Context, arg InsertWebhookSecretParams) error {
-	_, err := q.db.Exec(ctx, insertWebhookSecret, arg.TenantID, arg.WebhookID, arg.Sealed)
+	_, err := q.db.Exec(ctx, insertWebhookSecret,
+		arg.TenantID,
+		arg.WebhookID,
+		arg.Url,
+		arg.Sealed,
+	)
 	return err
 }
 
@@ -244,7 +246,7 @@ func (q *Queries) ListWebhooks(ctx context.Context, tenantID string) ([]Webhook,
 
 const queueDelivery = `-- name: QueueDelivery :exec
 INSERT INTO webhook_deliveries (id, tenant_id, webhook_id, seq, event_type, body, next_attempt_at, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+VALUES ($1, $2, $3, $4, $5, $6, now(), now())
 ON CONFLICT (webhook_id, seq) DO NOTHING
 `
 
@@ -255,7 +257,6 @@ type QueueDeliveryParams struct {
 	Seq       int64
 	EventType string
 	Body      []byte
-	CreatedAt time.Time
 }
 
 func (q *Queries) QueueDelivery(ctx context.Context, arg QueueDeliveryParams) error {
@@ -266,7 +267,6 @@ func (q *Queries) QueueDelivery(ctx context.Context, arg QueueDeliveryParams) er
 		arg.Seq,
 		arg.EventType,
 		arg.Body,
-		arg.CreatedAt,
 	)
 	return err
 }
