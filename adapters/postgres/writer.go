@@ -30,6 +30,10 @@ type WriterConfig struct {
 	// OnBatch hears of each batch written: its size and how long its
 	// append took (metrics); nil for none.
 	OnBatch func(size int, took time.Duration)
+	// MaxSidecarBytes bounds the bytes of sidecars (stored request bodies)
+	// held in memory; past it, events are written without theirs. Default
+	// 64 MiB.
+	MaxSidecarBytes int64
 }
 
 func (c *WriterConfig) defaults() {
@@ -38,6 +42,9 @@ func (c *WriterConfig) defaults() {
 	}
 	if c.MaxBatch <= 0 {
 		c.MaxBatch = 1000
+	}
+	if c.MaxSidecarBytes <= 0 {
+		c.MaxSidecarBytes = 64 << 20
 	}
 	if c.MaxWait <= 0 {
 		c.MaxWait = 250 * time.Millisecond
@@ -70,7 +77,15 @@ type Writer struct {
 	lastErr  atomic.Pointer[error]
 	appended atomic.Int64
 	batches  atomic.Int64
+	sidecars atomic.Int64 // bytes of sidecars in memory
 }
+
+// sized is a sidecar that says its size.
+type sized interface{ Size() int }
+
+// withoutSidecar is an event that records its sidecar (a digest) and can
+// be written without it.
+type withoutSidecar interface{ WithoutSidecar() eventlog.Event }
 
 // NewWriter starts the writer's loop; Close stops it after draining.
 func NewWriter(store *EventStore, cfg WriterConfig, log *slog.Logger) *Writer {
@@ -154,6 +169,18 @@ func (s *Slot) Submit(e eventlog.Envelope) {
 	if s.used.Swap(true) {
 		panic("postgres.Slot: used twice")
 	}
+	if sc, ok := e.Sidecar.(sized); ok {
+		if s.w.sidecars.Add(int64(sc.Size())) > s.w.cfg.MaxSidecarBytes {
+			// Memory is bounded first: the event goes on without its sidecar,
+			// and says so (no digest of bodies that were not stored).
+			s.w.sidecars.Add(-int64(sc.Size()))
+			e.Sidecar = nil
+			if ev, ok := e.Event.(withoutSidecar); ok {
+				e.Event = ev.WithoutSidecar()
+			}
+			s.w.log.Warn("event buffer full of stored bodies: a request's bodies are not stored", "tenant", e.TenantID, "stream", e.StreamID)
+		}
+	}
 	s.w.shardOf(e.TenantID) <- e
 }
 
@@ -201,7 +228,10 @@ func (w *Writer) loop(queue chan eventlog.Envelope) {
 		}
 		linger.Stop()
 		w.flush(batch)
-		for range batch {
+		for _, e := range batch {
+			if sc, ok := e.Sidecar.(sized); ok {
+				w.sidecars.Add(-int64(sc.Size()))
+			}
 			<-w.slots
 		}
 		batch = batch[:0]

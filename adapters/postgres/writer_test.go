@@ -7,10 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/gatehouse/gatehouse/adapters/eventcodec"
 	"github.com/gatehouse/gatehouse/adapters/postgres"
 	"github.com/gatehouse/gatehouse/adapters/postgres/pgtest"
 	"github.com/gatehouse/gatehouse/domain/eventlog"
+	"github.com/gatehouse/gatehouse/domain/usage"
 )
 
 func TestWriter_CloseDrainsEveryBufferedEvent(t *testing.T) {
@@ -155,5 +158,37 @@ func TestWriter_AnEventThatCanNeverBeWrittenDoesNotHoldUpTheOthers(t *testing.T)
 	pool.QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&n)
 	if n != 2 {
 		t.Fatalf("want the 2 good events written, found %d", n)
+	}
+}
+
+// TestWriter_BoundsTheStoredBodiesItHolds: past its bytes of sidecars, an
+// event is written without its bodies, and without their digest.
+func TestWriter_BoundsTheStoredBodiesItHolds(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	store := postgres.NewEventStore(pool, eventcodec.Gatehouse())
+	w := postgres.NewWriter(store, postgres.WriterConfig{Capacity: 100, Linger: 300 * time.Millisecond, MaxSidecarBytes: 100}, quiet)
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		id := uuid.New()
+		p := usage.NewStoredPayload("acme", id, make([]byte, 30), make([]byte, 30), time.Now(), time.Hour)
+		env := eventlog.Meta{Actor: "key:k", OccurredAt: time.Now()}.Envelope(uuid.New(), "acme", usage.StreamID(id), 1,
+			usage.RequestCompleted{V: 1, RequestID: id, Status: 200, PayloadDigest: p.Digest()})
+		env.Sidecar = p
+		slot, err := w.Reserve(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slot.Submit(env)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := w.Close(cctx); err != nil {
+		t.Fatal(err)
+	}
+	var stored, digests int
+	pool.QueryRow(ctx, `SELECT count(*) FROM request_payloads`).Scan(&stored)
+	pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE convert_from(record, 'UTF8') LIKE '%payload_digest%'`).Scan(&digests)
+	if stored != 1 || digests != 1 {
+		t.Fatalf("%d bodies stored, %d events with a digest; want 1 and 1 (the rest past the bound)", stored, digests)
 	}
 }

@@ -43,6 +43,9 @@ func capped(b []byte) ([]byte, bool) {
 	return append([]byte(nil), b...), false
 }
 
+// Size is how many bytes the bodies take.
+func (p *StoredPayload) Size() int { return len(p.Request) + len(p.Response) }
+
 // Digest is SHA-256("gatehouse.payload.v1\n" ‖ len(request) ‖ request ‖
 // len(response) ‖ response), lengths as 8-byte big-endian integers, in
 // hex: what the request's event records, so that the log proves what was

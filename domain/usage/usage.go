@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/gatehouse/gatehouse/domain/eventlog"
 )
 
 // Micros is money in millionths of a US dollar. Never a float.
@@ -74,6 +76,12 @@ type VerdictRef struct {
 }
 
 func (RequestCompleted) EventType() string { return "request.completed" }
+
+// WithoutSidecar is the event written without its stored bodies: no digest.
+func (e RequestCompleted) WithoutSidecar() eventlog.Event {
+	e.PayloadDigest = ""
+	return e
+}
 func (RequestCompleted) EventVersion() int { return 1 }
 
 // Succeeded reports whether the upstream answered with success.
