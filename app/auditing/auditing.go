@@ -144,6 +144,9 @@ func (s *Service) frontierAt(ctx context.Context, tenantID string, size int64) (
 		return f, err
 	} else if ok {
 		f = audit.Frontier{Size: c.Size, Peaks: c.Peaks}
+		if !f.Valid() {
+			return f, fmt.Errorf("the stored checkpoint of %s at %d events has a malformed frontier", tenantID, c.Size)
+		}
 	}
 	for f.Size < size {
 		hs, err := s.store.ChainHashes(ctx, tenantID, f.Size, int(min(size-f.Size, page)))
@@ -313,19 +316,21 @@ func (s *Service) Prepare(ctx context.Context, q Export) (*Prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	if a := q.AfterSeq; a != nil {
+	switch a := q.AfterSeq; {
+	case a != nil:
 		if *a < 0 || *a > head {
 			return nil, fmt.Errorf("%w: after_seq must be from 0 to the log's %d events", ErrBadRange, head)
 		}
 		first = *a + 1
+		if q.To != nil && last < *a {
+			return nil, fmt.Errorf("%w: to is before the events after after_seq", ErrBadRange)
+		}
 		if last < first { // nothing after it (yet): an empty export that extends the tree of AfterSeq events
 			last = first - 1
 		}
-	} else if first == 0 || last < first { // nothing in range: an empty export after what came before
-		first = head + 1
-		if q.From == nil || first == 1 {
-			first = 1
-		}
+	case first == 0: // nothing at or after from: an empty export after the whole log
+		first, last = head+1, head
+	case last < first: // nothing in range: an empty export where the range would be
 		last = first - 1
 	}
 	f, err := s.frontierAt(ctx, q.TenantID, first-1)

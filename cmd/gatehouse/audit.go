@@ -221,7 +221,7 @@ func auditVerify(file, keyArg, keptFile string, stdout, stderr io.Writer) error 
 		span = fmt.Sprintf("seq %d-%d, %s to %s", s.FirstSeq, s.LastSeq, s.First, s.Last)
 	}
 	line := fmt.Sprintf("OK %s: tenant %s, %d events (%s), head %s, tree of %d events with root %s", file, s.Tenant, s.Events, span, s.Head, s.CheckpointCount, s.Root)
-	if s.KeptCheckpoint > 0 {
+	if s.Kept {
 		line += fmt.Sprintf(", consistent with the kept checkpoint of %d events", s.KeptCheckpoint)
 	}
 	fmt.Fprintln(stdout, line)

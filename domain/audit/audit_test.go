@@ -364,3 +364,43 @@ func TestVerify_FollowsAKeyRotationThePinnedKeySigned(t *testing.T) {
 		t.Fatalf("a range after the rotation: %v", err)
 	}
 }
+
+func TestVerify_TheChainStartsAtTheGenesisHash(t *testing.T) {
+	key := newSigner(t, "gatehouse/inst1")
+	forged := chainOf("acme", 3)
+	forged[0].PrevHash = eventlog.Hash{1}
+	prev := forged[0].PrevHash
+	for i := range forged {
+		forged[i].PrevHash, forged[i].Hash = prev, eventlog.ChainHash(prev, forged[i].Record)
+		prev = forged[i].Hash
+	}
+	if _, err := verify(export(t, key, "acme", forged, 1, 3), key.v, ""); err == nil || !strings.Contains(err.Error(), "line 2") ||
+		!strings.Contains(err.Error(), "zero bytes") {
+		t.Fatalf("a chain that does not start at the genesis hash: %v", err)
+	}
+}
+
+func TestVerify_RotationsWithTheNewKeyPinnedOrAKeptCheckpointOfTheNewKey(t *testing.T) {
+	newKey := func(seed byte) (signer, string) {
+		skey, vkey, _ := note.GenerateKey(bytes.NewReader(bytes.Repeat([]byte{seed}, 64)), "gatehouse/inst1")
+		s, _ := note.NewSigner(skey)
+		v, _ := note.NewVerifier(vkey)
+		return signer{s, v}, vkey
+	}
+	old, oldKey := newKey(1)
+	next, nextKey := newKey(2)
+	links := rotatedChain(t, 8, 3, old, next, oldKey, nextKey)
+	// An auditor who pinned the new key reads an export that holds the hand-over.
+	if _, err := verify(export(t, next, "acme", links, 1, 8), next.v, ""); err != nil {
+		t.Fatalf("the new key pinned: %v", err)
+	}
+	// A checkpoint kept after the rotation is signed by the new key; the old key is pinned.
+	l := lines(export(t, next, "acme", links, 1, 5))
+	var kept struct{ Note string }
+	if err := jsonUnmarshal(l[len(l)-1], &kept); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := verify(export(t, next, "acme", links, 1, 8), old.v, kept.Note); err != nil || !s.Kept || s.KeptCheckpoint != 5 {
+		t.Fatalf("a kept checkpoint of the new key: %+v %v", s, err)
+	}
+}

@@ -145,7 +145,8 @@ type Summary struct {
 	Head            eventlog.Hash
 	Root            tlog.Hash
 	Pinned          bool  // the checkpoint's signature was checked against a given key
-	KeptCheckpoint  int64 // the size of the older checkpoint shown consistent, or 0
+	Kept            bool  // an older checkpoint was shown consistent
+	KeptCheckpoint  int64 // its size
 	CheckpointCount int64
 }
 
@@ -228,7 +229,9 @@ func Verify(r io.Reader, opts VerifyOptions) (Summary, error) {
 			hdrLine = append([]byte(nil), b...)
 			s.Tenant, s.Origin, s.FirstSeq, s.LastSeq = hdr.Tenant, hdr.Origin, hdr.FromSeq, hdr.FromSeq-1
 			if opts.Kept != "" {
-				c, err := OpenCheckpoint(opts.Kept, trusted...)
+				// Read now, its signature checked at the end: it may be signed
+				// by a key the pinned one handed over to in this export.
+				c, err := OpenCheckpoint(opts.Kept)
 				switch {
 				case err != nil && !errors.Is(err, ErrUnpinned):
 					return fail("the checkpoint you kept: %v", err)
@@ -277,6 +280,9 @@ func Verify(r io.Reader, opts VerifyOptions) (Summary, error) {
 			if l.Seq > hdr.FromSeq && ph != prev {
 				return fail("seq %d: prev_hash does not match the hash of seq %d (the chain is broken)", l.Seq, l.Seq-1)
 			}
+			if l.Seq == 1 && ph != eventlog.GenesisHash {
+				return fail("seq 1: prev_hash must be 32 zero bytes (the chain's start)")
+			}
 			switch {
 			case rec.Seq != l.Seq:
 				return fail("seq %d: the record says seq %d", l.Seq, rec.Seq)
@@ -291,10 +297,13 @@ func Verify(r io.Reader, opts VerifyOptions) (Summary, error) {
 				var kr KeyRotated
 				json.Unmarshal(rec.Data, &kr)
 				next, err := OpenRotation(kr.Statement, trusted)
-				if err != nil {
+				switch {
+				case errors.Is(err, ErrAlreadyTrusted): // the auditor pinned the new key already
+				case err != nil:
 					return fail("seq %d: a key rotation the pinned key did not sign: %v", l.Seq, err)
+				default:
+					trusted = append(trusted, next)
 				}
-				trusted = append(trusted, next)
 			}
 			tree.Append(Leaf(h))
 			prev = h
@@ -331,8 +340,13 @@ func Verify(r io.Reader, opts VerifyOptions) (Summary, error) {
 			if kept != nil && kept.Size > tree.Size {
 				return fail("the checkpoint you kept covers %d events, this export only %d: events were cut from the end (or the export stops early)", kept.Size, tree.Size)
 			}
+			if kept != nil && len(trusted) > 0 {
+				if _, err := OpenCheckpoint(opts.Kept, trusted...); err != nil {
+					return fail("the checkpoint you kept: %v", err)
+				}
+			}
 			if kept != nil {
-				s.KeptCheckpoint = kept.Size
+				s.Kept, s.KeptCheckpoint = true, kept.Size
 			}
 			s.Root, s.CheckpointCount = c.Root, c.Size
 			sawCheck = true

@@ -55,18 +55,28 @@ func OpenRotation(statement string, trusted []note.Verifier) (note.Verifier, err
 	if err := errors.Join(err1, err2); err != nil {
 		return nil, fmt.Errorf("a key of the rotation does not read: %v", err)
 	}
-	known := false
+	var old note.Verifier
 	for _, t := range trusted {
-		known = known || (t.Name() == oldV.Name() && t.KeyHash() == oldV.KeyHash())
+		if t.Name() == newV.Name() && t.KeyHash() == newV.KeyHash() {
+			return nil, ErrAlreadyTrusted
+		}
+		if t.Name() == oldV.Name() && t.KeyHash() == oldV.KeyHash() {
+			old = t
+		}
 	}
-	if !known {
+	if old == nil {
 		return nil, fmt.Errorf("the rotation hands over from %s+%08x, which is not a trusted key", oldV.Name(), oldV.KeyHash())
 	}
-	if n, err = note.Open([]byte(statement), note.VerifierList(oldV, newV)); err != nil || len(n.Sigs) != 2 {
+	// The old key's signature is checked with the trusted key itself, not
+	// with the one the statement names (which could share its name and hash).
+	if n, err = note.Open([]byte(statement), note.VerifierList(old, newV)); err != nil || len(n.Sigs) != 2 {
 		return nil, fmt.Errorf("the rotation is not signed by both keys: %v", err)
 	}
 	return newV, nil
 }
+
+// ErrAlreadyTrusted is a rotation to a key already trusted.
+var ErrAlreadyTrusted = errors.New("the rotation's new key is trusted already")
 
 func get(lines []string, i int) string {
 	if i < len(lines) {
