@@ -340,15 +340,9 @@ func rotatedChain(t *testing.T, n, at int, old, next signer, oldKey, nextKey str
 }
 
 func TestVerify_FollowsAKeyRotationThePinnedKeySigned(t *testing.T) {
-	newKey := func(seed byte) (signer, string) {
-		skey, vkey, _ := note.GenerateKey(bytes.NewReader(bytes.Repeat([]byte{seed}, 64)), "gatehouse/inst1")
-		s, _ := note.NewSigner(skey)
-		v, _ := note.NewVerifier(vkey)
-		return signer{s, v}, vkey
-	}
-	old, oldKey := newKey(1)
-	next, nextKey := newKey(2)
-	stranger, strangerKey := newKey(3)
+	old, oldKey := seededKey(1)
+	next, nextKey := seededKey(2)
+	stranger, strangerKey := seededKey(3)
 	// The export is signed by the new key; the auditor pinned the old one.
 	if s, err := verify(export(t, next, "acme", rotatedChain(t, 6, 3, old, next, oldKey, nextKey), 1, 6), old.v, ""); err != nil || !s.Pinned {
 		t.Fatalf("a rotation signed by the pinned key: %+v %v", s, err)
@@ -381,14 +375,8 @@ func TestVerify_TheChainStartsAtTheGenesisHash(t *testing.T) {
 }
 
 func TestVerify_RotationsWithTheNewKeyPinnedOrAKeptCheckpointOfTheNewKey(t *testing.T) {
-	newKey := func(seed byte) (signer, string) {
-		skey, vkey, _ := note.GenerateKey(bytes.NewReader(bytes.Repeat([]byte{seed}, 64)), "gatehouse/inst1")
-		s, _ := note.NewSigner(skey)
-		v, _ := note.NewVerifier(vkey)
-		return signer{s, v}, vkey
-	}
-	old, oldKey := newKey(1)
-	next, nextKey := newKey(2)
+	old, oldKey := seededKey(1)
+	next, nextKey := seededKey(2)
 	links := rotatedChain(t, 8, 3, old, next, oldKey, nextKey)
 	// An auditor who pinned the new key reads an export that holds the hand-over.
 	if _, err := verify(export(t, next, "acme", links, 1, 8), next.v, ""); err != nil {
@@ -403,4 +391,13 @@ func TestVerify_RotationsWithTheNewKeyPinnedOrAKeptCheckpointOfTheNewKey(t *test
 	if s, err := verify(export(t, next, "acme", links, 1, 8), old.v, kept.Note); err != nil || !s.Kept || s.KeptCheckpoint != 5 {
 		t.Fatalf("a kept checkpoint of the new key: %+v %v", s, err)
 	}
+}
+
+// seededKey is the same key of gatehouse/inst1 for the same seed, and its
+// verifier key.
+func seededKey(seed byte) (signer, string) {
+	skey, vkey, _ := note.GenerateKey(bytes.NewReader(bytes.Repeat([]byte{seed}, 64)), "gatehouse/inst1")
+	s, _ := note.NewSigner(skey)
+	v, _ := note.NewVerifier(vkey)
+	return signer{s, v}, vkey
 }
