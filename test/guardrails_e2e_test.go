@@ -477,7 +477,10 @@ func TestE2E_AContinuedStreamRunsTheSameOutputGuardrails(t *testing.T) {
 		"targets": []any{target("a", "cut-3"), target("b", "leaky-1")}})
 	eventually(t, 5*time.Second, func() error {
 		text, err := sc.streamText("goes-on")
-		want := "w0 w1 w2 Contact [REDACTED:EMAIL], pay with [REDACTED:CREDIT_CARD], deploy with [REDACTED:AWS_ACCESS_KEY]. Done."
+		// "2 " could still have begun a card number when the stream broke: it
+		// was held, and the next target goes on from what the client saw
+		// ("w0 w1 w"; this fake answers from the start).
+		want := "w0 w1 wContact [REDACTED:EMAIL], pay with [REDACTED:CREDIT_CARD], deploy with [REDACTED:AWS_ACCESS_KEY]. Done."
 		if err != nil || text != want {
 			return fmt.Errorf("continued stream %q %v", text, err)
 		}

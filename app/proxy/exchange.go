@@ -129,6 +129,9 @@ func (x *Exchange) Next() ([]byte, error) {
 		if err != nil && !errors.Is(err, io.EOF) && !ended && x.continuation != nil && x.continuation.ctx.Err() == nil {
 			cont := x.continuation
 			x.continuation = nil // once: a continuation that breaks in turn ends the stream
+			if guard != nil {
+				guard.discardHeld()
+			}
 			if cs, rerr := cont.resume(x); rerr == nil {
 				if guard != nil { // the continuation goes through the same output guardrails
 					guard.inner, x.chunks = cs, guard

@@ -125,6 +125,18 @@ func blockedRefusal(name, verdict, what string) *Refusal {
 
 func (g *guardedStream) Close() error { return g.inner.Close() }
 
+// discardHeld drops the text every lane holds back: a stream that goes on
+// elsewhere goes on from what the client saw, so what was held never goes out.
+func (g *guardedStream) discardHeld() {
+	for _, sg := range g.guards {
+		for _, l := range sg.lanes {
+			if l.redactor != nil {
+				l.redactor.Discard()
+			}
+		}
+	}
+}
+
 func (g *guardedStream) Next() ([]byte, error) {
 	for {
 		if len(g.pending) > 0 {
@@ -163,7 +175,7 @@ func (g *guardedStream) take(c []byte) error {
 		g.pending = append(g.pending, c)
 		return nil
 	}
-	pieces, plain, ends := g.piecesOf(root)
+	pieces, plain, ends, forced := g.piecesOf(root)
 	ending := func(lane string) bool {
 		for _, p := range ends {
 			if strings.HasPrefix(lane, p) {
@@ -172,7 +184,7 @@ func (g *guardedStream) take(c []byte) error {
 		}
 		return false
 	}
-	changed, held, inChunk := false, plain, map[string]bool{}
+	changed, held, inChunk := forced, plain, map[string]bool{}
 	for _, p := range pieces {
 		if _, ok := g.tails[p.lane]; !ok {
 			g.order = append(g.order, p.lane)
@@ -349,7 +361,7 @@ func (g *guardedStream) finish() error {
 // piecesOf reads a chunk's text in the exchange's dialect: its pieces,
 // whether the chunk carries nothing else (it can be left out while its
 // text is held), and the lanes it ends (by prefix; "" ends them all).
-func (g *guardedStream) piecesOf(root map[string]any) (pieces []streamPiece, plain bool, ends []string) {
+func (g *guardedStream) piecesOf(root map[string]any) (pieces []streamPiece, plain bool, ends []string, changed bool) {
 	again := func(t string, set func(string)) []byte { // the same chunk with other text
 		set(t)
 		b, _ := json.Marshal(root)
@@ -374,11 +386,11 @@ func (g *guardedStream) piecesOf(root map[string]any) (pieces []streamPiece, pla
 				pieces = append(pieces, streamPiece{lane: fmt.Sprintf("b%v/", root["index"]), answer: answer, text: s, set: set,
 					tail: func(t string) []byte { return again(t, set) }})
 			}
-			return pieces, true, nil
+			return pieces, true, nil, false
 		case "content_block_stop":
-			return nil, false, []string{fmt.Sprintf("b%v/", root["index"])}
+			return nil, false, []string{fmt.Sprintf("b%v/", root["index"])}, false
 		case "message_delta", "message_stop":
-			return nil, false, []string{""}
+			return nil, false, []string{""}, false
 		}
 	case dialectResponses:
 		typ, _ := root["type"].(string)
@@ -388,36 +400,40 @@ func (g *guardedStream) piecesOf(root map[string]any) (pieces []streamPiece, pla
 			lane := fmt.Sprintf("i%v/%s/%v/%v", root["item_id"], kind, root["content_index"], root["summary_index"])
 			pieces = append(pieces, streamPiece{lane: lane, answer: kind == "output_text", text: s, set: set,
 				tail: func(t string) []byte { return again(t, set) }})
-			return pieces, true, nil
+			if root["logprobs"] != nil { // the tokens of the text: dropped while it is guarded
+				root["logprobs"], changed = nil, true
+			}
+			return pieces, true, nil, changed
 		}
 		if id, ok := root["item_id"]; ok && strings.HasSuffix(typ, ".done") {
-			return nil, false, []string{fmt.Sprintf("i%v/", id)}
+			return nil, false, []string{fmt.Sprintf("i%v/", id)}, false
 		}
 		if item, ok := root["item"].(map[string]any); ok && typ == "response.output_item.done" {
-			return nil, false, []string{fmt.Sprintf("i%v/", item["id"])}
+			return nil, false, []string{fmt.Sprintf("i%v/", item["id"])}, false
 		}
 		if typ == "response.completed" || typ == "response.incomplete" || typ == "response.failed" {
-			return nil, false, []string{""}
+			return nil, false, []string{""}, false
 		}
 	default:
 		return openAIPieces(root)
 	}
-	return nil, false, nil
+	return nil, false, nil, false
 }
 
 // responsesTextDeltas are the Responses API's events whose delta is text.
 var responsesTextDeltas = map[string]bool{
 	"output_text": true, "refusal": true, "function_call_arguments": true, "reasoning_text": true,
 	"reasoning_summary_text": true, "audio.transcript": true, "custom_tool_call_input": true, "mcp_call_arguments": true,
+	"code_interpreter_call_code": true,
 }
 
 // openAIPieces reads a chat completion chunk: per choice, its content,
 // refusal and reasoning, and each tool call's arguments; a finish reason
 // ends the choice's lanes, a usage chunk (no choices) ends them all.
-func openAIPieces(root map[string]any) (pieces []streamPiece, plain bool, ends []string) {
+func openAIPieces(root map[string]any) (pieces []streamPiece, plain bool, ends []string, forceChanged bool) {
 	choices, has := root["choices"].([]any)
 	if has && len(choices) == 0 {
-		return nil, false, []string{""}
+		return nil, false, []string{""}, false
 	}
 	chunk := func(choice any, delta map[string]any) []byte { // a chunk of the same completion
 		m := map[string]any{"choices": []any{map[string]any{"index": choice, "delta": delta, "finish_reason": nil}}}
@@ -429,7 +445,16 @@ func openAIPieces(root map[string]any) (pieces []streamPiece, plain bool, ends [
 		b, _ := json.Marshal(m)
 		return b
 	}
+	// A chunk may be left out while its text is held only when it carries
+	// nothing else: no usage, nothing beside one choice's one delta.
 	plain = len(choices) == 1
+	for k, v := range root {
+		switch k {
+		case "id", "object", "created", "model", "system_fingerprint", "choices", "service_tier", "obfuscation":
+		default:
+			plain = plain && v == nil
+		}
+	}
 	for n, c := range choices {
 		cm, _ := c.(map[string]any)
 		idx := cm["index"]
@@ -437,8 +462,12 @@ func openAIPieces(root map[string]any) (pieces []streamPiece, plain bool, ends [
 			idx = n
 		}
 		prefix := fmt.Sprintf("c%v/", idx)
-		if cm["finish_reason"] != nil {
+		if fr, _ := cm["finish_reason"].(string); fr != "" { // some servers send "" on every chunk
 			ends, plain = append(ends, prefix), false
+		}
+		if cm["logprobs"] != nil { // the tokens of the text: dropped while it is guarded
+			cm["logprobs"] = nil
+			forceChanged = true
 		}
 		d, _ := cm["delta"].(map[string]any)
 		plain = plain && len(d) == 1
@@ -447,6 +476,24 @@ func openAIPieces(root map[string]any) (pieces []streamPiece, plain bool, ends [
 				pieces = append(pieces, streamPiece{lane: prefix + field, answer: field == "content", text: s,
 					set:  func(t string) { d[field] = t },
 					tail: func(t string) []byte { return chunk(idx, map[string]any{field: t}) }})
+			}
+		}
+		if fc, ok := d["function_call"].(map[string]any); ok { // the legacy function call
+			plain = plain && len(fc) == 1
+			if s, ok := fc["arguments"].(string); ok {
+				pieces = append(pieces, streamPiece{lane: prefix + "function_call", text: s,
+					set: func(t string) { fc["arguments"] = t },
+					tail: func(t string) []byte {
+						return chunk(idx, map[string]any{"function_call": map[string]any{"arguments": t}})
+					}})
+			}
+		}
+		if au, ok := d["audio"].(map[string]any); ok {
+			plain = false
+			if s, ok := au["transcript"].(string); ok {
+				pieces = append(pieces, streamPiece{lane: prefix + "audio", answer: true, text: s,
+					set:  func(t string) { au["transcript"] = t },
+					tail: func(t string) []byte { return chunk(idx, map[string]any{"audio": map[string]any{"transcript": t}}) }})
 			}
 		}
 		calls, _ := d["tool_calls"].([]any)
@@ -463,7 +510,10 @@ func openAIPieces(root map[string]any) (pieces []streamPiece, plain bool, ends [
 			if at == nil {
 				at = j
 			}
-			plain = plain && len(call) <= 2 && len(fn) == 1
+			for k := range call {
+				plain = plain && (k == "index" || k == "function")
+			}
+			plain = plain && len(fn) == 1
 			pieces = append(pieces, streamPiece{lane: fmt.Sprintf("%stool%v", prefix, at), text: s,
 				set: func(t string) { fn["arguments"] = t },
 				tail: func(t string) []byte {
@@ -471,7 +521,7 @@ func openAIPieces(root map[string]any) (pieces []streamPiece, plain bool, ends [
 				}})
 		}
 	}
-	return pieces, plain && len(pieces) > 0, ends
+	return pieces, plain && len(pieces) > 0, ends, forceChanged
 }
 
 // scrub checks a chunk that carries no lane's text (a block's start, a

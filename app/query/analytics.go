@@ -98,7 +98,12 @@ func (h AnalyticsHandler) Handle(ctx context.Context, q Analytics) ([]AnalyticsS
 		(!strings.HasPrefix(g, "metadata.") || len(g) == len("metadata.")) {
 		return nil, fmt.Errorf("%w: group_by must be model, provider, key, team or metadata.<key>", ErrInvalidQuery)
 	}
-	rows, err := h.reader.Analytics(ctx, q.TenantID, q.GroupBy, q.From, q.To)
+	// Whole intervals: the first and last points cover all of theirs.
+	from, to := q.From.UTC().Truncate(iv.step), q.To.UTC().Truncate(iv.step)
+	if to.Before(q.To) {
+		to = to.Add(iv.step)
+	}
+	rows, err := h.reader.Analytics(ctx, q.TenantID, q.GroupBy, from, to)
 	if err != nil {
 		return nil, err
 	}

@@ -293,6 +293,9 @@ func (c Check) holdback(text string) int {
 			}
 			n += size
 		}
+		if c.words.forming != nil { // a phrase split at a space or a dash
+			n = max(n, c.words.forming.holdback(text, c.Window()))
+		}
 		return n
 	case CheckRegex:
 		return c.pattern.holdback(text, c.Window())

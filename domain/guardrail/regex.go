@@ -93,39 +93,45 @@ func (p *pattern) holdback(text string, window int) int {
 	}
 	type thread struct{ pc, start int }
 	var now, next []thread
+	hold := 0
 	seen := make([]int, len(p.prog.Inst)) // the position+1 at which a pc was last added
-	var add func(list []thread, pc, start, at int) []thread
-	add = func(list []thread, pc, start, at int) []thread {
+	var add func(list []thread, pc, start, at int, assumed bool) []thread
+	add = func(list []thread, pc, start, at int, assumed bool) []thread {
 		if seen[pc] == at+1 {
 			return list
 		}
 		seen[pc] = at + 1
 		switch in := &p.prog.Inst[pc]; in.Op {
 		case syntax.InstAlt, syntax.InstAltMatch:
-			list = add(list, int(in.Out), start, at)
-			return add(list, int(in.Arg), start, at)
-		case syntax.InstCapture, syntax.InstEmptyWidth, syntax.InstNop:
-			return add(list, int(in.Out), start, at)
+			list = add(list, int(in.Out), start, at, assumed)
+			return add(list, int(in.Arg), start, at, assumed)
+		case syntax.InstCapture, syntax.InstNop:
+			return add(list, int(in.Out), start, at, assumed)
+		case syntax.InstEmptyWidth:
+			return add(list, int(in.Out), start, at, true)
 		case syntax.InstRune, syntax.InstRune1, syntax.InstRuneAny, syntax.InstRuneAnyNotNL:
 			return append(list, thread{pc, start})
+		case syntax.InstMatch:
+			// A match at the very end that took an anchor or a word boundary
+			// as met: more text may undo it, so it is held too.
+			if assumed && at == len(text) {
+				hold = max(hold, len(text)-start)
+			}
 		}
 		return list // a match (complete: the scan finds it) or a dead end
 	}
 	for i, r := range text {
-		now = add(now, p.prog.Start, i, i)
+		now = add(now, p.prog.Start, i, i, false)
 		next = next[:0]
-		at := i + utf8.RuneLen(r)
-		if r == utf8.RuneError {
-			at = i + 1
-		}
+		_, size := utf8.DecodeRuneInString(text[i:])
+		at := i + size
 		for _, t := range now {
 			if in := &p.prog.Inst[t.pc]; in.MatchRune(r) {
-				next = add(next, int(in.Out), t.start, at)
+				next = add(next, int(in.Out), t.start, at, false)
 			}
 		}
 		now, next = next, now
 	}
-	hold := 0
 	for _, t := range now {
 		hold = max(hold, len(text)-t.start)
 	}

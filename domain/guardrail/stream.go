@@ -120,3 +120,7 @@ func (r *StreamRedactor) emit(cut int, fs []Finding) string {
 	r.buf = r.buf[cut:]
 	return out
 }
+
+// Discard drops what is held back: text that will never be passed on (the
+// stream goes on elsewhere from what was passed on).
+func (r *StreamRedactor) Discard() { r.buf, r.left = "", "" }

@@ -26,7 +26,7 @@ func redactInPieces(t testing.TB, g *guardrail.Guardrail, text string, sizes []i
 	return out.String()
 }
 
-var redactAll = `{"checks": [{"type": "pii"}, {"type": "secrets"}, {"type": "words", "words": ["darn"]},
+var redactAll = `{"checks": [{"type": "pii"}, {"type": "secrets"}, {"type": "words", "words": ["darn", "red tape"]},
   {"type": "regex", "pattern": "(?i)top secret"}, {"type": "regex", "pattern": "\\bticket-[0-9]{3,6}\\b"}], "action": "redact"}`
 
 func TestStreamRedactor_CatchesWhatIsSplitAcrossChunks(t *testing.T) {
@@ -114,4 +114,17 @@ func FuzzDetectors(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestStreamRedactor_PhrasesAndBoundariesAsInTheWholeText: a phrase split
+// at its space is found whole, and a match at a chunk's end that more text
+// undoes (a word boundary) is not redacted early.
+func TestStreamRedactor_PhrasesAndBoundariesAsInTheWholeText(t *testing.T) {
+	g := mustParse(t, redactAll)
+	if got := redactInPieces(t, g, "no more red tape here", []int{10, 11}); got != "no more [REDACTED:DENIED_WORD] here" {
+		t.Fatalf("a phrase split at its space: %q", got)
+	}
+	if got := redactInPieces(t, g, "ticket-1234567 is long", []int{13, 9}); got != "ticket-1234567 is long" {
+		t.Fatalf("a boundary more text undid: %q", got)
+	}
 }

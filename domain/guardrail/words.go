@@ -17,6 +17,7 @@ type wordList struct {
 	single   map[string]bool
 	maxRunes int
 	phrases  *regexp.Regexp // nil when every entry is a single word
+	forming  *pattern       // the phrases, to hold back a stream's tail one could still be forming in
 }
 
 func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' }
@@ -61,6 +62,7 @@ func newWordList(entries []string) *wordList {
 			alts[i] = regexp.QuoteMeta(p)
 		}
 		l.phrases = regexp.MustCompile(`(?i)(?:` + strings.Join(alts, "|") + `)`)
+		l.forming = newPattern(l.phrases)
 	}
 	return l
 }

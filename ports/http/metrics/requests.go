@@ -12,8 +12,9 @@ import (
 
 // Requests turns finished requests into series: counts by provider, model,
 // status and cache outcome, durations, time to first token, tokens, cost
-// and refusals. The model is the one that answered, so a client cannot
-// make series up by asking for models that do not exist; keys and users
+// and refusals. The model is the one that answered (empty for a request
+// that failed), so a client cannot make series up by asking for models
+// that do not exist; keys and users
 // are never labels, and the tenant only when the tenant label is on.
 type Requests struct {
 	tenant   bool
@@ -81,8 +82,8 @@ func (r *Requests) Observe(o proxy.Observation) {
 		return
 	}
 	model := o.Served
-	if o.Provider == "" {
-		model = "" // no upstream answered: the model asked for is the client's word
+	if o.Provider == "" || o.Status < 200 || o.Status > 299 {
+		model = "" // no upstream answered it: the model is only the client's word
 	}
 	cache := strings.ToLower(o.Cache)
 	if cache == "" {
