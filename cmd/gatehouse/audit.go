@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -277,4 +278,28 @@ func openAudit(ctx context.Context, cfg Config) (auditDB, error) {
 		return auditDB{}, err
 	}
 	return auditDB{pool: pool, vault: v, tenants: ids}, nil
+}
+
+// startAudit loads (or makes) the audit signing key and signs each
+// tenant's checkpoints in the background until the gateway stops.
+func (g *gateway) startAudit(ctx context.Context, v *vault.Vault, now func() time.Time) (*auditing.Service, error) {
+	svc, err := newAuditService(ctx, g.cfg, g.pool, g.store, v, g.directory, now, g.log)
+	if err != nil {
+		return nil, err
+	}
+	actx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		svc.Run(actx, g.cfg.AuditInterval)
+	}()
+	g.closers = append(g.closers, func() { cancel(); <-done })
+	return svc, nil
+}
+
+// newAuditService builds the audit service over the database.
+func newAuditService(ctx context.Context, cfg Config, pool *pgxpool.Pool, store *postgres.EventStore, v *vault.Vault, tenants auditing.Tenants,
+	now func() time.Time, log *slog.Logger) (*auditing.Service, error) {
+	keys := postgres.NewAuditKeys(pool, v, cfg.AuditKey, cfg.Installation, now)
+	return auditing.New(ctx, postgres.NewAuditStore(pool, store), tenants, keys, now, log)
 }

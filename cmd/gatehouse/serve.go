@@ -15,11 +15,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
-	"go.opentelemetry.io/otel/sdk/resource"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/trace"
 
 	"github.com/gatehouse/gatehouse/adapters/eventcodec"
 	"github.com/gatehouse/gatehouse/adapters/guardwebhook"
@@ -31,15 +26,12 @@ import (
 	"github.com/gatehouse/gatehouse/adapters/rediscache"
 	"github.com/gatehouse/gatehouse/adapters/vault"
 	"github.com/gatehouse/gatehouse/app"
-	"github.com/gatehouse/gatehouse/app/auditing"
 	"github.com/gatehouse/gatehouse/app/command"
 	"github.com/gatehouse/gatehouse/app/proxy"
 	"github.com/gatehouse/gatehouse/app/query"
 	"github.com/gatehouse/gatehouse/domain/key"
 	"github.com/gatehouse/gatehouse/domain/provider"
-	"github.com/gatehouse/gatehouse/domain/quota"
 	"github.com/gatehouse/gatehouse/domain/tenancy"
-	domainusage "github.com/gatehouse/gatehouse/domain/usage"
 	"github.com/gatehouse/gatehouse/ports/http/admin"
 	"github.com/gatehouse/gatehouse/ports/http/anthropic"
 	"github.com/gatehouse/gatehouse/ports/http/health"
@@ -306,91 +298,6 @@ func startGateway(ctx context.Context, cfg Config, doMigrate bool, log *slog.Log
 	admin.NewServer(verifier, uc, log).Register(e)
 	g.handler = e
 	return g, nil
-}
-
-// alertable says which event types (or families: "budget") a webhook may
-// name: those of the governance log, which the webhooks projector reads.
-func alertable(codec *eventcodec.Registry) func(string) bool {
-	types := codec.Types()
-	return func(name string) bool {
-		for _, t := range types {
-			if strings.HasPrefix(t, "request.") {
-				continue
-			}
-			if t == name || strings.HasPrefix(t, name+".") {
-				return true
-			}
-		}
-		return false
-	}
-}
-
-// budgetReadings reads the budgets of tenants and teams and their current
-// windows' counters, for /metrics.
-func (g *gateway) budgetReadings(now func() time.Time) func(context.Context) ([]metrics.BudgetReading, error) {
-	return func(ctx context.Context) ([]metrics.BudgetReading, error) {
-		var out []metrics.BudgetReading
-		for _, b := range g.directory.Budgets() {
-			if b.Scope == quota.ScopeKey {
-				continue
-			}
-			start, _ := quota.Window(b.Period, now())
-			used, reserved, err := g.quotas.Counter(ctx, quota.KindBudget, b.Subject, start)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, metrics.BudgetReading{TenantID: b.TenantID, Scope: string(b.Scope), ID: b.ID,
-				LimitUSD: b.Limit.USD(), RemainingUSD: (b.Limit - domainusage.Micros(used+reserved)).USD()})
-		}
-		return out, nil
-	}
-}
-
-// startTracing sends spans over OTLP/HTTP when an endpoint is set; nil
-// when it is not (tracing off).
-func (g *gateway) startTracing(ctx context.Context) (trace.Tracer, error) {
-	if g.cfg.OTLPEndpoint == "" {
-		return nil, nil
-	}
-	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(strings.TrimSuffix(g.cfg.OTLPEndpoint, "/")+"/v1/traces"))
-	if err != nil {
-		return nil, fmt.Errorf("OTEL_EXPORTER_OTLP_ENDPOINT: %w", err)
-	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithIDGenerator(middleware.IDGenerator{}),
-		sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", "gatehouse"))))
-	g.closers = append(g.closers, func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := tp.Shutdown(sctx); err != nil {
-			g.log.Warn("tracing: spans not sent at stop", "err", err)
-		}
-	})
-	g.log.Info("tracing on", "otlp_endpoint", g.cfg.OTLPEndpoint)
-	return tp.Tracer("github.com/gatehouse/gatehouse"), nil
-}
-
-// startAudit loads (or makes) the audit signing key and signs each
-// tenant's checkpoints in the background until the gateway stops.
-func (g *gateway) startAudit(ctx context.Context, v *vault.Vault, now func() time.Time) (*auditing.Service, error) {
-	svc, err := newAuditService(ctx, g.cfg, g.pool, g.store, v, g.directory, now, g.log)
-	if err != nil {
-		return nil, err
-	}
-	actx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		svc.Run(actx, g.cfg.AuditInterval)
-	}()
-	g.closers = append(g.closers, func() { cancel(); <-done })
-	return svc, nil
-}
-
-// newAuditService builds the audit service over the database.
-func newAuditService(ctx context.Context, cfg Config, pool *pgxpool.Pool, store *postgres.EventStore, v *vault.Vault, tenants auditing.Tenants,
-	now func() time.Time, log *slog.Logger) (*auditing.Service, error) {
-	keys := postgres.NewAuditKeys(pool, v, cfg.AuditKey, cfg.Installation, now)
-	return auditing.New(ctx, postgres.NewAuditStore(pool, store), tenants, keys, now, log)
 }
 
 // recorder adapts the writer to the proxy's Recorder port.
