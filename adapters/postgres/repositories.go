@@ -194,13 +194,20 @@ func (r *Repositories) appendNext(ctx context.Context, meta eventlog.Meta, tenan
 
 // appendAtNext is appendNext, giving the version the event took.
 func (r *Repositories) appendAtNext(ctx context.Context, meta eventlog.Meta, tenantID, stream string, e eventlog.Event) (int, error) {
+	return r.appendAtNextWith(ctx, meta, tenantID, stream, e, nil)
+}
+
+// appendAtNextWith is appendAtNext with extra writes in the append's
+// transaction (nil for none).
+func (r *Repositories) appendAtNextWith(ctx context.Context, meta eventlog.Meta, tenantID, stream string, e eventlog.Event,
+	extra func(context.Context, pgx.Tx) error) (int, error) {
 	for attempt := 1; ; attempt++ {
 		history, err := r.store.ReadStream(ctx, tenantID, stream)
 		if err != nil {
 			return 0, err
 		}
 		version := len(history) + 1
-		_, err = r.store.Append(ctx, Expect, meta.Envelope(uuid.New(), tenantID, stream, version, e))
+		_, err = r.store.AppendWith(ctx, Expect, extra, meta.Envelope(uuid.New(), tenantID, stream, version, e))
 		if errors.Is(err, eventlog.ErrConflict) && attempt < updateAttempts {
 			continue
 		}
@@ -218,19 +225,10 @@ func (r *Repositories) RecordSignInFailure(ctx context.Context, meta eventlog.Me
 // and applies a new payload retention to the bodies stored already, in the
 // same transaction.
 func (r *Repositories) UpdateTenant(ctx context.Context, meta eventlog.Meta, tenantID string, e tenancy.TenantUpdated) error {
-	for attempt := 1; ; attempt++ {
-		history, err := r.store.ReadStream(ctx, tenantID, tenancy.StreamID(tenantID))
-		if err != nil {
-			return err
-		}
-		_, err = r.store.AppendWith(ctx, Expect, func(ctx context.Context, tx pgx.Tx) error {
-			return db.New(tx).RetainPayloads(ctx, db.RetainPayloadsParams{TenantID: tenantID, Days: int32(e.PayloadRetentionDays)})
-		}, meta.Envelope(uuid.New(), tenantID, tenancy.StreamID(tenantID), len(history)+1, e))
-		if errors.Is(err, eventlog.ErrConflict) && attempt < updateAttempts {
-			continue
-		}
-		return err
-	}
+	_, err := r.appendAtNextWith(ctx, meta, tenantID, tenancy.StreamID(tenantID), e, func(ctx context.Context, tx pgx.Tx) error {
+		return db.New(tx).RetainPayloads(ctx, db.RetainPayloadsParams{TenantID: tenantID, Days: int32(e.PayloadRetentionDays)})
+	})
+	return err
 }
 
 // CreateWebhook appends webhook.created and stores the webhook's sealed

@@ -295,12 +295,14 @@ func (x *Exchange) complete(status int, code string) {
 	if x.held {
 		x.svc.Quotas.Settle(x.RequestID, quota.Settlement{TenantID: x.key.TenantID, Cost: e.CostMicros, Tokens: e.Tokens.Prompt + e.Tokens.Completion})
 	}
-	env := x.envelope(e)
+	var stored *usage.StoredPayload
 	if x.logPayloads {
-		p := x.payload(code)
-		e.PayloadDigest = p.Digest()
-		env = x.envelope(e)
-		env.Sidecar = p
+		stored = x.payload(code)
+		e.PayloadDigest = stored.Digest()
+	}
+	env := x.envelope(e)
+	if stored != nil {
+		env.Sidecar = stored
 	}
 	x.submit(env, status)
 	x.svc.observe(x, Observation{Status: status, Code: code, Cache: x.CacheStatus(), Tokens: e.Tokens, CostMicros: int64(e.CostMicros),

@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -135,21 +136,9 @@ func (h AnalyticsHandler) Handle(ctx context.Context, q Analytics) ([]AnalyticsS
 		c.latency.Merge(r.Latency)
 	}
 	out := make([]AnalyticsSeries, 0, len(groups))
-	for _, value := range slices.Sorted(func(yield func(string) bool) {
-		for v := range groups {
-			if !yield(v) {
-				return
-			}
-		}
-	}) {
+	for _, value := range slices.Sorted(maps.Keys(groups)) {
 		s := AnalyticsSeries{Group: value}
-		for _, at := range slices.SortedFunc(func(yield func(time.Time) bool) {
-			for t := range groups[value] {
-				if !yield(t) {
-					return
-				}
-			}
-		}, func(a, b time.Time) int { return a.Compare(b) }) {
+		for _, at := range slices.SortedFunc(maps.Keys(groups[value]), time.Time.Compare) {
 			c := groups[value][at]
 			c.P50Ms, c.P95Ms = c.latency.Quantile(0.5), c.latency.Quantile(0.95)
 			if c.cacheLookups > 0 {
